@@ -1,0 +1,3 @@
+from fedgui.cli import main
+
+raise SystemExit(main())
