@@ -49,6 +49,7 @@ from fedgui.core.history_schema import (
     HistoryError,
     HistoryTooNew,
     HistoryUnreadable,
+    refuse_if_too_new,
     upgrade,
 )
 
@@ -155,6 +156,7 @@ class HistoryStore:
             ) from exc
         try:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            refuse_if_too_new(connection)
             connection.execute("PRAGMA journal_mode = WAL")
             # NORMAL in WAL mode survives the app crashing; only a power cut may lose the last
             # commit, which is acceptable for a history and much faster than FULL.

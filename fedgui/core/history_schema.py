@@ -84,6 +84,17 @@ def schema_version(connection: sqlite3.Connection) -> int:
     return int(connection.execute("PRAGMA user_version").fetchone()[0])
 
 
+def refuse_if_too_new(connection: sqlite3.Connection, known: int = CURRENT_VERSION) -> None:
+    """Raise :class:`HistoryTooNew` before anything (even switching to WAL) touches the file."""
+    found = schema_version(connection)
+    if found > known:
+        raise HistoryTooNew(
+            f"The task history was written by a newer version of fedgui (history format {found}, "
+            f"this version understands up to {known}).",
+            "Update fedgui, or move the history file aside to start a new history.",
+        )
+
+
 def upgrade(connection: sqlite3.Connection, migrations: tuple[tuple[str, ...], ...] = MIGRATIONS) -> int:
     """Bring the database up to ``len(migrations)``; returns the version it was at before.
 
@@ -95,13 +106,8 @@ def upgrade(connection: sqlite3.Connection, migrations: tuple[tuple[str, ...], .
     # at the same moment cannot both run step 1.
     connection.execute("BEGIN IMMEDIATE")
     try:
+        refuse_if_too_new(connection, len(migrations))
         found = schema_version(connection)
-        if found > len(migrations):
-            raise HistoryTooNew(
-                f"The task history was written by a newer version of fedgui (history format {found}, "
-                f"this version understands up to {len(migrations)}).",
-                "Update fedgui, or move the history file aside to start a new history.",
-            )
         for version in range(found, len(migrations)):
             for statement in migrations[version]:
                 connection.execute(statement)
