@@ -1,0 +1,1 @@
+"""The desktop app (PySide6). Views only: they render core events and call the core."""
