@@ -1,0 +1,348 @@
+"""Run a compute package's entry points exactly as FEDn 0.33 does (protocol §5.4), but watched.
+
+Same as FEDn: ``bash -c "<command> <args>"`` (``cmd /c`` on Windows) in the package root, the
+inherited environment, ``.npz`` temp paths, ``<in>-metadata`` with the client settings.
+Added: ``FEDN_DATA_PATH`` and the profile's variables, our secrets kept out, output streamed
+line by line as events, ``FEDGUI_METRIC`` lines turned into live metrics, CPU/memory sampling,
+timeout and cancel that stop the whole process tree, and checks of the output files.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from fedgui.core.environment import PythonEnvironment
+from fedgui.core.events import EventSink, LogLine, ResourceUsage, ignore_event
+from fedgui.core.fileio import atomic_write_text
+from fedgui.core.metric_lines import MalformedMetricLine, has_non_finite, is_metric_line, parse_metric_line
+from fedgui.core.proctree import (
+    IS_WINDOWS,
+    TreeSampler,
+    kill_group_leftovers,
+    new_group_popen_kwargs,
+    terminate_tree,
+)
+from fedgui.core.runner_errors import (
+    BadEntryPointOutput,
+    EntryPointCancelled,
+    EntryPointCrashed,
+    EntryPointError,
+    EntryPointMissing,
+    EntryPointStartFailed,
+    EntryPointTimedOut,
+    MetricsOutputInvalid,
+    MetricsOutputMissing,
+    ModelOutputMissing,
+    TrainMetadataInvalid,
+    TrainMetadataMissing,
+)
+from fedgui.core.runner_outputs import (
+    check_model_output,
+    metadata_path,
+    read_prediction,
+    read_train_metadata,
+    read_validation_metrics,
+)
+
+__all__ = [
+    "BadEntryPointOutput",
+    "EntryPointCancelled",
+    "EntryPointCrashed",
+    "EntryPointError",
+    "EntryPointMissing",
+    "EntryPointRunner",
+    "EntryPointStartFailed",
+    "EntryPointTimedOut",
+    "MetricsOutputInvalid",
+    "MetricsOutputMissing",
+    "ModelOutputMissing",
+    "RunResult",
+    "TrainMetadataInvalid",
+    "TrainMetadataMissing",
+    "TrainOutput",
+    "build_entry_point_argv",
+    "build_entry_point_environ",
+    "metadata_path",
+    "new_model_temp_path",
+    "new_temp_path",
+]
+
+#: Lines of stderr kept for the error message; the rest only streams past (bounded memory).
+STDERR_TAIL_LINES = 20
+#: Longer lines are split, so a script printing one endless line cannot exhaust memory.
+MAX_LINE_BYTES = 64 * 1024
+RESOURCE_SAMPLE_SECONDS = 1.0
+KILL_GRACE_SECONDS = 5.0
+#: How long to wait for output after the command exited before killing leftover processes.
+DRAIN_SECONDS = 5.0
+
+# Variables that look like credentials never reach package code unless the profile sets them
+# explicitly: the package is someone else's code, and our controller token must stay ours.
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_KEY", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    entry_point: str
+    argv: list[str]
+    exit_code: int
+    duration_seconds: float
+    stderr_tail: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrainOutput:
+    model_path: Path
+    metadata: dict[str, Any]
+    result: RunResult
+
+
+def build_entry_point_argv(command: str, args: Sequence[str]) -> list[str]:
+    """FEDn's argv: the fedn.yaml command with the arguments appended after single spaces."""
+    line = " ".join([command, *[str(arg) for arg in args]])
+    return ["cmd", "/c", line] if IS_WINDOWS else ["bash", "-c", line]
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def build_entry_point_environ(
+    environment: PythonEnvironment,
+    data_folder: Path | None,
+    extra_env: Mapping[str, str] | None = None,
+    inherited: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The inherited environment minus secret-looking names, with the package's Python first on
+    PATH, ``FEDN_DATA_PATH``, and the profile's own variables (which win, even secret ones)."""
+    base = {
+        k: v for k, v in (os.environ if inherited is None else inherited).items() if not is_secret_name(k)
+    }
+    environ = environment.apply_to(base)
+    # Without these a Python script's stdout is block-buffered on a pipe: no live log, and
+    # stdout/stderr would arrive out of order. The profile may still override them.
+    environ.setdefault("PYTHONUNBUFFERED", "1")
+    environ.setdefault("PYTHONIOENCODING", "utf-8")
+    if data_folder is not None:
+        environ["FEDN_DATA_PATH"] = str(data_folder)
+    environ.update({str(k): str(v) for k, v in (extra_env or {}).items()})
+    return environ
+
+
+def new_temp_path(folder: Path | None = None, suffix: str = "") -> Path:
+    """An empty temp file (like FEDn's ``tempfile.mkstemp``) that the caller deletes."""
+    fd, name = tempfile.mkstemp(suffix=suffix, dir=folder)
+    os.close(fd)
+    return Path(name)
+
+
+def new_model_temp_path(folder: Path | None = None) -> Path:
+    """A temp model path ending in ``.npz``: numpy adds the suffix to bare paths, so a package
+    saving with ``np.savez`` would otherwise write to another file (protocol §5.4, §10.6)."""
+    return new_temp_path(folder, suffix=".npz")
+
+
+class EntryPointRunner:
+    """Runs one package's entry points, one at a time; ``cancel()`` works from any thread."""
+
+    def __init__(
+        self,
+        package_root: Path,
+        entry_points: Mapping[str, str],
+        environment: PythonEnvironment,
+        data_folder: Path | None,
+        extra_env: Mapping[str, str] | None = None,
+        sink: EventSink | None = None,
+    ) -> None:
+        self.package_root = Path(package_root)
+        self.entry_points = dict(entry_points)
+        self.environment = environment
+        self.data_folder = Path(data_folder) if data_folder is not None else None
+        self.extra_env = dict(extra_env or {})
+        self._sink = sink or ignore_event
+        self._run_lock = threading.Lock()
+        self._cancelled = threading.Event()
+
+    # -- the FEDn entry points -----------------------------------------------------------------
+
+    def train(
+        self,
+        in_model: Path,
+        out_model: Path,
+        client_settings: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> TrainOutput:
+        """``train <in> <out>``; returns the checked model path and its ``-metadata`` object."""
+        in_model, out_model = Path(in_model), Path(out_model)
+        # FEDn writes the round's client settings next to the input model, {} when there are none.
+        atomic_write_text(metadata_path(in_model), json.dumps(dict(client_settings or {})))
+        result = self.run("train", [str(in_model), str(out_model)], timeout=timeout)
+        check_model_output("train", out_model)
+        metadata = read_train_metadata("train", out_model)
+        if metadata["num_examples"] == 0:
+            self._client_line("train", "The training metadata says num_examples is 0.", "warning")
+        return TrainOutput(model_path=out_model, metadata=metadata, result=result)
+
+    def validate(self, in_model: Path, out_json: Path, timeout: float | None = None) -> dict[str, Any]:
+        """``validate <in> <out.json>``; returns the metrics object."""
+        self.run("validate", [str(in_model), str(out_json)], timeout=timeout)
+        metrics = read_validation_metrics("validate", Path(out_json))
+        odd = has_non_finite(metrics)
+        if odd:
+            self._client_line(
+                "validate",
+                f"These metrics are not finite numbers (NaN or infinite): {', '.join(odd)}.",
+                "warning",
+            )
+        return metrics
+
+    def predict(self, in_model: Path, out_json: Path, timeout: float | None = None) -> Any:
+        """``predict <in> <out.json>``; returns the parsed JSON."""
+        self.run("predict", [str(in_model), str(out_json)], timeout=timeout)
+        return read_prediction("predict", Path(out_json))
+
+    def startup(self, timeout: float | None = None) -> RunResult | None:
+        """``startup`` (no arguments) if the package has one; FEDn runs it once after env setup."""
+        if "startup" not in self.entry_points:
+            return None
+        return self.run("startup", [], timeout=timeout)
+
+    def build(self, timeout: float | None = None) -> RunResult:
+        """``build``: the operator's step (FEDn never runs it on a client); only on request."""
+        return self.run("build", [], timeout=timeout)
+
+    # -- running -------------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the running entry point and everything it started; ``run`` then raises
+        EntryPointCancelled. Returns at once (safe on a UI thread): the waiting loop does the
+        killing within about a second."""
+        self._cancelled.set()
+
+    def run(self, name: str, args: Sequence[str], timeout: float | None = None) -> RunResult:
+        """Run entry point ``name`` with ``args``; raises an EntryPointError unless it exits 0."""
+        if name not in self.entry_points:
+            raise EntryPointMissing(name, list(self.entry_points))
+        argv = build_entry_point_argv(self.entry_points[name], args)
+        environ = build_entry_point_environ(self.environment, self.data_folder, self.extra_env)
+        with self._run_lock:
+            self._cancelled.clear()
+            return self._run_locked(name, argv, environ, timeout)
+
+    def _run_locked(
+        self, name: str, argv: list[str], environ: dict[str, str], timeout: float | None
+    ) -> RunResult:
+        self._client_line(name, f"Running: {argv[-1]}  (in {self.package_root})", "debug")
+        started = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=self.package_root,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                **new_group_popen_kwargs(),
+            )
+        except OSError as exc:
+            raise EntryPointStartFailed(
+                name, f"Could not start the package's '{name}' step: {exc}."
+            ) from None
+        stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        readers = [
+            threading.Thread(target=self._pump, args=(proc.stdout, name, "stdout", None), daemon=True),
+            threading.Thread(target=self._pump, args=(proc.stderr, name, "stderr", stderr_tail), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            timed_out = self._wait(proc, timeout)
+        finally:
+            if proc.poll() is None:  # an exception (or KeyboardInterrupt) while waiting
+                terminate_tree(proc.pid, KILL_GRACE_SECONDS)
+            self._drain(proc, readers, name)
+        duration = time.monotonic() - started
+        tail = list(stderr_tail)
+        if self._cancelled.is_set():
+            raise EntryPointCancelled(name)
+        if timed_out:
+            raise EntryPointTimedOut(name, timeout or 0.0, tail)
+        exit_code = proc.returncode
+        if exit_code != 0:
+            raise EntryPointCrashed(name, exit_code, tail)
+        self._client_line(name, f"Finished in {duration:.1f} s.", "debug")
+        return RunResult(
+            entry_point=name, argv=argv, exit_code=exit_code, duration_seconds=duration, stderr_tail=tail
+        )
+
+    def _wait(self, proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
+        """Wait for the process, sampling its tree's resources; True if it was stopped for timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        sampler = TreeSampler(proc.pid)
+        while True:
+            step = RESOURCE_SAMPLE_SECONDS
+            if deadline is not None:
+                step = min(step, max(0.0, deadline - time.monotonic()))
+            try:
+                proc.wait(timeout=step)
+                return False
+            except subprocess.TimeoutExpired:
+                pass
+            if self._cancelled.is_set():
+                terminate_tree(proc.pid, KILL_GRACE_SECONDS)
+                proc.wait()
+                return False
+            if deadline is not None and time.monotonic() >= deadline:
+                terminate_tree(proc.pid, KILL_GRACE_SECONDS)
+                proc.wait()
+                return True
+            cpu, rss = sampler.sample()
+            self._sink(ResourceUsage(cpu_percent=cpu, rss_bytes=rss))
+
+    def _drain(self, proc: subprocess.Popen[bytes], readers: list[threading.Thread], name: str) -> None:
+        """Let the readers finish; a background process the script left behind may still hold
+        the pipes open, so after a while the rest of the process group is killed."""
+        for reader in readers:
+            reader.join(timeout=DRAIN_SECONDS)
+        if any(reader.is_alive() for reader in readers):
+            self._client_line(name, "Stopping processes the step left running in the background.", "warning")
+            kill_group_leftovers(proc.pid)
+            for reader in readers:
+                reader.join(timeout=DRAIN_SECONDS)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+    def _pump(self, pipe: IO[bytes], name: str, stream: str, tail: collections.deque[str] | None) -> None:
+        """Read one pipe line by line (a thread per pipe: select() on pipes fails on Windows)."""
+        try:
+            for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
+                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if tail is not None:
+                    tail.append(text)
+                self._deliver(name, stream, text)
+        except (OSError, ValueError):  # pipe closed under us after a kill
+            return
+
+    def _deliver(self, name: str, stream: str, text: str) -> None:
+        if stream == "stdout" and is_metric_line(text):
+            try:
+                self._sink(parse_metric_line(text, source=name))
+                return
+            except MalformedMetricLine as exc:
+                self._client_line(name, f"Ignored a malformed FEDGUI_METRIC line: {exc}.", "warning")
+        self._sink(LogLine(source=name, stream=stream, text=text))
+
+    def _client_line(self, name: str, text: str, level: str) -> None:
+        self._sink(LogLine(source=name, stream="client", text=text, level=level))
