@@ -1,0 +1,132 @@
+"""One live connection to a combiner: heartbeats, telemetry and the task stream.
+
+Heartbeats every 2 s on their own thread (a client silent for more than 10 s is "inactive"
+and gets no tasks, even with an open stream); telemetry every 5 s; the task stream is read on
+the calling (session) thread and each task is handled there, one at a time, in arrival order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import grpc
+
+from fedgui.core.events import EventBus, LogLine
+from fedgui.core.protocol import CombinerConnection, messages
+from fedgui.core.session.control import SessionControl
+
+log = logging.getLogger(__name__)
+
+
+class CombinerLink:
+    def __init__(
+        self, connection: CombinerConnection, timing, bus: EventBus, control: SessionControl
+    ) -> None:
+        self.connection = connection
+        self.timing = timing
+        self.bus = bus
+        self.control = control
+        self._closed = threading.Event()
+        self._stream = None
+        self._stream_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.heartbeat_error: grpc.RpcError | None = None
+
+    # ---- the task stream (session thread) ----------------------------------------------------
+
+    def serve(self, on_ready: Callable[[], None], on_task: Callable[[object], bool]) -> float:
+        """Subscribe to tasks and hand each to ``on_task`` until the stream ends, breaks, or
+        ``on_task`` returns False. Returns the seconds the stream was open. A broken stream or a
+        failed first heartbeat raises the gRPC error for the session to classify."""
+        # One heartbeat first, synchronously: it fails fast on a wrong token or a dead combiner,
+        # and makes the combiner count us as active before the stream opens.
+        self._send_heartbeat()
+        self._start_background("heartbeat", self._heartbeat_loop, self.timing.heartbeat_interval)
+        self._start_background("telemetry", self._telemetry_loop, self.timing.telemetry_interval)
+        request = messages.client_available(self.connection.client_name, self.connection.client_id)
+        with self._stream_lock:
+            if self._closed.is_set():
+                return 0.0
+            self._stream = self.connection.combiner.TaskStream(request)
+        opened = time.monotonic()
+        on_ready()
+        try:
+            for task_request in self._stream:
+                if not on_task(task_request):
+                    break
+        except grpc.RpcError as exc:
+            if self.heartbeat_error is not None:
+                raise self.heartbeat_error from exc
+            if exc.code() == grpc.StatusCode.CANCELLED and (self._closed.is_set() or self._stopping()):
+                return time.monotonic() - opened  # we closed it ourselves (pause / stop)
+            raise
+        if self.heartbeat_error is not None and not self._stopping():
+            raise self.heartbeat_error
+        return time.monotonic() - opened
+
+    def _stopping(self) -> bool:
+        return self.control.stop_requested or self.control.pause_requested
+
+    def close_stream(self) -> None:
+        """Cancel the task stream from any thread (pause, stop, fatal heartbeat error)."""
+        with self._stream_lock:
+            stream = self._stream
+            self._closed.set()
+        if stream is not None:
+            stream.cancel()
+
+    def close(self) -> None:
+        self.close_stream()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.connection.close()
+
+    # ---- background loops --------------------------------------------------------------------
+
+    def _start_background(self, name: str, loop: Callable[[float], None], interval: float) -> None:
+        thread = threading.Thread(target=loop, args=(interval,), name=f"session-{name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _send_heartbeat(self) -> None:
+        self.connection.connector.SendHeartbeat(
+            messages.heartbeat(self.connection.client_name, self.connection.client_id), timeout=10
+        )
+
+    def _heartbeat_loop(self, interval: float) -> None:
+        failures = 0
+        while not self._closed.wait(interval):
+            try:
+                self._send_heartbeat()
+                failures = 0
+            except grpc.RpcError as exc:
+                failures += 1
+                code = exc.code()
+                if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                    # The token stopped working mid-session (expired): end the stream so the
+                    # session can move to "token expired" instead of silently getting no tasks.
+                    self.heartbeat_error = exc
+                    self.close_stream()
+                    return
+                if failures == 3:
+                    self.bus.emit(
+                        LogLine(
+                            source="client",
+                            stream="client",
+                            text=f"Heartbeats to the combiner are failing ({code.name}).",
+                            level="warning",
+                        )
+                    )
+
+    def _telemetry_loop(self, interval: float) -> None:
+        while not self._closed.wait(interval):
+            try:
+                message = messages.telemetry(self.connection.client_name, self.connection.client_id)
+                if message is not None:
+                    self.connection.combiner.SendTelemetryMessage(message, timeout=10)
+            except grpc.RpcError as exc:
+                # Telemetry is optional (older combiners answer UNIMPLEMENTED): never fatal.
+                log.debug("telemetry not sent: %s", exc.code())

@@ -1,0 +1,80 @@
+"""What the session does with each kind of failure.
+
+Three answers: try again by itself after a back-off (the network is down, the combiner
+restarted), wait for a new token, or wait for the person (the package is broken, the address
+is wrong). Nothing here ends the session: only the person stops it.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+
+from fedgui.core import controller as ctl
+from fedgui.core.errors import FedguiError
+from fedgui.core.session.tokens import token_is_expired
+
+
+class Disposition(enum.Enum):
+    RETRY = "retry"
+    TOKEN_REJECTED = "token_rejected"
+    TOKEN_EXPIRED = "token_expired"
+    NEEDS_PERSON = "needs_person"
+
+
+_RETRY_CONTROLLER_ERRORS = tuple(
+    getattr(ctl, name)
+    for name in (
+        "ControllerUnreachable",
+        "ControllerTimeout",
+        "ControllerServerError",
+        "NoCombinerAvailable",
+        "UnexpectedResponse",
+    )
+    if hasattr(ctl, name)
+)
+
+
+class TokenExpiredError(FedguiError):
+    default_next_step = "Ask your project admin for a new token and enter it in fedgui."
+
+
+def _protocol_error(exc: BaseException) -> BaseException:
+    """Turn a raw gRPC error into our typed protocol error (same object for anything else)."""
+    try:
+        import grpc
+
+        from fedgui.core.protocol import error_from_rpc
+    except ImportError:  # pragma: no cover - grpc is a dependency
+        return exc
+    if isinstance(exc, grpc.RpcError):
+        return error_from_rpc(exc, "talking to the combiner")
+    return exc
+
+
+def classify(exc: BaseException, token: str | None) -> tuple[Disposition, FedguiError]:
+    exc = _protocol_error(exc)
+    if isinstance(exc, getattr(ctl, "TokenExpired", ())):
+        return Disposition.TOKEN_EXPIRED, exc
+    if _is_token_problem(exc):
+        if token_is_expired(token):
+            return Disposition.TOKEN_EXPIRED, TokenExpiredError("Your access token has expired.")
+        return Disposition.TOKEN_REJECTED, exc  # type: ignore[return-value]
+    if isinstance(exc, _RETRY_CONTROLLER_ERRORS) or getattr(exc, "transient", False):
+        return Disposition.RETRY, exc  # type: ignore[return-value]
+    if isinstance(exc, FedguiError):
+        return Disposition.NEEDS_PERSON, exc
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return Disposition.NEEDS_PERSON, FedguiError(
+            "The disk is full, so fedgui cannot save the model or the package.",
+            "Free some space on this computer; fedgui tries again when you press Retry.",
+        )
+    if isinstance(exc, OSError):
+        return Disposition.RETRY, FedguiError(f"A file or network operation failed: {exc.strerror or exc}.")
+    return Disposition.RETRY, FedguiError(f"Unexpected problem: {type(exc).__name__}: {exc}")
+
+
+def _is_token_problem(exc: BaseException) -> bool:
+    if isinstance(exc, getattr(ctl, "TokenRejected", ())):
+        return True
+    return bool(getattr(exc, "token_problem", False))

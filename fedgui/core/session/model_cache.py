@@ -1,0 +1,48 @@
+"""A small cache of global models by id, so each global model crosses the network once.
+
+FEDn asks a client to validate global model X at the end of a round and, next round, to train
+on the same X; the stock client downloads it twice. A file lands here only through an atomic
+rename after a complete download (the transfer layer guarantees that), so a file that exists
+is whole. Model ids are uuids chosen by the combiner; anything else is refused as a file name.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+class ModelCache:
+    def __init__(self, folder: Path, keep: int = 3) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.keep = keep
+        self._lock = threading.Lock()
+
+    def path_for(self, model_id: str) -> Path:
+        if not _SAFE_ID.match(model_id) or model_id in (".", ".."):
+            raise ValueError(f"unexpected model id {model_id!r}")
+        return self.folder / f"{model_id}.model"
+
+    def fetch(self, model_id: str, download: Callable[[Path], object]) -> tuple[Path, bool]:
+        """Return ``(path, was_cached)``; ``download(path)`` is called only on a miss and must
+        leave a complete file at ``path`` or raise."""
+        path = self.path_for(model_id)
+        with self._lock:
+            if path.is_file() and path.stat().st_size > 0:
+                path.touch()  # mark as recently used
+                return path, True
+        download(path)
+        self._prune(keep_also=path)
+        return path, False
+
+    def _prune(self, keep_also: Path) -> None:
+        with self._lock:
+            models = sorted(self.folder.glob("*.model"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for stale in models[self.keep :]:
+                if stale != keep_also:
+                    stale.unlink(missing_ok=True)

@@ -1,0 +1,365 @@
+"""Carrying out one task from the combiner: fetch the model, run the entry point, report back.
+
+Every task leaves a row in the history (the audit trail) and a log file of its own. A failing
+entry point is reported to the combiner as an ERROR status with the reason and recorded; the
+client stays up for the next task (the stock client dies here).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from fedgui.core.errors import FedguiError
+from fedgui.core.events import (
+    EventBus,
+    LogLine,
+    MetricReported,
+    TaskFinished,
+    TaskStarted,
+    TransferProgress,
+)
+from fedgui.core.history import HistoryStore
+from fedgui.core.protocol import CombinerConnection, Task, download_model, messages, parse_task, upload_model
+from fedgui.core.runner import EntryPointRunner
+from fedgui.core.session.model_cache import ModelCache
+
+log = logging.getLogger(__name__)
+
+TASK_VERBS = {"train": "training", "validate": "validating", "predict": "predicting"}
+
+
+@dataclass
+class TaskContext:
+    profile: object
+    connection: CombinerConnection
+    runner: EntryPointRunner
+    package: object
+    history: HistoryStore
+    models: ModelCache
+    bus: EventBus
+    work_dir: Path
+    timeout: float | None
+    on_working: Callable[[str], None]
+
+
+class TaskExecutor:
+    def __init__(self, context: TaskContext) -> None:
+        self.ctx = context
+        self._current: Task | None = None
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop the running entry point (its whole process tree)."""
+        self._cancelled.set()
+        self.ctx.runner.cancel()
+
+    # ---- one task --------------------------------------------------------------------------
+
+    def execute(self, request) -> None:
+        ctx = self.ctx
+        task = parse_task(request)
+        self._send_status(messages.received_status(ctx.connection, request))
+        if task.kind not in TASK_VERBS:
+            self._say(f"Ignoring a {task.kind} task: fedgui does not support split learning.", "warning")
+            return
+        where = f" round {task.round_id}" if task.round_id else ""
+        ctx.on_working(f"{TASK_VERBS[task.kind]}{where}")
+        task_id = ctx.history.start_task(
+            ctx.profile.id,
+            task.kind,
+            session_id=task.session_id,
+            round_id=task.round_id,
+            model_id=task.model_id,
+            package_checksum=ctx.package.checksum,
+        )
+        ctx.bus.emit(
+            TaskStarted(
+                task_id=task_id,
+                kind=task.kind,
+                round_id=task.round_id,
+                model_id=task.model_id,
+                session_id=task.session_id,
+            )
+        )
+        timings: dict[str, float] = {}
+        self._current = task
+        with self._task_log(task_id), self._forward_live_metrics(task, task_id):
+            try:
+                result_metrics, update_id = self._run(task, task_id, timings)
+            except Exception as exc:  # any failure is recorded and reported
+                self._fail(task, task_id, exc, timings)
+            else:
+                ctx.history.finish_task(task_id, "ok", timings=timings, model_update_id=update_id)
+                ctx.bus.emit(
+                    TaskFinished(
+                        task_id=task_id, kind=task.kind, status="ok", metrics=result_metrics, timings=timings
+                    )
+                )
+            finally:
+                self._current = None
+
+    def _run(self, task: Task, task_id: str, timings: dict[str, float]) -> tuple[dict, str | None]:
+        ctx = self.ctx
+        with tempfile.TemporaryDirectory(prefix="task-", dir=self._scratch()) as scratch:
+            scratch_dir = Path(scratch)
+            started = time.monotonic()
+            cached_model, was_cached = ctx.models.fetch(task.model_id, self._downloader(task.model_id))
+            timings["fetch_model"] = time.monotonic() - started
+            if was_cached:
+                self._say(f"Using the cached global model {task.model_id} (downloaded earlier).")
+            # The entry point gets its own copy: a script that writes to its input must not
+            # spoil the cache. The `.npz` suffix matters: numpy appends it to paths without it.
+            model_in = scratch_dir / "model_in.npz"
+            shutil.copyfile(cached_model, model_in)
+            if task.kind == "train":
+                return self._train(task, task_id, model_in, scratch_dir, timings)
+            if task.kind == "validate":
+                return self._validate(task, task_id, model_in, scratch_dir, timings), None
+            return self._predict(task, model_in, scratch_dir, timings), None
+
+    def _train(self, task: Task, task_id: str, model_in: Path, scratch: Path, timings: dict[str, float]):
+        ctx = self.ctx
+        self._send_status(
+            messages.status(
+                ctx.connection,
+                f"\t Starting processing of training request for model_id {task.model_id}",
+                level="INFO",
+                type="MODEL_UPDATE",
+                session_id=task.session_id,
+            )
+        )
+        model_out = scratch / "model_out.npz"
+        started = time.monotonic()
+        output = ctx.runner.train(
+            model_in, model_out, client_settings=task.client_settings, timeout=ctx.timeout
+        )
+        timings["exec_training"] = time.monotonic() - started
+        processing_started = time.monotonic()
+        update_id = str(uuid.uuid4())
+        started = time.monotonic()
+        upload_model(ctx.connection, update_id, output.model_path, progress=self._progress("model upload"))
+        timings["upload_model"] = time.monotonic() - started
+        timings["processing_time"] = time.monotonic() - processing_started - timings["upload_model"]
+        update = messages.model_update(ctx.connection, task, update_id, output.metadata, timings=timings)
+        ctx.connection.combiner.SendModelUpdate(update, timeout=60)
+        self._send_status(
+            messages.status(
+                ctx.connection,
+                "Model update completed.",
+                level="AUDIT",
+                type="MODEL_UPDATE",
+                session_id=task.session_id,
+                attached=update,
+            )
+        )
+        ctx.history.add_metrics(task_id, "training_metadata", output.metadata)
+        examples = output.metadata.get("num_examples")
+        self._say(f"Sent the model update for round {task.round_id} ({examples} examples).")
+        return dict(output.metadata), update_id
+
+    def _validate(
+        self, task: Task, task_id: str, model_in: Path, scratch: Path, timings: dict[str, float]
+    ) -> dict:
+        ctx = self.ctx
+        self._send_status(
+            messages.status(
+                ctx.connection,
+                f"Processing validate request for model_id {task.model_id}",
+                level="INFO",
+                type="MODEL_VALIDATION",
+                session_id=task.session_id,
+            )
+        )
+        started = time.monotonic()
+        metrics = ctx.runner.validate(model_in, scratch / "validation.json", timeout=ctx.timeout)
+        timings["exec_validation"] = time.monotonic() - started
+        validation = messages.model_validation(ctx.connection, task, metrics)
+        ctx.connection.combiner.SendModelValidation(validation, timeout=60)
+        self._send_status(
+            messages.status(
+                ctx.connection,
+                "Model validation completed.",
+                level="AUDIT",
+                type="MODEL_VALIDATION",
+                session_id=task.session_id,
+                attached=validation,
+            )
+        )
+        ctx.history.add_metrics(task_id, "validation", metrics)
+        return metrics
+
+    def _predict(self, task: Task, model_in: Path, scratch: Path, timings: dict[str, float]) -> dict:
+        ctx = self.ctx
+        started = time.monotonic()
+        result = ctx.runner.predict(model_in, scratch / "prediction.json", timeout=ctx.timeout)
+        timings["exec_prediction"] = time.monotonic() - started
+        prediction = messages.model_prediction(ctx.connection, task, result)
+        ctx.connection.combiner.SendModelPrediction(prediction, timeout=60)
+        self._send_status(
+            messages.status(
+                ctx.connection,
+                "Model prediction completed.",
+                level="AUDIT",
+                type="MODEL_PREDICTION",
+                session_id=task.session_id,
+                attached=prediction,
+            )
+        )
+        return result if isinstance(result, dict) else {"result": result}
+
+    # ---- failure -------------------------------------------------------------------------------
+
+    def _fail(self, task: Task, task_id: str, exc: BaseException, timings: dict[str, float]) -> None:
+        ctx = self.ctx
+        cancelled = self._cancelled.is_set()
+        if isinstance(exc, FedguiError):
+            reason = str(exc)
+        elif isinstance(exc, grpc.RpcError):
+            reason = f"the combiner did not accept the result ({exc.code().name})"
+        else:
+            log.exception("task %s failed", task_id)
+            reason = f"{type(exc).__name__}: {exc}"
+        status = "cancelled" if cancelled else "failed"
+        ctx.history.finish_task(task_id, status, error=reason, timings=timings)
+        ctx.bus.emit(
+            TaskFinished(task_id=task_id, kind=task.kind, status=status, error=reason, timings=timings)
+        )
+        self._say(f"The {task.kind} task failed: {reason}", "error")
+        if not cancelled:
+            kind_type = {
+                "train": "MODEL_UPDATE",
+                "validate": "MODEL_VALIDATION",
+                "predict": "MODEL_PREDICTION",
+            }
+            self._send_status(
+                messages.status(
+                    ctx.connection,
+                    f"Client {ctx.connection.client_name} failed to complete the {task.kind} task: {reason}",
+                    level="ERROR",
+                    type=kind_type[task.kind],
+                    session_id=task.session_id,
+                )
+            )
+        if task.kind == "predict" and not cancelled:
+            # The stock client reports a failed prediction as "null"; do the same so the
+            # prediction run does not wait for us.
+            with suppress(grpc.RpcError):
+                ctx.connection.combiner.SendModelPrediction(
+                    messages.model_prediction(ctx.connection, task, None), timeout=30
+                )
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    def _scratch(self) -> Path:
+        folder = self.ctx.work_dir / "tasks"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _downloader(self, model_id: str):
+        def download(path: Path) -> None:
+            download_model(self.ctx.connection, model_id, path, progress=self._progress("model download"))
+
+        return download
+
+    def _progress(self, what: str):
+        bus = self.ctx.bus
+        last = [0.0]
+
+        def progress(done: int, total: int | None) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.1 or (total is not None and done >= total):
+                last[0] = now
+                bus.emit(TransferProgress(what=what, done=done, total=total))
+
+        return progress
+
+    def _send_status(self, status) -> None:
+        try:
+            self.ctx.connection.connector.SendStatus(status, timeout=10)
+        except grpc.RpcError as exc:  # statuses are cosmetic: never fail a task for one
+            log.debug("status not sent: %s", exc.code())
+
+    def _say(self, text: str, level: str = "info") -> None:
+        self.ctx.bus.emit(LogLine(source="client", stream="client", text=text, level=level))
+
+    @contextmanager
+    def _task_log(self, task_id: str):
+        """Write every log line emitted while the task runs into the task's own log file."""
+        writer = self.ctx.history.open_task_log(task_id)
+
+        def observer(event) -> None:
+            if isinstance(event, LogLine):
+                writer.write_line(event.text, f"{event.source}:{event.stream}")
+
+        unsubscribe = self.ctx.bus.subscribe(observer)
+        try:
+            yield
+        finally:
+            unsubscribe()
+            writer.close()
+
+    @contextmanager
+    def _forward_live_metrics(self, task: Task, task_id: str):
+        """Forward FEDGUI_METRIC lines to the combiner (SendModelMetric) and into the history,
+        from a thread of their own so the entry point's output never waits on the network."""
+        sender = _MetricForwarder(self.ctx, task, task_id)
+
+        def observer(event) -> None:
+            if isinstance(event, MetricReported):
+                sender.submit(event)
+
+        unsubscribe = self.ctx.bus.subscribe(observer)
+        sender.start()
+        try:
+            yield
+        finally:
+            unsubscribe()
+            sender.finish()
+
+
+class _MetricForwarder(threading.Thread):
+    def __init__(self, ctx: TaskContext, task: Task, task_id: str) -> None:
+        super().__init__(name="session-metrics", daemon=True)
+        self.ctx, self.task, self.task_id = ctx, task, task_id
+        self._queue: list[MetricReported] = []
+        self._cond = threading.Condition()
+        self._done = False
+
+    def submit(self, event: MetricReported) -> None:
+        with self._cond:
+            self._queue.append(event)
+            self._cond.notify()
+
+    def finish(self) -> None:
+        with self._cond:
+            self._done = True
+            self._cond.notify()
+        self.join(timeout=10)
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._done)
+                batch, self._queue = self._queue, []
+                if not batch and self._done:
+                    return
+            for event in batch:
+                self.ctx.history.add_metrics(self.task_id, "live", event.values, step=event.step)
+                message = messages.model_metric(self.ctx.connection, self.task, event.values, event.step)
+                if message is None:
+                    continue
+                try:
+                    self.ctx.connection.combiner.SendModelMetric(message, timeout=10)
+                except grpc.RpcError as exc:  # older combiners answer UNIMPLEMENTED
+                    log.debug("metric not sent: %s", exc.code())

@@ -1,0 +1,77 @@
+"""Unit tests for the session engine's small parts (no network)."""
+
+import base64
+import json
+import threading
+import time
+
+import pytest
+
+from fedgui.core.session.backoff import Backoff
+from fedgui.core.session.control import SessionControl
+from fedgui.core.session.model_cache import ModelCache
+from fedgui.core.session.tokens import token_expiry, token_is_expired
+
+
+def _jwt(claims: dict) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return f"{b64(b'{}')}.{b64(json.dumps(claims).encode())}.sig"
+
+
+def test_backoff_grows_caps_and_resets():
+    backoff = Backoff(initial=1, factor=2, maximum=8, jitter=0)
+    assert [backoff.next_delay() for _ in range(5)] == [1, 2, 4, 8, 8]
+    backoff.reset()
+    assert backoff.next_delay() == 1
+
+
+def test_backoff_jitter_stays_within_spread():
+    backoff = Backoff(initial=10, factor=1, maximum=10, jitter=0.2)
+    delays = [backoff.next_delay() for _ in range(200)]
+    assert all(8 <= d <= 12 for d in delays)
+    assert len(set(delays)) > 1
+
+
+def test_token_expiry_is_read_from_the_jwt_without_verifying():
+    assert token_expiry(_jwt({"exp": 1234})) == 1234
+    assert token_is_expired(_jwt({"exp": time.time() - 5}))
+    assert not token_is_expired(_jwt({"exp": time.time() + 60}))
+    assert not token_is_expired("not-a-jwt")
+    assert not token_is_expired(None)
+    assert token_expiry("a.!!!.c") is None
+
+
+def test_control_wait_wakes_on_change_not_only_on_timeout():
+    control = SessionControl()
+    threading.Timer(0.05, control.request_stop).start()
+    started = time.monotonic()
+    assert control.wait(10) is True
+    assert time.monotonic() - started < 5
+    assert control.stop_requested
+
+
+def test_control_wait_times_out_without_change():
+    assert SessionControl().wait(0.01) is False
+
+
+def test_model_cache_downloads_once_and_prunes(tmp_path):
+    cache = ModelCache(tmp_path / "models", keep=2)
+    calls = []
+
+    def download(path):
+        calls.append(path.name)
+        path.write_bytes(b"model")
+
+    for model_id in ["a", "a", "b", "c"]:
+        cache.fetch(model_id, download)
+        time.sleep(0.01)  # distinct mtimes for the least-recently-used order
+    assert calls == ["a.model", "b.model", "c.model"]
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["b.model", "c.model"]
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "", ".."])
+def test_model_cache_refuses_ids_that_are_not_plain_names(tmp_path, bad):
+    with pytest.raises(ValueError):
+        ModelCache(tmp_path).path_for(bad)
