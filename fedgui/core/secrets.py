@@ -145,27 +145,23 @@ class SecretStore:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<SecretStore backend={self._current_backend_name()}>"
+        # No keyring call here: a repr must never block on D-Bus.
+        chosen = backend_name(self._backend) if self._backend is not None else "keyring default"
+        return f"<SecretStore backend={chosen}>"
 
     # --- status ----------------------------------------------------------------------------
 
     def status(self) -> SecretBackendStatus:
         """Which store is in use and whether it works right now (asks it, with a short timeout)."""
-        backend, problem = self._trusted_backend()
+        backend, name, problem = self._resolve()
         if backend is None:
-            return SecretBackendStatus(self._current_backend_name(), False, problem)
-        name = backend_name(backend)
+            return SecretBackendStatus(name, False, problem)
         try:
             _call_with_timeout(
                 lambda: backend.get_password(SERVICE_NAME, PROBE_USERNAME), self.probe_timeout, "check"
             )
         except TimeoutError:
-            return SecretBackendStatus(
-                name,
-                False,
-                f"The password store ({name}) did not answer within {self.probe_timeout:g} seconds. "
-                "It may be locked and waiting for you to unlock it. " + _SESSION_ONLY_HINT,
-            )
+            return SecretBackendStatus(name, False, _not_answering_message(name, self.probe_timeout))
         except Exception as err:  # any backend failure means "not usable"; the reason is logged
             log.info("Password store %s failed its check: %s", name, err.__class__.__name__)
             return SecretBackendStatus(
@@ -183,10 +179,10 @@ class SecretStore:
         with self._lock:
             if profile_id in self._session_tokens:
                 return self._session_tokens[profile_id]
-        backend, _problem = self._trusted_backend()
+        backend, name, _problem = self._resolve()
         if backend is None:
             return None
-        return self._keyring_call(lambda: backend.get_password(SERVICE_NAME, profile_id), "read")
+        return self._keyring_call(lambda: backend.get_password(SERVICE_NAME, profile_id), name, "read")
 
     def set_token(self, profile_id: str, token: str | Token, session_only: bool = False) -> None:
         """Remember the token: in the keyring, or (``session_only``) in memory until fedgui closes.
@@ -201,10 +197,10 @@ class SecretStore:
             with self._lock:
                 self._session_tokens[profile_id] = value
             return
-        backend, problem = self._trusted_backend()
+        backend, name, problem = self._resolve()
         if backend is None:
             raise SecretStoreUnavailable(problem)
-        self._keyring_call(lambda: backend.set_password(SERVICE_NAME, profile_id, value), "save")
+        self._keyring_call(lambda: backend.set_password(SERVICE_NAME, profile_id, value), name, "save")
         with self._lock:
             # A remembered token replaces a session-only one, so both never disagree.
             self._session_tokens.pop(profile_id, None)
@@ -213,7 +209,7 @@ class SecretStore:
         """Forget the token everywhere (memory and keyring). Forgetting a missing token is fine."""
         with self._lock:
             self._session_tokens.pop(profile_id, None)
-        backend, _problem = self._trusted_backend()
+        backend, name, _problem = self._resolve()
         if backend is None:
             return
 
@@ -222,7 +218,7 @@ class SecretStore:
             with contextlib.suppress(keyring.errors.PasswordDeleteError):
                 backend.delete_password(SERVICE_NAME, profile_id)
 
-        self._keyring_call(delete, "delete")
+        self._keyring_call(delete, name, "delete")
 
     def is_session_only(self, profile_id: str) -> bool:
         """True if this profile's token is held in memory only (it will be gone after a restart)."""
@@ -231,17 +227,27 @@ class SecretStore:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _current(self) -> keyring.backend.KeyringBackend:
-        return self._backend if self._backend is not None else keyring.get_keyring()
+    def _resolve(self) -> tuple[keyring.backend.KeyringBackend | None, str, str]:
+        """(trusted backend or None, its name, why not usable).
 
-    def _current_backend_name(self) -> str:
-        return backend_name(self._current())
+        Done on the worker thread too: keyring's first ``get_keyring()`` asks D-Bus which stores
+        exist, and that can hang just like a password lookup.
+        """
 
-    def _trusted_backend(self) -> tuple[keyring.backend.KeyringBackend | None, str]:
-        return choose_trusted_backend(self._current())
+        def choose() -> tuple[keyring.backend.KeyringBackend | None, str, str]:
+            current = self._backend if self._backend is not None else keyring.get_keyring()
+            backend, problem = choose_trusted_backend(current)
+            return backend, backend_name(backend if backend is not None else current), problem
 
-    def _keyring_call(self, call: Callable[[], T], what: str) -> T:
-        name = self._current_backend_name()
+        try:
+            return _call_with_timeout(choose, self.probe_timeout, "find")
+        except TimeoutError:
+            return None, "unknown", _not_answering_message("D-Bus", self.probe_timeout)
+        except Exception as err:
+            log.info("Could not find a password store: %s", err.__class__.__name__)
+            return None, "unknown", NO_STORE_MESSAGE
+
+    def _keyring_call(self, call: Callable[[], T], name: str, what: str) -> T:
         try:
             return _call_with_timeout(call, self.call_timeout, what)
         except TimeoutError:
@@ -255,6 +261,13 @@ class SecretStore:
             raise SecretStoreError(
                 f"The password store ({name}) could not {what} the token ({err.__class__.__name__})."
             ) from err
+
+
+def _not_answering_message(name: str, seconds: float) -> str:
+    return (
+        f"The password store ({name}) did not answer within {seconds:g} seconds. It may be locked "
+        "and waiting for you to unlock it, or not running properly. " + _SESSION_ONLY_HINT
+    )
 
 
 _SESSION_ONLY_HINT = (
