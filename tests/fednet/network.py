@@ -49,6 +49,7 @@ class FednNetwork:
         self.services: dict[str, Service] = {}
         self.timings: dict[str, float] = {}
         self._stock_clients: list[Service] = []
+        self.seed_model_id: str | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -162,7 +163,8 @@ class FednNetwork:
             self.api_json(
                 "POST", "models/", files={"file": (Path(path).name, handle)}, data={"helper": helper}
             )
-        return self.latest_model()["model_id"]
+        self.seed_model_id = self.latest_model()["model_id"]
+        return self.seed_model_id
 
     def latest_model(self) -> dict:
         headers = {"X-Limit": "1", "X-Sort-Key": "committed_at", "X-Sort-Order": "desc"}

@@ -87,5 +87,5 @@ def seed_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def prepared_fedn_network(fedn_network, numpy_package, seed_model) -> FednNetwork:
     fedn_network.upload_package(numpy_package)
-    fedn_network.seed_model_id = fedn_network.set_seed_model(seed_model)
+    fedn_network.set_seed_model(seed_model)
     return fedn_network
