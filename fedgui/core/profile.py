@@ -304,8 +304,7 @@ class ProfileStore:
             raise ProfileError("A connection profile needs a name.", "Type a name for this connection.")
         self._check_name_free(profile)
         path = self.path_for(profile.id)
-        text = yaml.safe_dump(profile_to_data(profile), sort_keys=False, allow_unicode=True)
-        atomic_write_text(path, text)
+        atomic_write_text(path, _dump_yaml(profile_to_data(profile)))
         return path
 
     def delete(self, profile_id: str) -> None:
@@ -355,6 +354,18 @@ class ProfileStore:
             "Your other profiles are not affected.",
             path,
         )
+
+
+def _dump_yaml(data: dict[str, Any]) -> str:
+    """YAML that keeps names like “Klinik Köln” readable, yet always reads back the same.
+
+    PyYAML's unicode output mangles a few line-break characters (NEL, U+0085); when that
+    happens we fall back to escaped ASCII rather than store something different.
+    """
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    if yaml.safe_load(text) != data:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=False)
+    return text
 
 
 def _is_uuid(text: str) -> bool:

@@ -95,9 +95,8 @@ def test_legacy_discover_keys_override_api_keys(tmp_path):
 
 
 def test_force_ssl_true_chooses_https_for_localhost(tmp_path):
-    imported = import_client_config(
-        write(tmp_path, "discover_host: localhost\ndiscover_port: 8092\nforce_ssl: true\n")
-    )
+    path = write(tmp_path, "discover_host: localhost\ndiscover_port: 8092\nforce_ssl: true\n")
+    imported = import_client_config(path)
     assert imported.profile.controller_url == "https://localhost:8092"
 
 

@@ -66,6 +66,15 @@ def test_round_trip_keeps_every_field():
     assert stored["data_folder"] == "/data/site a"
 
 
+def test_non_ascii_names_stay_readable_and_line_breaks_survive():
+    store = ProfileStore()
+    readable = Profile.new("Klinik Köln", "http://localhost:8092")
+    assert "Klinik Köln" in store.save(readable).read_text(encoding="utf-8")
+    odd = Profile.new("Site", "http://localhost:8092", extra_env={"A": "x\x85y"})
+    store.save(odd)
+    assert store.get(odd.id).extra_env == {"A": "x\x85y"}
+
+
 def test_client_id_is_kept_across_saves():
     store = ProfileStore()
     profile = Profile.new("Site", "http://localhost:8092")
