@@ -325,7 +325,8 @@ class ProfileStore:
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f" near line {mark.line + 1}" if mark else ""
-            raise self._broken(path, f"is not valid YAML{where}") from err
+            # Not chained: the YAML error quotes the file, and a hand-edited file may hold a token.
+            raise self._broken(path, f"is not valid YAML{where}") from None
         if not isinstance(data, dict):
             raise self._broken(path, "does not hold a profile (expected “key: value” lines)")
         # Prototype (v0) files had no id inside: the file name was the id.

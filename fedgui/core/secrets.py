@@ -199,7 +199,8 @@ class SecretStore:
             return
         backend, name, problem = self._resolve()
         if backend is None:
-            raise SecretStoreUnavailable(problem)
+            # The problem text already ends with what to do, so no second next step.
+            raise SecretStoreUnavailable(problem, next_step="")
         self._keyring_call(lambda: backend.set_password(SERVICE_NAME, profile_id, value), name, "save")
         with self._lock:
             # A remembered token replaces a session-only one, so both never disagree.

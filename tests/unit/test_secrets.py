@@ -154,7 +154,7 @@ def test_no_backend_offers_session_only(fail_keyring):
 
     with pytest.raises(SecretStoreUnavailable) as caught:
         store.set_token(profile_id, token)
-    assert "No password store" in str(caught.value)
+    assert str(caught.value) == NO_STORE_MESSAGE  # plain words, the advice said once
     assert token not in str(caught.value)
     assert store.get_token(profile_id) is None
 
