@@ -71,8 +71,9 @@ class Profile:
     preferred_combiner: str = ""
     tls_verify: bool = True
     ca_bundle: Path | None = None
-    #: Extra environment variables for the compute package's entry points.
-    extra_env: dict[str, str] = field(default_factory=dict)
+    #: Extra environment variables for the compute package's entry points. Left out of repr:
+    #: people put credentials for their own data sources here.
+    extra_env: dict[str, str] = field(default_factory=dict, repr=False)
     #: Interpreter used to build package environments; None means "find one".
     base_python: str | None = None
     #: SHA-256 of every package the person approved for this profile.

@@ -61,6 +61,7 @@ def test_round_trip_keeps_every_field():
     assert path == config_dir() / "profiles" / f"{profile.id}.yaml"
     assert store.get(profile.id) == profile
     assert store.list() == [profile]
+    assert "BATCH_SIZE" not in repr(profile)  # extra_env may hold credentials
     stored = yaml.safe_load(path.read_text())
     assert stored["schema_version"] == SCHEMA_VERSION
     assert stored["data_folder"] == "/data/site a"

@@ -398,3 +398,53 @@ def test_repr_of_the_store_makes_no_keyring_call():
 def test_empty_token_is_refused(fail_keyring):
     with pytest.raises(SecretStoreError, match="empty"):
         SecretStore().set_token(new_id(), "", session_only=True)
+
+
+@pytest.mark.keyring
+@needs_secret_service
+def test_real_locked_gnome_keyring_is_reported_not_usable(tmp_path):
+    # A second, private gnome-keyring that was never unlocked (and no display for its prompt).
+    (tmp_path / "run").mkdir(mode=0o700)
+    env = dict(
+        os.environ,
+        XDG_DATA_HOME=str(tmp_path / "share"),
+        XDG_RUNTIME_DIR=str(tmp_path / "run"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        PYTHONPATH=str(REPO),
+    )
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    env.pop("PYTHON_KEYRING_BACKEND", None)
+    code = (
+        "import json, dataclasses\n"
+        "from fedgui.core.secrets import SecretStore, SecretStoreError\n"
+        "store = SecretStore(probe_timeout=5, call_timeout=5)\n"
+        "status = dataclasses.asdict(store.status())\n"
+        "try:\n"
+        "    store.set_token('11111111-1111-1111-1111-111111111111', 'tok-locked')\n"
+        "    saved = 'saved'\n"
+        "except SecretStoreError as err:\n"
+        "    saved = str(err)\n"
+        "print(json.dumps({'status': status, 'saved': saved}))\n"
+    )
+    script = (
+        "gnome-keyring-daemon --foreground --components=secrets >/dev/null 2>&1 & daemon=$!\n"
+        'trap "kill $daemon 2>/dev/null" EXIT\n'
+        "for _ in $(seq 100); do dbus-send --session --print-reply --dest=org.freedesktop.DBus / "
+        "org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null "
+        '| grep -q "boolean true" && break; sleep 0.1; done\n'
+        f'"{sys.executable}" -c "$0"\n'
+    )
+    result = subprocess.run(
+        ["dbus-run-session", "--", "bash", "-c", script, code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["status"]["usable"] is False
+    assert "SecretService" in outcome["status"]["name"]
+    assert "locked" in outcome["status"]["message"]
+    assert outcome["saved"] != "saved" and "tok-locked" not in outcome["saved"]
