@@ -1,0 +1,274 @@
+"""ControllerClient failure handling against small real local servers.
+
+These cases are ones a real FEDn controller cannot be made to produce on demand (malformed JSON,
+5xx, a pre-0.21 controller, a slow answer, a broken download, an untrusted certificate), so a
+``http.server`` on 127.0.0.1 plays the controller. Behaviour against a real FEDn 0.33 controller
+is in tests/interop/test_controller_real.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import tracemalloc
+import uuid
+
+import pytest
+
+from fedgui.core.controller import (
+    ControllerClient,
+    ControllerServerError,
+    ControllerTimeout,
+    ControllerTooOld,
+    ControllerUnreachable,
+    NoCombinerAvailable,
+    NoPackageYet,
+    TlsVerificationFailed,
+    TokenExpired,
+    TokenRejected,
+    UnexpectedResponse,
+    WrongAddress,
+)
+from tests.fednet.fake_http import FakeServer, Reply, byte_stream, self_signed_certificate, tls_context
+
+TOKEN = "sekrit-token-value-1234567890"
+ASSIGNED = {
+    "status": "assigned",
+    "host": "combiner.example.org",
+    "fqdn": None,
+    "package": "remote",
+    "ip": "",
+    "port": 12080,
+    "helper_type": "numpyhelper",
+}
+
+
+def _assign(url: str, **kwargs) -> object:
+    return ControllerClient(url, **kwargs).assign(str(uuid.uuid4()), "unit-client", max_wait=0)
+
+
+def _assert_readable(error: Exception) -> None:
+    text = str(error)
+    assert "Traceback" not in text
+    assert TOKEN not in text
+    assert getattr(error, "next_step", "")
+
+
+def test_assignment_body_and_header():
+    with FakeServer({("POST", "/api/v1/clients/add"): Reply.json({**ASSIGNED, "client_id": "x"})}) as server:
+        ControllerClient(server.url, token=TOKEN).assign("cid-1", "name-1", preferred_combiner="c1")
+        ControllerClient(server.url).assign("cid-2", "name-2")
+    with_token, without_token = server.requests
+    assert with_token["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    assert "Authorization" not in without_token["headers"]
+    import json
+
+    assert json.loads(with_token["body"]) == {
+        "name": "name-1",
+        "client_id": "cid-1",
+        "preferred_combiner": "c1",
+        "combiner_preferred": "c1",
+        "package": "remote",
+    }
+
+
+def test_missing_client_id_in_answer_keeps_ours():
+    with FakeServer({("POST", "/api/v1/clients/add"): Reply.json(ASSIGNED)}) as server:
+        assignment = ControllerClient(server.url).assign("our-id", "n")
+    assert assignment.client_id == "our-id"
+    assert (assignment.host, assignment.port, assignment.fqdn) == ("combiner.example.org", 12080, None)
+
+
+def test_203_is_retried_until_a_package_exists():
+    answers = iter([Reply.json({"status": "retry", "message": "No compute package found."}, 203)] * 2)
+
+    def assign(_request):
+        return next(answers, Reply.json(ASSIGNED))
+
+    waiting: list[str] = []
+    with FakeServer({("POST", "/api/v1/clients/add"): assign}) as server:
+        client = ControllerClient(server.url)
+        assignment = client.assign("id", "n", on_waiting=waiting.append, retry_interval=0.05)
+    assert assignment.port == 12080
+    assert len(waiting) == 2
+
+
+def test_203_wait_can_be_cancelled_by_a_callback():
+    calls = []
+    reply = Reply.json({"status": "retry", "message": "No compute package found."}, 203)
+    server = FakeServer({("POST", "/api/v1/clients/add"): reply})
+    with server, pytest.raises(NoPackageYet, match="Stopped waiting"):
+        ControllerClient(server.url).assign("id", "n", cancel=lambda: len(calls) > 0, on_waiting=calls.append)
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply(200, b"{not json", {"Content-Type": "application/json"}), UnexpectedResponse),
+        (Reply(200, b"<html>proxy login</html>", {"Content-Type": "text/html"}), UnexpectedResponse),
+        (Reply.json({"status": "assigned"}), UnexpectedResponse),
+        (Reply.json({"success": False, "message": "Failed to add new client"}, 500), ControllerServerError),
+        (Reply(502, b"Bad Gateway", {"Content-Type": "text/plain"}), ControllerServerError),
+        (Reply.json({"success": False, "message": "No combiner available."}, 400), NoCombinerAvailable),
+        (Reply.json({"message": "Invalid object"}, 400), UnexpectedResponse),
+        (Reply.json({"message": "Token expired"}, 401), TokenExpired),
+        (Reply.json({"message": "Invalid token"}, 401), TokenRejected),
+        (Reply(418, b"teapot", {"Content-Type": "text/plain"}), UnexpectedResponse),
+    ],
+)
+def test_bad_answers_become_typed_errors(reply, error):
+    with FakeServer({("POST", "/api/v1/clients/add"): reply}) as server, pytest.raises(error) as caught:
+        _assign(server.url, token=TOKEN)
+    _assert_readable(caught.value)
+    if error is TokenRejected:
+        assert not isinstance(caught.value, TokenExpired)
+
+
+def test_the_server_message_never_echoes_the_token():
+    reply = Reply.json({"message": f"bad token {TOKEN}"}, 500)
+    with (
+        FakeServer({("POST", "/api/v1/clients/add"): reply}) as server,
+        pytest.raises(ControllerServerError) as caught,
+    ):
+        _assign(server.url, token=TOKEN)
+    assert TOKEN not in str(caught.value)
+
+
+def test_no_api_at_all_is_a_wrong_address():
+    with FakeServer({}) as server, pytest.raises(WrongAddress) as caught:
+        _assign(server.url)
+    assert "/api/v1/clients/add" in str(caught.value)
+    assert [r["path"] for r in server.requests] == ["/api/v1/clients/add", "/add_client"]
+
+
+def test_pre_021_controller_uses_the_legacy_paths(tmp_path):
+    """FEDn <= 0.20 has /add_client etc. and no /api/v1 routes (plain 404), and no client_id."""
+    routes = {
+        ("POST", "/prefix/add_client"): Reply.json(ASSIGNED),
+        ("GET", "/prefix/get_package_checksum"): Reply.json({"checksum": "a" * 64}),
+        ("GET", "/prefix/download_package"): Reply(
+            200, b"\x1f\x8b package", {"Content-Disposition": "attachment; filename=p.tar.gz"}
+        ),
+    }
+    with FakeServer(routes) as server:
+        client = ControllerClient(f"{server.url}/prefix/")
+        assert client.assign("legacy-id", "n").client_id == "legacy-id"
+        assert client.legacy_api
+        assert client.package_checksum() == "a" * 64
+        assert client.download_package(tmp_path).read_bytes() == b"\x1f\x8b package"
+        with pytest.raises(ControllerTooOld):
+            client.latest_model_id()
+    paths = [r["path"] for r in server.requests]
+    assert paths[:2] == ["/prefix/api/v1/clients/add", "/prefix/add_client"]
+    # Once the old server is known, the v1 paths are not tried again.
+    assert "/prefix/api/v1/packages/checksum" not in paths
+
+
+def test_checksum_404_means_none_and_bad_checksum_is_unexpected():
+    routes = {
+        ("GET", "/api/v1/packages/checksum"): Reply.json(
+            {"message": "File not found.", "checksum": None}, 404
+        )
+    }
+    with FakeServer(routes) as server:
+        assert ControllerClient(server.url).package_checksum() is None
+    routes = {("GET", "/api/v1/packages/checksum"): Reply.json({"checksum": "not-a-sha"})}
+    with FakeServer(routes) as server, pytest.raises(UnexpectedResponse):
+        ControllerClient(server.url).package_checksum()
+
+
+def test_slow_controller_times_out():
+    reply = Reply.json(ASSIGNED, delay_s=3)
+    with (
+        FakeServer({("POST", "/api/v1/clients/add"): reply}) as server,
+        pytest.raises(ControllerTimeout) as caught,
+    ):
+        _assign(server.url, timeout=0.3)
+    _assert_readable(caught.value)
+    assert "0.3 seconds" in str(caught.value)
+
+
+def test_refused_connection():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound but not listening: connections are refused
+        with pytest.raises(ControllerUnreachable) as caught:
+            _assign(f"http://127.0.0.1:{port}")
+    assert caught.value.reason == "refused"
+    assert "connection refused" in str(caught.value)
+    _assert_readable(caught.value)
+
+
+def test_unknown_host_name():
+    with pytest.raises(ControllerUnreachable) as caught:
+        _assign("https://fedgui-test-controller.invalid", timeout=5)
+    assert caught.value.reason == "dns"
+    _assert_readable(caught.value)
+
+
+def test_untrusted_certificate_and_trusted_ca_file(tmp_path):
+    made = self_signed_certificate(tmp_path)
+    if made is None:
+        pytest.skip("the openssl command is not installed, so no test certificate can be made")
+    cert, key = made
+    routes = {("POST", "/api/v1/clients/add"): Reply.json(ASSIGNED)}
+    with FakeServer(routes, tls=tls_context(cert, key)) as server:
+        with pytest.raises(TlsVerificationFailed) as caught:
+            _assign(server.url)
+        _assert_readable(caught.value)
+        assert "certificate" in str(caught.value)
+        assert _assign(server.url, verify=str(cert)).port == 12080
+
+
+def test_token_never_logged(caplog):
+    caplog.set_level(logging.DEBUG)
+    server = FakeServer({("POST", "/api/v1/clients/add"): Reply(500, b"boom")})
+    with server, pytest.raises(ControllerServerError):
+        _assign(server.url, token=TOKEN)
+    with pytest.raises(ControllerUnreachable):
+        _assign("http://127.0.0.1:9", token=TOKEN)
+    assert TOKEN not in caplog.text
+    assert TOKEN not in repr(ControllerClient("http://h", token=TOKEN))
+
+
+def test_package_download_streams_without_holding_the_file(tmp_path):
+    size = 48 * 1024 * 1024
+    reply = Reply(
+        200,
+        byte_stream(size),
+        {"Content-Disposition": "attachment; filename=big.tgz", "Content-Type": "application/x-tar"},
+        content_length=size,
+    )
+    progress: list[tuple[int, int | None]] = []
+    with FakeServer({("GET", "/api/v1/packages/download"): reply}) as server:
+        tracemalloc.start()
+        try:
+            path = ControllerClient(server.url).download_package(
+                tmp_path, lambda d, t: progress.append((d, t))
+            )
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert path == tmp_path / "big.tgz"
+    assert path.stat().st_size == size
+    assert progress[0] == (0, size) and progress[-1] == (size, size)
+    assert len(progress) > 10
+    # Counts this process only (the server thread included), far below the 48 MiB file.
+    assert peak < 16 * 1024 * 1024, peak
+
+
+def test_broken_download_leaves_no_file(tmp_path):
+    reply = Reply(
+        200, iter([b"x" * 1000]), {"Content-Disposition": "attachment; filename=p.tgz"}, content_length=5000
+    )
+    server = FakeServer({("GET", "/api/v1/packages/download"): reply})
+    with server, pytest.raises(ControllerUnreachable) as caught:
+        ControllerClient(server.url).download_package(tmp_path)
+    assert caught.value.reason == "broken"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_active_package_on_download(tmp_path):
+    routes = {("GET", "/api/v1/packages/download"): Reply.json({"message": "No active package"}, 404)}
+    with FakeServer(routes) as server, pytest.raises(NoPackageYet):
+        ControllerClient(server.url).download_package(tmp_path)
