@@ -168,7 +168,8 @@ class EntryPointRunner:
         self.package_root = Path(package_root)
         self.entry_points = dict(entry_points)
         self.environment = environment
-        self.data_folder = Path(data_folder) if data_folder is not None else None
+        # Absolute: the entry point runs in the package folder, where a relative path means something else.
+        self.data_folder = Path(data_folder).resolve() if data_folder is not None else None
         self.extra_env = dict(extra_env or {})
         self._sink = sink or ignore_event
         self._run_lock = threading.Lock()

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 
 from fedgui.core.errors import FedguiError
 
-_FOR_THE_AUTHOR = "Send this message to the operator of your network: the package's code needs fixing."
+_FOR_THE_AUTHOR = (
+    "If it does not tell you what to fix on your side (such as a missing data file), send this "
+    "message to the operator of your network: the package's code needs fixing."
+)
 
 
 class EntryPointError(FedguiError):

@@ -1,0 +1,250 @@
+"""Local preview: run a package's ``validate`` (and optionally ``train``) on this computer's data
+before joining a network, with the same gate, environment and runner as a real session.
+
+Nothing is sent anywhere. The GUI's preview page and ``fedgui preview`` both call
+:class:`Preview` / :func:`run_preview`; they differ only in who listens to the events.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedgui.core import paths
+from fedgui.core.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python_info
+from fedgui.core.errors import FedguiError
+from fedgui.core.events import EventSink, LogLine, ignore_event
+from fedgui.core.fileio import atomic_write_text
+from fedgui.core.package import (
+    PackageCache,
+    PackageNotApproved,
+    PreparedPackage,
+    is_approved,
+    normalize_checksum,
+    require_approval,
+)
+from fedgui.core.runner import EntryPointRunner, new_model_temp_path, new_temp_path
+
+_APPROVALS_FILE = "preview-approvals.json"
+
+
+class PreviewError(FedguiError):
+    """The preview could not start: a missing model file, data folder or package."""
+
+
+class ApprovalMismatch(PreviewError):
+    """``approve`` named a checksum, and the package has another one."""
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    package: PreparedPackage
+    environment: PythonEnvironment
+    #: Metrics of ``validate`` on the given model.
+    model_metrics: dict[str, Any]
+    #: With ``train``: the metadata the train step wrote and the metrics of the trained model.
+    train_metadata: dict[str, Any] | None = None
+    trained_metrics: dict[str, Any] | None = None
+    startup_ran: bool = False
+    newly_approved: bool = False
+
+
+class PreviewApprovals:
+    """Checksums approved for previews when no profile is involved (``data_dir()/preview-approvals.json``)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or paths.data_dir() / _APPROVALS_FILE
+
+    def checksums(self) -> list[str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        approved = data.get("approved", []) if isinstance(data, dict) else []
+        return [item for item in approved if isinstance(item, str)]
+
+    def add(self, checksum: str) -> None:
+        current = self.checksums()
+        if checksum not in current:
+            atomic_write_text(self.path, json.dumps({"approved": [*current, checksum]}, indent=2))
+
+
+def prepare_package(package: Path, cache: PackageCache | None = None) -> PreparedPackage:
+    """A package given as an archive or as a folder holding ``fedn.yaml``."""
+    cache = cache or PackageCache()
+    package = Path(package)
+    if package.is_dir():
+        return cache.prepare_folder(package)
+    if not package.is_file():
+        raise PreviewError(
+            f"The package {package} does not exist.",
+            "Give the path of the package archive (.tgz) or of the folder that holds fedn.yaml.",
+        )
+    return cache.prepare(package)
+
+
+class Preview:
+    """One preview run; ``cancel()`` from another thread stops it (the run raises EntryPointCancelled)."""
+
+    def __init__(
+        self,
+        package: Path,
+        model: Path,
+        data_folder: Path,
+        *,
+        train: bool = False,
+        approve: bool | str = False,
+        approved_checksums: Iterable[str] | None = None,
+        base_python: str | Path | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        run_startup: bool = True,
+        timeout: float | None = None,
+        sink: EventSink | None = None,
+        package_cache: PackageCache | None = None,
+        environment_builder: EnvironmentBuilder | None = None,
+        approvals: PreviewApprovals | None = None,
+    ) -> None:
+        """``approve``: True approves whatever package this is; a checksum approves only that one.
+        ``approved_checksums``: a profile's approved list; without it the preview's own list
+        (:class:`PreviewApprovals`) is used and ``approve`` is remembered there."""
+        self.package = Path(package)
+        self.model = Path(model)
+        self.data_folder = Path(data_folder).resolve()
+        self.train = train
+        self.approve = approve
+        self.approved_checksums = None if approved_checksums is None else list(approved_checksums)
+        self.base_python = base_python
+        self.extra_env = dict(extra_env or {})
+        self.run_startup = run_startup
+        self.timeout = timeout
+        self._sink = sink or ignore_event
+        self._cache = package_cache
+        self._builder = environment_builder or EnvironmentBuilder()
+        self._approvals = approvals or PreviewApprovals()
+        self._runner: EntryPointRunner | None = None
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self._builder.cancel()
+        with self._lock:
+            if self._runner is not None:
+                self._runner.cancel()
+
+    def _say(self, text: str, level: str = "info") -> None:
+        self._sink(LogLine(source="client", stream="client", text=text, level=level))
+
+    def run(self) -> PreviewResult:
+        self._check_inputs()
+        self._say(f"Checking the package {self.package} ...")
+        prepared = prepare_package(self.package, self._cache)
+        newly_approved = self._gate(prepared.checksum)
+        self._say("Preparing the Python environment ...")
+        base = resolve_base_python_info(self.base_python)
+        environment = self._builder.ensure(
+            prepared.manifest.python_env, base, on_line=self._sink, on_progress=self._sink
+        )
+        runner = EntryPointRunner(
+            prepared.root,
+            prepared.manifest.entry_points,
+            environment,
+            self.data_folder,
+            self.extra_env,
+            self._sink,
+        )
+        with self._lock:
+            self._runner = runner
+        if self._cancelled.is_set():
+            runner.cancel()
+        work = Path(tempfile.mkdtemp(prefix="fedgui-preview-"))
+        try:
+            startup_ran = False
+            if self.run_startup and "startup" in prepared.manifest.entry_points:
+                self._say("Running the package's startup step ...")
+                runner.startup(timeout=self.timeout)
+                startup_ran = True
+            model_in = self._copy_model(work)
+            train_metadata = trained_metrics = None
+            if self.train:
+                self._say("Training on your data (the result stays on this computer) ...")
+                trained = runner.train(model_in, new_model_temp_path(work), timeout=self.timeout)
+                train_metadata = trained.metadata
+            self._say("Validating the given model on your data ...")
+            model_metrics = runner.validate(model_in, new_temp_path(work, ".json"), timeout=self.timeout)
+            if self.train:
+                self._say("Validating the trained model on your data ...")
+                trained_metrics = runner.validate(
+                    trained.model_path, new_temp_path(work, ".json"), timeout=self.timeout
+                )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return PreviewResult(
+            package=prepared,
+            environment=environment,
+            model_metrics=model_metrics,
+            train_metadata=train_metadata,
+            trained_metrics=trained_metrics,
+            startup_ran=startup_ran,
+            newly_approved=newly_approved,
+        )
+
+    def _check_inputs(self) -> None:
+        if not self.model.is_file():
+            raise PreviewError(
+                f"The model file {self.model} does not exist.", "Give the path of a model file."
+            )
+        if not self.data_folder.is_dir():
+            raise PreviewError(
+                f"The data folder {self.data_folder} does not exist.", "Give the folder that holds your data."
+            )
+
+    def _gate(self, checksum: str) -> bool:
+        """Nothing in the package runs unless it is approved; True if approved just now."""
+        approved = (
+            self.approved_checksums if self.approved_checksums is not None else self._approvals.checksums()
+        )
+        if is_approved(checksum, approved):
+            return False
+        if not self.approve:
+            require_approval(checksum, approved)  # raises PackageNotApproved with the checksum
+        if isinstance(self.approve, str) and normalize_checksum(self.approve) != checksum:
+            raise ApprovalMismatch(
+                f"You approved the package {self.approve.strip()}, but this package is {checksum}; "
+                "nothing was run.",
+                f"Review this package, then approve it with --approve {checksum}.",
+            )
+        if self.approved_checksums is None:
+            self._approvals.add(checksum)
+        self._say(f"Approved the package {checksum}.")
+        return True
+
+    def _copy_model(self, work: Path) -> Path:
+        # A copy: the train step writes "<in>-metadata" next to its input, and a package must
+        # never be able to change the person's own model file.
+        model_in = new_model_temp_path(work)
+        with open(self.model, "rb") as source, open(model_in, "wb") as target:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+        return model_in
+
+
+def run_preview(package: Path, model: Path, data_folder: Path, **options: Any) -> PreviewResult:
+    """Run a preview to the end (see :class:`Preview` for the options)."""
+    return Preview(package, model, data_folder, **options).run()
+
+
+__all__ = [
+    "ApprovalMismatch",
+    "PackageNotApproved",
+    "Preview",
+    "PreviewApprovals",
+    "PreviewError",
+    "PreviewResult",
+    "run_preview",
+]
