@@ -190,3 +190,15 @@ def test_error_messages_are_plain(tmp_path, sentinel):
     text = str(caught.value)
     assert "Traceback" not in text
     assert "network operator" in text
+
+
+@pytest.mark.parametrize("compression", ["gz", "bz2", "xz", ""])
+def test_bytes_read_while_unpacking_are_verified(tmp_path, sentinel, compression):
+    from fedgui.core.package import ChecksumMismatch, sha256_file
+
+    archive = make_tar(tmp_path / "pkg", good_members(), compression)
+    right = sha256_file(archive)
+    assert safe_unpack(archive, sentinel / "dest", expected_sha256=right.upper()) == sentinel / "dest"
+    with pytest.raises(ChecksumMismatch):
+        safe_unpack(archive, sentinel / "other", expected_sha256="0" * 64)
+    assert [p.name for p in sentinel.iterdir()] == ["dest"]

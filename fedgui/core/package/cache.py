@@ -65,7 +65,7 @@ class PackageCache:
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{checksum[:16]}.", suffix=".partial", dir=self.root))
         try:
-            files = safe_unpack(archive, staging / _FILES_NAME, self.limits)
+            files = safe_unpack(archive, staging / _FILES_NAME, self.limits, expected_sha256=checksum)
             load_manifest(find_package_root(files))  # a package with a broken manifest is never cached
             info = {"format": _INFO_FORMAT, "checksum": checksum, "archive_size": archive.stat().st_size}
             atomic_write_text(staging / _INFO_NAME, json.dumps(info))

@@ -15,10 +15,12 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import hashlib
 import lzma
 import os
 import shutil
 import stat
+import sys
 import tarfile
 import tempfile
 import zlib
@@ -31,6 +33,7 @@ from fedgui.core.package import archive_type
 from fedgui.core.package.errors import (
     NOTHING_RAN,
     ArchiveTooLarge,
+    ChecksumMismatch,
     PackageError,
     UnsafeArchive,
     UnsupportedArchive,
@@ -89,7 +92,7 @@ def _symlink_stays_inside(parts: list[str], target: str) -> bool:
 
 
 @contextlib.contextmanager
-def _open_decompressed(archive: Path) -> Iterator[IO[bytes]]:
+def _open_decompressed(archive: Path) -> Iterator[tuple[_HashingReader, IO[bytes]]]:
     kind = archive_type.detect_archive_type(archive)
     if kind == archive_type.ZIP:
         raise UnsupportedArchive(
@@ -106,8 +109,34 @@ def _open_decompressed(archive: Path) -> Iterator[IO[bytes]]:
         archive_type.XZ: lambda raw: lzma.LZMAFile(raw, mode="rb"),  # noqa: SIM115 - entered below
         archive_type.TAR: contextlib.nullcontext,
     }
-    with open(archive, "rb", buffering=COPY_CHUNK) as raw, openers[kind](raw) as stream:
-        yield stream
+    with open(archive, "rb", buffering=COPY_CHUNK) as handle:
+        raw = _HashingReader(handle)
+        with openers[kind](raw) as stream:
+            yield raw, stream
+
+
+class _HashingReader:
+    """Hashes the raw archive bytes as the decompressor reads them.
+
+    The caller checked the checksum before unpacking; hashing the bytes actually unpacked (almost
+    free next to decompression) closes the gap in which the file could be swapped in between.
+    """
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.mode = "rb"
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
+
+    def hexdigest_of_everything(self) -> str:
+        """Read what the decompressor left (trailing padding) and return the hash of the whole file."""
+        while self.read(COPY_CHUNK):
+            pass
+        return self.digest.hexdigest()
 
 
 class _Extractor:
@@ -240,8 +269,8 @@ class _Extractor:
             ) from None
         if not stat.S_ISREG(info.st_mode):
             raise _refuse(name, f"a hard link to '{member.linkname}', which is not a file in the package")
-        if os.path.samefile(source, path) if os.path.lexists(path) else False:
-            return
+        if os.path.lexists(path) and os.path.samefile(source, path):
+            return  # already the same file (a member linked to itself)
         self._clear_place(path, name, for_directory=False)
         try:
             os.link(source, path)
@@ -283,16 +312,25 @@ def _remove_tree(path: Path) -> None:
         os.chmod(failed_path, stat.S_IWRITE | stat.S_IREAD | stat.S_IEXEC)
         function(failed_path)
 
-    shutil.rmtree(path, onerror=make_writable_and_retry)
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=make_writable_and_retry)
+    else:
+        shutil.rmtree(path, onerror=make_writable_and_retry)
 
 
-def safe_unpack(archive: Path | str, dest: Path | str, limits: UnpackLimits | None = None) -> Path:
+def safe_unpack(
+    archive: Path | str,
+    dest: Path | str,
+    limits: UnpackLimits | None = None,
+    expected_sha256: str | None = None,
+) -> Path:
     """Unpack ``archive`` into the new folder ``dest`` and return ``dest``.
 
     Everything is written to a private temp folder beside ``dest`` and renamed to ``dest`` only
     when complete and checked, so a half-unpacked folder is never visible under ``dest``. On any
     refusal the temp folder is removed and ``dest`` is not created. ``dest`` must not exist yet
     (``FileExistsError`` otherwise, also when another process finished the same folder first).
+    With ``expected_sha256`` the bytes read while unpacking must hash to it (``ChecksumMismatch``).
     """
     archive = Path(archive)
     dest = Path(dest)
@@ -303,7 +341,7 @@ def safe_unpack(archive: Path | str, dest: Path | str, limits: UnpackLimits | No
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".unpacking", dir=dest.parent))
     try:
         extractor = _Extractor(staging, limits)
-        with _open_decompressed(archive) as stream:
+        with _open_decompressed(archive) as (raw, stream):
             try:
                 # Stream mode ("r|"): strictly sequential reads, no seeking back in a compressed stream.
                 with tarfile.open(fileobj=stream, mode="r|", bufsize=COPY_CHUNK) as tar:
@@ -319,6 +357,10 @@ def safe_unpack(archive: Path | str, dest: Path | str, limits: UnpackLimits | No
                 ) from error
             except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as error:
                 raise _damaged(error) from error
+            if expected_sha256 is not None:
+                actual = raw.hexdigest_of_everything()
+                if actual != expected_sha256.strip().lower():
+                    raise ChecksumMismatch(expected_sha256.strip().lower(), actual)
         extractor.check_symlinks_on_disk()
         os.rename(staging, dest)
     except BaseException:
