@@ -175,6 +175,7 @@ def test_tls_endpoint_uses_the_ca_bundle(tmp_path):
         (grpc.StatusCode.PERMISSION_DENIED, "Insufficient permissions", errors.TokenLacksClientRole),
         (grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses", errors.CombinerUnreachable),
         (grpc.StatusCode.UNAVAILABLE, "Ssl handshake failed: CERTIFICATE_VERIFY_FAILED", errors.TlsFailed),
+        (grpc.StatusCode.UNKNOWN, "Stream removed", errors.CombinerUnreachable),
         (grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded", errors.CombinerTimeout),
         (grpc.StatusCode.CANCELLED, "Cancelled", errors.CallCancelled),
         (grpc.StatusCode.UNIMPLEMENTED, "Method not found!", errors.CombinerTooOld),

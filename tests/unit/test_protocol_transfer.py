@@ -205,3 +205,27 @@ def test_upload_rpc_error_is_mapped(fake, conn, tmp_path):
 def test_chunk_size_limit(conn, tmp_path):
     with pytest.raises(ValueError):
         upload_model(conn, "u", tmp_path / "x", chunk_size=4 * MiB)
+
+
+def test_upload_can_be_cancelled(fake, conn, tmp_path):
+    src = tmp_path / "m.npz"
+    src.write_bytes(b"\x01" * (3 * MiB))
+    stop = threading.Event()
+    with pytest.raises(errors.CallCancelled):
+        upload_model(conn, "u", src, progress=lambda done, total: stop.set(), cancel=stop)
+    assert "u" not in fake.models
+
+
+def test_a_failing_progress_callback_surfaces_as_itself(fake, conn, tmp_path):
+    fake.models["m"] = b"abc"
+    src = tmp_path / "m.npz"
+    src.write_bytes(b"abc")
+
+    def broken(done, total):
+        raise KeyError("observer bug")
+
+    with pytest.raises(KeyError):
+        upload_model(conn, "u", src, progress=broken)
+    with pytest.raises(KeyError):
+        download_model(conn, "m", tmp_path / "d.npz", progress=broken)
+    assert leftovers(tmp_path) == []

@@ -108,7 +108,10 @@ def error_from_rpc(rpc_error: grpc.RpcError, what: str) -> ProtocolError:
         return TokenRejected(f"The combiner did not accept the access token while {what}.", **extra)
     if code == grpc.StatusCode.PERMISSION_DENIED:
         return TokenLacksClientRole(f"The access token is not allowed to do this ({what}).", **extra)
-    if code == grpc.StatusCode.UNAVAILABLE:
+    # FEDn's client treats UNKNOWN "Stream removed" (an HTTP/2 stream reset) like UNAVAILABLE.
+    if code == grpc.StatusCode.UNAVAILABLE or (
+        code == grpc.StatusCode.UNKNOWN and details == "Stream removed"
+    ):
         if any(hint in details.lower() for hint in _TLS_HINTS):
             return TlsFailed(f"A secure connection to the combiner failed while {what}.", **extra)
         return CombinerUnreachable(f"The combiner could not be reached while {what}.", **extra)

@@ -111,6 +111,7 @@ def download_model(
             raise error_from_rpc(exc, what) from exc
         finally:
             watchdog.stop()
+            call.cancel()  # no-op after a complete stream; frees it if a progress callback raised
         os.replace(tmp, dest)
         return dest
     except BaseException:
@@ -135,7 +136,6 @@ def _receive_frames(
             else:
                 saw_empty_in_progress = True  # the model is still being uploaded to the combiner
         elif frame.status == pb.OK:
-            call.cancel()  # nothing more is expected; release the stream at once
             return
         elif frame.status == pb.FAILED:
             if unknown_since is not None:
@@ -168,7 +168,16 @@ class _UploadFrames:
     CANCELLED; keeping the exception lets :func:`upload_model` report the real cause.
     """
 
-    def __init__(self, conn: CombinerConnection, model_update_id: str, src: Path, chunk_size: int, progress):
+    def __init__(
+        self,
+        conn: CombinerConnection,
+        model_update_id: str,
+        src: Path,
+        chunk_size: int,
+        progress,
+        cancel: threading.Event | None = None,
+    ):
+        self._cancel = cancel
         self._sender = pb.Client(role=pb.CLIENT, name=conn.client_name, client_id=conn.client_id)
         self._id = model_update_id
         self._src = src
@@ -182,6 +191,8 @@ class _UploadFrames:
             done = 0
             with self._src.open("rb") as handle:
                 while chunk := handle.read(self._chunk_size):
+                    if self._cancel is not None and self._cancel.is_set():
+                        raise CallCancelled("The upload of the trained model was stopped.")
                     yield pb.ModelRequest(sender=self._sender, id=self._id, data=chunk, status=pb.IN_PROGRESS)
                     done += len(chunk)
                     # Counts bytes handed to gRPC, which sends them soon after; good enough for a bar.
@@ -201,14 +212,19 @@ def upload_model(
     *,
     timeout: float | None = None,
     chunk_size: int = CHUNK_SIZE,
+    cancel: threading.Event | None = None,
 ) -> None:
     """Upload ``src_path`` under ``model_update_id`` (a fresh uuid4: the combiner uses it as a
-    file name). Must complete before SendModelUpdate names that id."""
+    file name). Must complete before SendModelUpdate names that id.
+
+    Setting ``cancel`` stops before the next chunk (:class:`CallCancelled`); the combiner then
+    holds an incomplete file under that id, which nothing refers to.
+    """
     if not 0 < chunk_size <= CHUNK_SIZE:
         raise ValueError(f"chunk_size must be 1..{CHUNK_SIZE}")
     src = Path(src_path)
     try:
-        frames = _UploadFrames(conn, model_update_id, src, chunk_size, progress)
+        frames = _UploadFrames(conn, model_update_id, src, chunk_size, progress, cancel)
     except OSError as exc:
         raise TransferFailed(f"The trained model file could not be read ({exc.strerror}).") from exc
     if frames.total == 0:
@@ -219,10 +235,13 @@ def upload_model(
     try:
         response = conn.model_service.Upload(iter(frames), timeout=timeout)
     except grpc.RpcError as exc:
+        # gRPC reports any failure of our frame iterator as CANCELLED; report the real cause.
         if isinstance(frames.error, OSError):
             raise TransferFailed(
                 f"The trained model file could not be read ({frames.error.strerror})."
             ) from frames.error
+        if frames.error is not None:
+            raise frames.error from None
         raise error_from_rpc(exc, "uploading the trained model") from exc
     if response.status != pb.OK:
         detail = f" ({response.message})" if response.message else ""
