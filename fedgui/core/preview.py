@@ -29,7 +29,7 @@ from fedgui.core.package import (
     normalize_checksum,
     require_approval,
 )
-from fedgui.core.runner import EntryPointRunner, new_model_temp_path, new_temp_path
+from fedgui.core.runner import EntryPointCancelled, EntryPointRunner, new_model_temp_path, new_temp_path
 
 _APPROVALS_FILE = "preview-approvals.json"
 
@@ -138,6 +138,11 @@ class Preview:
             if self._runner is not None:
                 self._runner.cancel()
 
+    def _stop_if_cancelled(self) -> None:
+        # cancel() may come before the builder or the runner exists to receive it.
+        if self._cancelled.is_set():
+            raise EntryPointCancelled("preview")
+
     def _say(self, text: str, level: str = "info") -> None:
         self._sink(LogLine(source="client", stream="client", text=text, level=level))
 
@@ -146,6 +151,7 @@ class Preview:
         self._say(f"Checking the package {self.package} ...")
         prepared = prepare_package(self.package, self._cache)
         newly_approved = self._gate(prepared.checksum)
+        self._stop_if_cancelled()
         self._say("Preparing the Python environment ...")
         base = resolve_base_python_info(self.base_python)
         environment = self._builder.ensure(
@@ -161,8 +167,7 @@ class Preview:
         )
         with self._lock:
             self._runner = runner
-        if self._cancelled.is_set():
-            runner.cancel()
+        self._stop_if_cancelled()
         work = Path(tempfile.mkdtemp(prefix="fedgui-preview-"))
         try:
             startup_ran = False

@@ -14,8 +14,8 @@ import pytest
 from fedgui.cli.preview import EXIT_ENTRY_POINT, EXIT_NOT_APPROVED, EXIT_OK, EXIT_USAGE, metrics_table
 from fedgui.core.events import LogLine, MetricReported
 from fedgui.core.package import sha256_folder
-from fedgui.core.preview import PreviewApprovals, run_preview
-from fedgui.core.runner import EntryPointCrashed
+from fedgui.core.preview import Preview, PreviewApprovals, run_preview
+from fedgui.core.runner import EntryPointCancelled, EntryPointCrashed
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="entry points run through bash here")
 
@@ -187,3 +187,12 @@ def test_example_seed_and_data_regenerate_byte_for_byte(tmp_path):
     subprocess.run([sys.executable, str(EXAMPLE / "make_example.py"), str(tmp_path)], check=True, timeout=60)
     for relative in ("seed.npz", "data/train.csv", "data/test.csv"):
         assert (tmp_path / relative).read_bytes() == (EXAMPLE / relative).read_bytes(), relative
+
+
+def test_cancel_before_running_runs_nothing(package_copy):
+    (package_copy / "startup.py").write_text("open('startup-ran', 'w').close()\n")
+    preview = Preview(package_copy, EXAMPLE / "seed.npz", EXAMPLE / "data", approve=True)
+    preview.cancel()
+    with pytest.raises(EntryPointCancelled):
+        preview.run()
+    assert not (package_copy / "startup-ran").exists()
