@@ -45,3 +45,14 @@ def test_auth_network_wants_tokens(fedn_network_auth):
     response = requests.get(url, headers=expired, timeout=10)
     assert response.status_code == 401
     assert response.json()["message"] == "Token expired"
+
+
+def test_restart_combiner_keeps_the_network_usable(fresh_fedn_network):
+    net = fresh_fedn_network()
+    old_pgid = net.services["combiner"].pgid
+    net.restart_combiner()
+    assert net.services["combiner"].pgid != old_pgid
+    assert [c["name"] for c in net.combiners()] == ["combiner"]
+    net.stop()
+    assert not net.services
+    assert net.timings["stop"] < 30
