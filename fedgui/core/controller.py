@@ -119,6 +119,12 @@ class ControllerClient:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> ControllerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ---- assignment -----------------------------------------------------------------------
 
     def assign(
@@ -296,6 +302,10 @@ class ControllerClient:
                 response.close()
                 log.info("Controller has no %s; trying the pre-0.21 path %s", path, paths[index + 1])
                 continue
+            if index > 0 and response.status_code == 410:
+                # A 0.21+ server that lacks the v1 route: the address or prefix is wrong.
+                response.close()
+                raise self._error_for(response, route, paths[0], status=404)
             if index > 0 and not route_missing:
                 self.legacy_api = True
             if 200 <= response.status_code < 300:
@@ -327,8 +337,10 @@ class ControllerClient:
             log.warning("%s %s failed: %s", method, path, error.message)
             raise error from None
 
-    def _error_for(self, response: requests.Response, route: _Route, path: str) -> ControllerError:
-        status = response.status_code
+    def _error_for(
+        self, response: requests.Response, route: _Route, path: str, status: int | None = None
+    ) -> ControllerError:
+        status = status or response.status_code
         message = _json_message(response) if _is_json(response) else ""
         where = f"The controller at {self.base_url}"
         if status == 401 or status == 403:

@@ -141,6 +141,15 @@ def test_no_api_at_all_is_a_wrong_address():
     assert [r["path"] for r in server.requests] == ["/api/v1/clients/add", "/add_client"]
 
 
+def test_new_server_without_the_v1_route_is_a_wrong_address():
+    """410 on the old path means a 0.21+ server: a plain 404 on v1 then means a wrong prefix."""
+    gone = Reply.json({"message": "This endpoint is deprecated."}, 410)
+    with FakeServer({("POST", "/add_client"): gone}) as server, pytest.raises(WrongAddress):
+        client = ControllerClient(server.url)
+        client.assign("id", "n")
+    assert not client.legacy_api
+
+
 def test_pre_021_controller_uses_the_legacy_paths(tmp_path):
     """FEDn <= 0.20 has /add_client etc. and no /api/v1 routes (plain 404), and no client_id."""
     routes = {
