@@ -9,6 +9,7 @@ and never reuse an environment whose build did not finish.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
@@ -409,22 +410,27 @@ class EnvironmentBuilder:
             raise explain_pip_failure(lines, requirements)
 
     def _stream(self, argv: list[str], on_line: EventSink) -> tuple[list[str], int]:
-        """Run ``argv``, passing each output line to ``on_line``; returns (ERROR/last lines, code).
+        """Run ``argv``, passing each output line to ``on_line``; returns (pip's ERROR lines, or
+        else the last few lines; exit code).
 
         stderr is merged into stdout, so one pipe is read by this thread alone: no deadlock.
         """
         env = dict(os.environ, PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONUNBUFFERED="1")
         env.pop("PYTHONHOME", None)
         env.pop("VIRTUAL_ENV", None)
-        kept: list[str] = []
-        proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            **new_group_popen_kwargs(),
-        )
+        errors: collections.deque[str] = collections.deque(maxlen=50)
+        tail: collections.deque[str] = collections.deque(maxlen=5)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                **new_group_popen_kwargs(),
+            )
+        except OSError as exc:
+            raise EnvironmentBuildFailed(f"Could not start {argv[0]} ({exc}).") from None
         with self._lock:
             self._current = proc
         try:
@@ -435,9 +441,8 @@ class EnvironmentBuilder:
                 on_line(
                     LogLine(source="pip", stream="stdout", text=text, level="error" if is_error else "info")
                 )
-                if is_error:
-                    kept.append(text)
-            return kept, proc.wait()
+                (errors if is_error else tail).append(text)
+            return list(errors or tail), proc.wait()
         finally:
             with self._lock:
                 self._current = None

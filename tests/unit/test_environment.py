@@ -18,6 +18,7 @@ from fedgui.core.environment import (
     BasePythonNotFound,
     EnvironmentBuildCancelled,
     EnvironmentBuilder,
+    EnvironmentBuildFailed,
     EnvironmentBuildStep,
     RequirementInstallFailed,
     explain_pip_failure,
@@ -212,3 +213,21 @@ def test_pip_error_lines_are_explained():
 
     unknown = explain_pip_failure([], ["a", "b"])
     assert unknown.requirement == "a, b"
+
+
+def test_venv_creation_failure_says_what_to_install(tmp_path):
+    # An interpreter without ensurepip (Debian without python3-venv) answers the probe but
+    # cannot create a venv.
+    fake = tmp_path / "python3"
+    answer = json.dumps({"version": [3, 11, 2], "implementation": "CPython", "executable": str(fake)})
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "-c" ]; then echo \'{answer}\'; exit 0; fi\n'
+        'echo "Error: ensurepip is not available." >&2\nexit 1\n'
+    )
+    fake.chmod(0o755)
+    with pytest.raises(EnvironmentBuildFailed) as info:
+        EnvironmentBuilder(tmp_path / "envs").ensure(Spec(), fake)
+    assert "ensurepip is not available" in str(info.value)
+    assert "python3-venv" in str(info.value)
+    assert [p for p in (tmp_path / "envs").iterdir() if not p.name.endswith(".lock")] == []
