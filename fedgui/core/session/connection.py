@@ -15,7 +15,8 @@ from collections.abc import Callable
 import grpc
 
 from fedgui.core.events import EventBus, LogLine
-from fedgui.core.protocol import CombinerConnection, messages
+from fedgui.core.protocol import ClientIdentity, CombinerConnection
+from fedgui.core.protocol import messages as msg
 from fedgui.core.session.control import SessionControl
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class CombinerLink:
         self._stream_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.heartbeat_error: grpc.RpcError | None = None
+        self.me = ClientIdentity(connection.client_id, connection.client_name)
 
     # ---- the task stream (session thread) ----------------------------------------------------
 
@@ -46,7 +48,7 @@ class CombinerLink:
         self._send_heartbeat()
         self._start_background("heartbeat", self._heartbeat_loop, self.timing.heartbeat_interval)
         self._start_background("telemetry", self._telemetry_loop, self.timing.telemetry_interval)
-        request = messages.client_available(self.connection.client_name, self.connection.client_id)
+        request = msg.client_available(self.me)
         with self._stream_lock:
             if self._closed.is_set():
                 return 0.0
@@ -92,9 +94,7 @@ class CombinerLink:
         thread.start()
 
     def _send_heartbeat(self) -> None:
-        self.connection.connector.SendHeartbeat(
-            messages.heartbeat(self.connection.client_name, self.connection.client_id), timeout=10
-        )
+        self.connection.connector.SendHeartbeat(msg.heartbeat(self.me), timeout=10)
 
     def _heartbeat_loop(self, interval: float) -> None:
         failures = 0
@@ -124,9 +124,7 @@ class CombinerLink:
     def _telemetry_loop(self, interval: float) -> None:
         while not self._closed.wait(interval):
             try:
-                message = messages.telemetry(self.connection.client_name, self.connection.client_id)
-                if message is not None:
-                    self.connection.combiner.SendTelemetryMessage(message, timeout=10)
+                self.connection.combiner.SendTelemetryMessage(msg.machine_telemetry(self.me), timeout=10)
             except grpc.RpcError as exc:
                 # Telemetry is optional (older combiners answer UNIMPLEMENTED): never fatal.
                 log.debug("telemetry not sent: %s", exc.code())

@@ -49,6 +49,10 @@ class SessionStopped(Exception):
     """Raised inside the session thread to unwind when the person stops the session."""
 
 
+class PackagePinMismatch(FedguiError):
+    default_next_step = "Ask your project admin which package is current."
+
+
 class PackageRejected(FedguiError):
     default_next_step = (
         "fedgui will not take part until you approve a package. Open the review to look at it again."
@@ -344,19 +348,17 @@ class Session:
         return str(self.profile.ca_bundle) if self.profile.ca_bundle else True
 
     def _assign(self, controller):
-        def waiting_for_package() -> bool:
-            self._set_state(SessionState.WAITING_FOR_PACKAGE)
-            self.control.wait(3.0)
-            return not self.control.stop_requested
+        def waiting(message: str) -> None:
+            self._set_state(SessionState.WAITING_FOR_PACKAGE, message)
 
         assignment = controller.assign(
             self.profile.client_id,
             self.profile.client_name,
             preferred_combiner=self.profile.preferred_combiner or "",
-            on_no_package=waiting_for_package,
+            cancel=lambda: self.control.stop_requested,
+            on_waiting=waiting,
         )
-        if assignment is None:
-            raise SessionStopped
+        self._check_stop()
         return assignment
 
     def _prepare_package(self, controller) -> PreparedPackage:
@@ -364,6 +366,13 @@ class Session:
         when its checksum is not already unpacked in the cache."""
         self._set_state(SessionState.PREPARING_PACKAGE)
         checksum = controller.package_checksum()
+        pin = self.profile.package_checksum_pin
+        if pin and checksum and checksum.lower() != pin.lower():
+            raise PackagePinMismatch(
+                f"The network offers the compute package {checksum[:12]}…, but this connection is "
+                f"pinned to {pin[:12]}…; nothing was downloaded or run.",
+                "Ask your project admin whether the package changed, then update the pin in the settings.",
+            )
         package = self._packages.get(checksum) if checksum else None
         if package is None:
             folder = self._work_dir / "downloads"
@@ -377,6 +386,11 @@ class Session:
                 package = self._packages.prepare(archive, expected_checksum=checksum)
             finally:
                 archive.unlink(missing_ok=True)
+        if pin and package.checksum.lower() != pin.lower():
+            raise PackagePinMismatch(
+                f"The downloaded compute package {package.checksum[:12]}… is not the pinned "
+                f"{pin[:12]}…; nothing from it ran."
+            )
         self._check_stop()
         self._gate(package)
         self.package = package
@@ -410,9 +424,7 @@ class Session:
             self._pending_review = None
 
     def _remember_approval(self, checksum: str) -> None:
-        if checksum not in self.profile.approved_checksums:
-            self.profile.approved_checksums.append(checksum)
-        self.profile.last_approved_checksum = checksum
+        self.profile.approve(checksum)
         if self._profile_store is not None:
             self._profile_store.save(self.profile)
 
@@ -422,13 +434,10 @@ class Session:
         self._set_state(SessionState.BUILDING_ENVIRONMENT)
         base = resolve_base_python(self.profile.base_python)
         environment = self._environments.ensure(
-            package.manifest.python_env, base, on_line=lambda line: self._say_pip(line)
+            package.manifest.python_env, base, on_line=self.bus.emit, on_progress=self.bus.emit
         )
         self._environment = (package.checksum, environment)
         return environment
-
-    def _say_pip(self, line: str) -> None:
-        self.bus.emit(LogLine(source="pip", stream="stdout", text=line))
 
     def _make_runner(self, package: PreparedPackage, environment: PythonEnvironment) -> EntryPointRunner:
         return EntryPointRunner(
@@ -436,9 +445,23 @@ class Session:
             package.manifest.entry_points,
             environment,
             data_folder=self.profile.data_folder,
-            extra_env=dict(self.profile.extra_env or {}),
+            extra_env=entry_point_variables(self.profile),
             sink=self.bus.emit,
         )
+
+
+def entry_point_variables(profile: Profile) -> dict[str, str]:
+    """The profile's extra variables plus its CPU and GPU choices, in the variables that the
+    usual libraries read (OpenMP/MKL/OpenBLAS threads, CUDA device visibility)."""
+    variables = dict(profile.extra_env or {})
+    if profile.cpu_thread_limit:
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            variables.setdefault(name, str(profile.cpu_thread_limit))
+    if profile.gpu == "none":
+        variables.setdefault("CUDA_VISIBLE_DEVICES", "")
+    elif profile.gpu not in ("", "auto"):
+        variables.setdefault("CUDA_VISIBLE_DEVICES", profile.gpu)
+    return variables
 
 
 __all__ = ["PackageRejected", "Session", "SessionTiming", "token_is_expired"]

@@ -11,6 +11,7 @@ import enum
 import errno
 
 from fedgui.core import controller as ctl
+from fedgui.core import protocol as proto
 from fedgui.core.errors import FedguiError
 from fedgui.core.session.tokens import token_is_expired
 
@@ -35,20 +36,27 @@ _RETRY_CONTROLLER_ERRORS = tuple(
 )
 
 
+_RETRY_PROTOCOL_ERRORS = (
+    proto.CombinerUnreachable,
+    proto.CombinerTimeout,
+    proto.CombinerFailed,
+    proto.CallCancelled,
+    proto.TransferFailed,
+    proto.BadAssignment,
+    proto.ModelNotFound,
+)
+
+
 class TokenExpiredError(FedguiError):
     default_next_step = "Ask your project admin for a new token and enter it in fedgui."
 
 
 def _protocol_error(exc: BaseException) -> BaseException:
     """Turn a raw gRPC error into our typed protocol error (same object for anything else)."""
-    try:
-        import grpc
+    import grpc
 
-        from fedgui.core.protocol import error_from_rpc
-    except ImportError:  # pragma: no cover - grpc is a dependency
-        return exc
     if isinstance(exc, grpc.RpcError):
-        return error_from_rpc(exc, "talking to the combiner")
+        return proto.error_from_rpc(exc, "talking to the combiner")
     return exc
 
 
@@ -60,7 +68,7 @@ def classify(exc: BaseException, token: str | None) -> tuple[Disposition, Fedgui
         if token_is_expired(token):
             return Disposition.TOKEN_EXPIRED, TokenExpiredError("Your access token has expired.")
         return Disposition.TOKEN_REJECTED, exc  # type: ignore[return-value]
-    if isinstance(exc, _RETRY_CONTROLLER_ERRORS) or getattr(exc, "transient", False):
+    if isinstance(exc, _RETRY_CONTROLLER_ERRORS + _RETRY_PROTOCOL_ERRORS):
         return Disposition.RETRY, exc  # type: ignore[return-value]
     if isinstance(exc, FedguiError):
         return Disposition.NEEDS_PERSON, exc
@@ -75,6 +83,4 @@ def classify(exc: BaseException, token: str | None) -> tuple[Disposition, Fedgui
 
 
 def _is_token_problem(exc: BaseException) -> bool:
-    if isinstance(exc, getattr(ctl, "TokenRejected", ())):
-        return True
-    return bool(getattr(exc, "token_problem", False))
+    return isinstance(exc, (ctl.TokenRejected, proto.TokenRejected, proto.TokenLacksClientRole))

@@ -30,7 +30,16 @@ from fedgui.core.events import (
     TransferProgress,
 )
 from fedgui.core.history import HistoryStore
-from fedgui.core.protocol import CombinerConnection, Task, download_model, messages, parse_task, upload_model
+from fedgui.core.protocol import (
+    ClientIdentity,
+    CombinerConnection,
+    Task,
+    download_model,
+    parse_task,
+    upload_model,
+)
+from fedgui.core.protocol import messages as msg
+from fedgui.core.protocol.generated import fedn_pb2 as pb
 from fedgui.core.runner import EntryPointRunner
 from fedgui.core.session.model_cache import ModelCache
 
@@ -58,6 +67,7 @@ class TaskExecutor:
         self.ctx = context
         self._current: Task | None = None
         self._cancelled = threading.Event()
+        self.me = ClientIdentity(context.connection.client_id, context.connection.client_name)
 
     def cancel(self) -> None:
         """Stop the running entry point (its whole process tree)."""
@@ -69,7 +79,9 @@ class TaskExecutor:
     def execute(self, request) -> None:
         ctx = self.ctx
         task = parse_task(request)
-        self._send_status(messages.received_status(ctx.connection, request))
+        self._send_status(
+            msg.status(self.me, "Received request from combiner.", pb.AUDIT, type=request.type, about=request)
+        )
         if task.kind not in TASK_VERBS:
             self._say(f"Ignoring a {task.kind} task: fedgui does not support split learning.", "warning")
             return
@@ -131,11 +143,11 @@ class TaskExecutor:
     def _train(self, task: Task, task_id: str, model_in: Path, scratch: Path, timings: dict[str, float]):
         ctx = self.ctx
         self._send_status(
-            messages.status(
-                ctx.connection,
+            msg.status(
+                self.me,
                 f"\t Starting processing of training request for model_id {task.model_id}",
-                level="INFO",
-                type="MODEL_UPDATE",
+                pb.INFO,
+                type=pb.MODEL_UPDATE,
                 session_id=task.session_id,
             )
         )
@@ -151,16 +163,25 @@ class TaskExecutor:
         upload_model(ctx.connection, update_id, output.model_path, progress=self._progress("model upload"))
         timings["upload_model"] = time.monotonic() - started
         timings["processing_time"] = time.monotonic() - processing_started - timings["upload_model"]
-        update = messages.model_update(ctx.connection, task, update_id, output.metadata, timings=timings)
+        update = msg.model_update(
+            self.me,
+            task,
+            update_id,
+            output.metadata,
+            exec_training=timings["exec_training"],
+            processing_time=timings["processing_time"],
+            upload_model=timings["upload_model"],
+            fetch_model=timings["fetch_model"],
+        )
         ctx.connection.combiner.SendModelUpdate(update, timeout=60)
         self._send_status(
-            messages.status(
-                ctx.connection,
+            msg.status(
+                self.me,
                 "Model update completed.",
-                level="AUDIT",
-                type="MODEL_UPDATE",
+                pb.AUDIT,
+                type=pb.MODEL_UPDATE,
                 session_id=task.session_id,
-                attached=update,
+                about=update,
             )
         )
         ctx.history.add_metrics(task_id, "training_metadata", output.metadata)
@@ -173,27 +194,27 @@ class TaskExecutor:
     ) -> dict:
         ctx = self.ctx
         self._send_status(
-            messages.status(
-                ctx.connection,
+            msg.status(
+                self.me,
                 f"Processing validate request for model_id {task.model_id}",
-                level="INFO",
-                type="MODEL_VALIDATION",
+                pb.INFO,
+                type=pb.MODEL_VALIDATION,
                 session_id=task.session_id,
             )
         )
         started = time.monotonic()
         metrics = ctx.runner.validate(model_in, scratch / "validation.json", timeout=ctx.timeout)
         timings["exec_validation"] = time.monotonic() - started
-        validation = messages.model_validation(ctx.connection, task, metrics)
+        validation = msg.model_validation(self.me, task, metrics)
         ctx.connection.combiner.SendModelValidation(validation, timeout=60)
         self._send_status(
-            messages.status(
-                ctx.connection,
+            msg.status(
+                self.me,
                 "Model validation completed.",
-                level="AUDIT",
-                type="MODEL_VALIDATION",
+                pb.AUDIT,
+                type=pb.MODEL_VALIDATION,
                 session_id=task.session_id,
-                attached=validation,
+                about=validation,
             )
         )
         ctx.history.add_metrics(task_id, "validation", metrics)
@@ -204,16 +225,16 @@ class TaskExecutor:
         started = time.monotonic()
         result = ctx.runner.predict(model_in, scratch / "prediction.json", timeout=ctx.timeout)
         timings["exec_prediction"] = time.monotonic() - started
-        prediction = messages.model_prediction(ctx.connection, task, result)
+        prediction = msg.model_prediction(self.me, task, result)
         ctx.connection.combiner.SendModelPrediction(prediction, timeout=60)
         self._send_status(
-            messages.status(
-                ctx.connection,
+            msg.status(
+                self.me,
                 "Model prediction completed.",
-                level="AUDIT",
-                type="MODEL_PREDICTION",
+                pb.AUDIT,
+                type=pb.MODEL_PREDICTION,
                 session_id=task.session_id,
-                attached=prediction,
+                about=prediction,
             )
         )
         return result if isinstance(result, dict) else {"result": result}
@@ -243,10 +264,10 @@ class TaskExecutor:
                 "predict": "MODEL_PREDICTION",
             }
             self._send_status(
-                messages.status(
-                    ctx.connection,
+                msg.status(
+                    self.me,
                     f"Client {ctx.connection.client_name} failed to complete the {task.kind} task: {reason}",
-                    level="ERROR",
+                    pb.ERROR,
                     type=kind_type[task.kind],
                     session_id=task.session_id,
                 )
@@ -256,7 +277,7 @@ class TaskExecutor:
             # prediction run does not wait for us.
             with suppress(grpc.RpcError):
                 ctx.connection.combiner.SendModelPrediction(
-                    messages.model_prediction(ctx.connection, task, None), timeout=30
+                    msg.model_prediction(self.me, task, None), timeout=30
                 )
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -332,6 +353,7 @@ class _MetricForwarder(threading.Thread):
     def __init__(self, ctx: TaskContext, task: Task, task_id: str) -> None:
         super().__init__(name="session-metrics", daemon=True)
         self.ctx, self.task, self.task_id = ctx, task, task_id
+        self.identity = ClientIdentity(ctx.connection.client_id, ctx.connection.client_name)
         self._queue: list[MetricReported] = []
         self._cond = threading.Condition()
         self._done = False
@@ -356,7 +378,14 @@ class _MetricForwarder(threading.Thread):
                     return
             for event in batch:
                 self.ctx.history.add_metrics(self.task_id, "live", event.values, step=event.step)
-                message = messages.model_metric(self.ctx.connection, self.task, event.values, event.step)
+                message = msg.model_metric(
+                    self.identity,
+                    event.values,
+                    step=event.step,
+                    model_id=self.task.model_id,
+                    round_id=self.task.round_id or "",
+                    session_id=self.task.session_id or "",
+                )
                 if message is None:
                     continue
                 try:
