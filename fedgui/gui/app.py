@@ -1,0 +1,202 @@
+"""Start the desktop app: the QApplication, one instance per user, then the connection wizard
+(no profile yet) or the main window on the last used profile."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from fedgui.gui import theme
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LaunchOptions:
+    start: bool = False  # start taking part right away (used by the login entry)
+    minimized: bool = False  # start in the tray, without showing the window
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    # Fractional scaling (125 %, 150 %) as the OS says, instead of rounding to whole numbers.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("fedgui")
+    app.setApplicationDisplayName("fedgui")
+    app.setOrganizationName("fedgui")
+    app.setDesktopFileName("fedgui")
+    app.setWindowIcon(theme.app_icon())
+    # Closing the window may leave fedgui working in the tray; quitting is always explicit.
+    app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+def run_gui(options: LaunchOptions) -> int:
+    from fedgui.core.errors import FedguiError
+    from fedgui.core.history import HistoryStore
+    from fedgui.core.profile import ProfileStore
+    from fedgui.core.secrets import SecretStore
+    from fedgui.gui.settings_dialog import PreferencesStore
+    from fedgui.gui.single_instance import SingleInstance
+
+    app = create_application()
+    instance = SingleInstance()
+    if not instance.claim():
+        print("fedgui is already running; its window was brought to the front.")
+        return 0
+
+    store = ProfileStore()
+    try:
+        history = HistoryStore()
+    except FedguiError as error:
+        QMessageBox.critical(None, "fedgui cannot start", str(error))
+        return 1
+    secrets = SecretStore()
+    preferences = PreferencesStore()
+    profiles = store.list()  # a handful of small files, read once before the window exists
+    controller = AppController(app, store, history, secrets, preferences, options)
+    instance.show_requested.connect(controller.bring_to_front)
+    if profiles:
+        controller.open_main_window(profiles)
+    else:
+        controller.open_first_wizard()
+    try:
+        return app.exec()
+    finally:
+        instance.release()
+        history.close()
+
+
+class AppController:
+    """Which top-level window is open: the first-run wizard or the main window."""
+
+    def __init__(self, app, store, history, secrets, preferences, options: LaunchOptions) -> None:
+        self.app = app
+        self.store = store
+        self.history = history
+        self.secrets = secrets
+        self.preferences = preferences
+        self.options = options
+        self.window = None
+        self.wizard = None
+
+    def open_first_wizard(self) -> None:
+        from fedgui.gui.main_window import open_connection_wizard
+        from fedgui.gui.workers import run_in_background
+
+        self.wizard = open_connection_wizard(None, self.store, self.secrets)
+
+        def finished(_result: int) -> None:
+            def loaded(profiles) -> None:
+                self.wizard = None
+                if profiles:
+                    self.open_main_window(profiles, select_newest=True)
+                else:
+                    self.app.quit()  # the person closed the wizard without connecting
+
+            run_in_background(self.store.list, on_done=loaded, on_error=lambda _e: self.app.quit())
+
+        self.wizard.finished.connect(finished)
+        self.wizard.show()
+
+    def open_main_window(self, profiles, select_newest: bool = False) -> None:
+        from fedgui.gui.main_window import MainWindow
+        from fedgui.gui.workers import run_in_background
+
+        current = self.preferences.last_profile_id
+        if select_newest or current not in {p.id for p in profiles}:
+            current = profiles[-1].id if select_newest else profiles[0].id
+        self.window = MainWindow(
+            profiles,
+            profile_store=self.store,
+            history=self.history,
+            secrets=self.secrets,
+            preferences=self.preferences,
+            current_profile_id=current,
+        )
+        if self.options.minimized and self.window.tray.available:
+            pass  # stays in the tray; the tray icon shows the state
+        elif self.options.minimized:
+            self.window.showMinimized()
+        else:
+            self.window.show()
+        if self.options.start:
+            QTimer.singleShot(0, self.window.start_or_resume)
+        keep_days = max(p.log_retention_days for p in profiles)
+        history = self.history
+        run_in_background(lambda: history.prune(keep_days), on_error=lambda e: log.warning("pruning: %s", e))
+
+    def bring_to_front(self) -> None:
+        if self.window is not None:
+            self.window.bring_to_front()
+        elif self.wizard is not None:
+            self.wizard.show()
+            self.wizard.raise_()
+            self.wizard.activateWindow()
+
+
+def self_check() -> int:
+    """Offscreen: import Qt, open and close the main window (with plots), run the example
+    preview if this build has it. Prints what it checked; returns 0 if everything works."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    with tempfile.TemporaryDirectory(prefix="fedgui-self-check-") as home:
+        os.environ["FEDGUI_HOME"] = home  # never touch the person's own profiles or history
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        from fedgui.core.history import HistoryStore
+        from fedgui.core.profile import Profile, ProfileStore
+        from fedgui.gui.main_window import MainWindow
+
+        app = create_application()
+        profile = Profile.new("Self-check", "http://localhost:8092")
+        history = HistoryStore(Path(home) / "history.sqlite3")
+        window = MainWindow(
+            [profile], profile_store=ProfileStore(Path(home) / "profiles"), history=history, secrets=None
+        )
+        window.show()
+        window.plots.ensure_plots()
+        app.processEvents()
+        rendered = not window.grab().isNull()
+        window.really_quit = True
+        window.close()
+        history.close()
+        print(f"Qt {qVersion()}, PySide6 {pyside_version}, platform {app.platformName()}")
+        print(f"main window: opened, {'rendered' if rendered else 'NOT rendered'} and closed")
+        preview_ok = _self_check_preview()
+        ok = rendered and preview_ok
+        print("OK" if ok else "FAILED")
+        return 0 if ok else 1
+
+
+def _self_check_preview() -> bool:
+    try:
+        from fedgui.core.preview import run_preview  # type: ignore[import-not-found]
+    except ImportError:
+        print("example preview: skipped (fedgui.core.preview is not in this build)")
+        return True
+    example = theme.icons_dir().parent / "example"
+    if not (example / "package").is_dir():
+        print(f"example preview: skipped (no bundled example at {example})")
+        return True
+    try:
+        # approve=True: the bundled example is ours; the approval lands in the temporary home.
+        result = run_preview(example / "package", example / "seed.npz", example / "data", approve=True)
+    except Exception as error:
+        print(f"example preview: FAILED: {error}")
+        return False
+    numbers = {k: v for k, v in result.model_metrics.items() if isinstance(v, (int, float))}
+    metrics = ", ".join(f"{k}={v:.3g}" for k, v in numbers.items())
+    print(f"example preview: validate ran on the sample data ({metrics})")
+    return True

@@ -1,0 +1,710 @@
+"""The main window: the session's state and controls on top, then tabs for the live log,
+metric plots, the task history and the computer's resource use.
+
+The window owns one :class:`EventBus` for its lifetime; each profile's session emits into it.
+Log lines go straight from the bus into the log view's batch (no per-line signal); every other
+event reaches the UI thread through an :class:`EventBridge`. Anything that may block (stopping
+a session, saving, reading the history) runs on a worker thread.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fedgui.core.events import (
+    Event,
+    EventBus,
+    LogLine,
+    MetricReported,
+    ResourceUsage,
+    StateChanged,
+    TaskFinished,
+    TaskStarted,
+    TransferProgress,
+)
+from fedgui.core.history import HistoryStore
+from fedgui.core.profile import Profile, ProfileStore
+from fedgui.core.session.states import SessionState
+from fedgui.gui import theme
+from fedgui.gui.bridge import EventBridge
+from fedgui.gui.settings_dialog import AppPreferences, PreferencesStore, SettingsDialog
+from fedgui.gui.status_panel import NOT_RUNNING, StatusPanel, button_states, headline
+from fedgui.gui.tray import Tray
+from fedgui.gui.widgets.history_table import KIND_WORDS, HistoryTable
+from fedgui.gui.widgets.log_file_viewer import LogFileViewer
+from fedgui.gui.widgets.log_view import LogView
+from fedgui.gui.widgets.metric_plots import MetricPlots
+from fedgui.gui.widgets.resource_meter import ResourceMeter
+from fedgui.gui.workers import run_in_background
+
+log = logging.getLogger(__name__)
+
+STARTUP_MARKER_VARIABLE = "FEDGUI_STARTUP_MARKER"  # "-" prints FIRST_SHOWN, else a file path
+
+
+class SessionLike(Protocol):
+    """What the window needs from :class:`fedgui.core.session.Session`."""
+
+    state: SessionState
+    pending_review: Any
+    package: Any
+    assignment: Any
+
+    def start(self) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def stop(self) -> None: ...
+    def approve_package(self, checksum: str) -> None: ...
+    def reject_package(self) -> None: ...
+    def update_token(self, token: str) -> None: ...
+    def retry(self) -> None: ...
+
+
+SessionFactory = Callable[[Profile, EventBus], SessionLike]
+
+
+def real_session_factory(history: HistoryStore, store: ProfileStore, secrets: Any) -> SessionFactory:
+    def make(profile: Profile, bus: EventBus) -> SessionLike:
+        from fedgui.core.session import Session
+
+        # Re-read each time: a new token may have been saved meanwhile.
+        return Session(
+            profile, lambda: secrets.get_token(profile.id), bus=bus, history=history, profile_store=store
+        )
+
+    return make
+
+
+def open_connection_wizard(parent: QWidget | None, store: ProfileStore, secrets: Any) -> QDialog:
+    """The other engineer's connection wizard if it is there, else a placeholder that says so.
+    The caller learns about a new profile by re-reading the store when the dialog finishes."""
+    try:
+        from fedgui.gui.wizard import ConnectionWizard  # type: ignore[attr-defined]
+    except ImportError:
+        box = QMessageBox(parent)
+        box.setWindowTitle("Connect to a network")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setText(
+            "The connection assistant is not part of this build yet. Meanwhile you can connect with "
+            "the command line: fedgui run --config client.yaml"
+        )
+        return box
+    wanted = {
+        "profile_store": store,
+        "secret_store": secrets,
+        "secrets": secrets,
+        "store": store,
+        "parent": parent,
+    }
+    parameters = inspect.signature(ConnectionWizard).parameters
+    kwargs = {name: value for name, value in wanted.items() if name in parameters}
+    return ConnectionWizard(**kwargs)
+
+
+class MainWindow(QMainWindow):
+    """One window; the session of the chosen profile behind it."""
+
+    quitting = Signal()
+    first_shown = Signal()
+
+    def __init__(
+        self,
+        profiles: list[Profile],
+        *,
+        profile_store: ProfileStore,
+        history: HistoryStore,
+        secrets: Any,
+        session_factory: SessionFactory | None = None,
+        preferences: PreferencesStore | None = None,
+        current_profile_id: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.profile_store = profile_store
+        self.history = history
+        self.secrets = secrets
+        self.session_factory = session_factory or real_session_factory(history, profile_store, secrets)
+        self.preferences_store = preferences or PreferencesStore()
+        self.preferences: AppPreferences = self.preferences_store.preferences()
+        self.profiles = list(profiles)
+        self.profile: Profile | None = None
+        self.session: SessionLike | None = None
+        self.state = SessionState.IDLE
+        self.really_quit = False
+        self._shown_once = False
+        self._open_dialogs: list[QWidget] = []
+
+        self.bus = EventBus()
+        self._ui_bus = EventBus()  # everything but log lines, for the bridge
+        self.bus.subscribe(lambda e: None if isinstance(e, LogLine) else self._ui_bus.emit(e))
+        self.bridge = EventBridge(self._ui_bus, self)
+        self.bridge.event.connect(self.on_event)
+
+        self.setWindowTitle("fedgui")
+        self.setWindowIcon(theme.app_icon())
+        self.resize(1180, 760)
+        self._build_widgets()
+        self._build_actions()
+        self.log_view.attach(self.bus)
+        self.tray = Tray(self)
+        self._connect_tray()
+
+        chosen = next((p for p in self.profiles if p.id == current_profile_id), None)
+        chosen = chosen or (self.profiles[0] if self.profiles else None)
+        self._fill_profile_choice()
+        if chosen:
+            self.switch_profile(chosen)
+        self._update_controls()
+
+    # --- construction -------------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        self.status_panel = StatusPanel()
+        self.log_view = LogView()
+        self.plots = MetricPlots()
+        self.history_table = HistoryTable()
+        self.resource_meter = ResourceMeter()
+        resource_page = QWidget()
+        resource_layout = QVBoxLayout(resource_page)
+        resource_layout.addWidget(self.resource_meter)
+        resource_layout.addStretch(1)
+
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Views")
+        self.tabs.addTab(self.log_view, "&Live log")
+        self.tabs.addTab(self.plots, "&Results")
+        self.tabs.addTab(self.history_table, "&History")
+        self.tabs.addTab(resource_page, "&Computer use")
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.status_panel)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.transfer_label = QLabel()
+        self.statusBar().addPermanentWidget(self.transfer_label)
+
+        panel = self.status_panel
+        panel.start_clicked.connect(self.start_or_resume)
+        panel.pause_clicked.connect(self.pause)
+        panel.stop_clicked.connect(self.stop)
+        panel.new_token_clicked.connect(self.enter_new_token)
+        panel.review_clicked.connect(self.review_package)
+        panel.retry_clicked.connect(self.retry)
+        self.history_table.log_requested.connect(self.open_task_log)
+
+    def _build_actions(self) -> None:
+        self.profile_choice = QComboBox()
+        self.profile_choice.setAccessibleName("Network")
+        self.profile_choice.setToolTip("Which network this window shows and takes part in")
+        self.profile_choice.setMinimumContentsLength(24)
+        self.profile_choice.activated.connect(self._profile_chosen)
+        network_label = QLabel("&Network: ")
+        network_label.setBuddy(self.profile_choice)
+
+        self.add_network_action = QAction("&Add network…", self)
+        self.add_network_action.triggered.connect(self.add_network)
+        self.settings_action = QAction("&Settings…", self)
+        self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.settings_action.triggered.connect(self.open_settings)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.setToolTip("Stop taking part and close fedgui")
+        self.quit_action.triggered.connect(self.quit_app)
+        self.start_action = QAction(theme.icon("action-start"), "&Start taking part", self)
+        self.start_action.triggered.connect(self.start_or_resume)
+        self.pause_action = QAction(theme.icon("action-pause"), "&Pause", self)
+        self.pause_action.triggered.connect(self.pause)
+        self.stop_action = QAction(theme.icon("action-stop"), "S&top", self)
+        self.stop_action.triggered.connect(self.stop)
+
+        toolbar = QToolBar("Network")
+        toolbar.setObjectName("network_toolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(network_label)
+        toolbar.addWidget(self.profile_choice)
+        toolbar.addAction(self.add_network_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.settings_action)
+        self.addToolBar(toolbar)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.add_network_action)
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        save_log = file_menu.addAction("Save the &log…")
+        save_log.triggered.connect(self.log_view.ask_and_save)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        participation = menu.addMenu("&Participation")
+        for action in (self.start_action, self.pause_action, self.stop_action):
+            participation.addAction(action)
+        view_menu = menu.addMenu("&View")
+        for number in range(self.tabs.count()):
+            action = view_menu.addAction(self.tabs.tabText(number).replace("&", ""))
+            action.setShortcut(QKeySequence(f"Ctrl+{number + 1}"))
+            action.triggered.connect(lambda _=False, n=number: self.tabs.setCurrentIndex(n))
+        find = view_menu.addAction("&Find in the log")
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(self.find_in_log)
+        help_menu = menu.addMenu("&Help")
+        about = help_menu.addAction("&About fedgui")
+        about.triggered.connect(self.show_about)
+        # Ctrl+S saves the log wherever focus is (the log view also has it when focused).
+        save_shortcut = QAction(self)
+        save_shortcut.setShortcut(QKeySequence.StandardKey.Save)
+        save_shortcut.triggered.connect(self.log_view.ask_and_save)
+        self.addAction(save_shortcut)
+
+    def _connect_tray(self) -> None:
+        self.tray.show_window_requested.connect(self.bring_to_front)
+        self.tray.start_requested.connect(self.start_or_resume)
+        self.tray.pause_requested.connect(self.pause)
+        self.tray.quit_requested.connect(self.quit_app)
+
+    # --- profiles -----------------------------------------------------------------------------
+
+    def _fill_profile_choice(self) -> None:
+        self.profile_choice.blockSignals(True)
+        self.profile_choice.clear()
+        for profile in self.profiles:
+            self.profile_choice.addItem(profile.display_name, profile.id)
+        if self.profile:
+            self.profile_choice.setCurrentIndex(max(0, self.profile_choice.findData(self.profile.id)))
+        self.profile_choice.blockSignals(False)
+
+    def _profile_chosen(self, index: int) -> None:
+        profile_id = self.profile_choice.itemData(index)
+        chosen = next((p for p in self.profiles if p.id == profile_id), None)
+        if chosen is None or (self.profile and chosen.id == self.profile.id):
+            return
+        if self.state not in NOT_RUNNING:
+            answer = QMessageBox.question(
+                self,
+                "Switch network?",
+                f"fedgui is taking part in “{self.profile.display_name if self.profile else ''}”. "
+                f"Stop that and show “{chosen.display_name}”?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                self._fill_profile_choice()
+                return
+        self.switch_profile(chosen)
+
+    def switch_profile(self, profile: Profile) -> None:
+        """Show ``profile``; a running session of the previous profile is stopped in the background."""
+        old = self.session
+        if old is not None and self.state not in NOT_RUNNING:
+            run_in_background(old.stop)
+        self.session = None
+        self.profile = profile
+        self.preferences_store.last_profile_id = profile.id
+        self.log_view.clear()
+        self.plots.set_source(self.history, profile.id)
+        self.history_table.set_source(self.history, profile.id)
+        self.resource_meter.reset()
+        self.status_panel.set_network(profile.display_name, profile.controller_url)
+        self.status_panel.set_combiner("")
+        self.status_panel.set_extra("")
+        self._fill_profile_choice()
+        self._show_state(SessionState.IDLE, "", None)
+        self.setWindowTitle(f"fedgui — {profile.display_name}")
+
+    def set_profiles(self, profiles: list[Profile], select_id: str | None = None) -> None:
+        self.profiles = list(profiles)
+        if self.profile:
+            updated = next((p for p in self.profiles if p.id == self.profile.id), None)
+            if updated:
+                self.profile = updated
+                self.status_panel.set_network(updated.display_name, updated.controller_url)
+        self._fill_profile_choice()
+        chosen = next((p for p in self.profiles if p.id == select_id), None)
+        if chosen and (self.profile is None or chosen.id != self.profile.id):
+            self.switch_profile(chosen)
+        elif self.profile is None and self.profiles:
+            self.switch_profile(self.profiles[0])
+
+    def add_network(self) -> None:
+        known = {p.id for p in self.profiles}
+        dialog = open_connection_wizard(self, self.profile_store, self.secrets)
+        self._keep(dialog)
+
+        def reload_profiles(_result: int = 0) -> None:
+            def done(profiles: list[Profile]) -> None:
+                new = [p for p in profiles if p.id not in known]
+                self.set_profiles(profiles, new[0].id if new else None)
+
+            run_in_background(self.profile_store.list, on_done=done)
+
+        dialog.finished.connect(reload_profiles)
+        dialog.open()
+
+    def open_settings(self) -> None:
+        if self.profile is None:
+            self.add_network()
+            return
+        dialog = SettingsDialog(self.profile, self.profile_store, self.preferences, self)
+        dialog.saved.connect(self._settings_saved)
+        self._keep(dialog)
+        dialog.open()
+        return dialog
+
+    def _settings_saved(self, profile: Profile, preferences: AppPreferences) -> None:
+        self.preferences = preferences
+        self.preferences_store.save_preferences(preferences)
+        self.profiles = [profile if p.id == profile.id else p for p in self.profiles]
+        self.profile = profile
+        self.status_panel.set_network(profile.display_name, profile.controller_url)
+        if self.state not in NOT_RUNNING:
+            self.statusBar().showMessage("Saved. The new settings apply from the next start.", 10_000)
+        else:
+            self.session = None  # the next start builds a session with the new settings
+
+    # --- participation ------------------------------------------------------------------------
+
+    def _ensure_session(self) -> SessionLike | None:
+        if self.profile is None:
+            return None
+        if self.session is None:
+            self.session = self.session_factory(self.profile, self.bus)
+        return self.session
+
+    def start_or_resume(self) -> None:
+        if self.state is SessionState.PAUSED and self.session is not None:
+            run_in_background(self.session.resume)
+            return
+        if self.state not in NOT_RUNNING:
+            return
+        session = self._ensure_session()
+        if session is None:
+            self.add_network()
+            return
+        if self.state is SessionState.STOPPED:  # a stopped session's thread has ended: start afresh
+            self.session = session = self.session_factory(self.profile, self.bus)  # type: ignore[arg-type]
+        self.log_view.submit(LogLine(source="client", stream="client", text="Starting to take part."))
+        session.start()  # starts the session thread and returns at once
+
+    def pause(self) -> None:
+        if self.session is not None:
+            run_in_background(self.session.pause)
+
+    def stop(self) -> None:
+        if self.session is not None:
+            self.status_panel.stop_button.setEnabled(False)
+            run_in_background(self.session.stop)
+
+    def retry(self) -> None:
+        if self.session is not None:
+            run_in_background(self.session.retry)
+
+    def enter_new_token(self) -> None:
+        token = self.ask_new_token()
+        if not token or self.profile is None:
+            return
+        profile_id, session, secrets = self.profile.id, self.session, self.secrets
+
+        def store_and_use() -> None:
+            try:
+                secrets.set_token(profile_id, token)
+            finally:  # even if the keyring refuses, this run can use the token
+                if session is not None:
+                    session.update_token(token)
+
+        run_in_background(
+            store_and_use,
+            on_done=lambda _r: self.statusBar().showMessage("New token saved. Trying again…", 10_000),
+            on_error=lambda error: QMessageBox.warning(
+                self,
+                "Token not saved",
+                f"The token is used for now but could not be saved in the keyring: {error}\n\n"
+                "You will be asked again next time.",
+            ),
+        )
+
+    def ask_new_token(self) -> str | None:
+        token, ok = QInputDialog.getText(
+            self,
+            "Enter a new access token",
+            "Paste the access token you received from your network's operator:",
+            QLineEdit.EchoMode.Password,
+        )
+        token = token.strip()
+        return token if ok and token else None
+
+    def review_package(self) -> None:
+        session = self.session
+        package = session.pending_review if session else None
+        if session is None or package is None:
+            return
+        previous = getattr(session, "package", None)
+        if previous is not None and getattr(previous, "checksum", None) == package.checksum:
+            previous = None
+        dialog = self.make_review_dialog(package, previous)
+        self._keep(dialog)
+        if hasattr(dialog, "approved"):
+            dialog.approved.connect(
+                lambda checksum: run_in_background(lambda: session.approve_package(checksum))
+            )
+            dialog.rejected_package.connect(lambda _c: run_in_background(session.reject_package))
+        dialog.open()
+
+    def make_review_dialog(self, package: Any, previous: Any) -> QDialog:
+        try:
+            from fedgui.gui.review import PackageReviewDialog
+        except ImportError:
+            return self._placeholder_review(package)
+        return PackageReviewDialog(
+            package, previous, self, profile=self.profile, profile_store=self.profile_store
+        )
+
+    def _placeholder_review(self, package: Any) -> QDialog:
+        box = QMessageBox(self)
+        box.setWindowTitle("Review the compute package")
+        box.setText(
+            "The network has a new compute package. It runs only if you approve it.\n\n"
+            f"Checksum (SHA-256): {package.checksum}"
+        )
+        approve = box.addButton("&Approve", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("&Reject", QMessageBox.ButtonRole.RejectRole)
+        session = self.session
+
+        def answered() -> None:
+            if session is None:
+                return
+            if box.clickedButton() is approve:
+                run_in_background(lambda: session.approve_package(package.checksum))
+            else:
+                run_in_background(session.reject_package)
+
+        box.finished.connect(lambda _r: answered())
+        return box
+
+    # --- events -------------------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        """Every event except log lines, on the UI thread."""
+        if isinstance(event, StateChanged):
+            self._state_changed(event)
+        elif isinstance(event, MetricReported):
+            self.plots.add_live(event)
+        elif isinstance(event, ResourceUsage):
+            self.resource_meter.update_usage(event)
+            self.status_panel.set_extra(self.resource_meter.summary())
+        elif isinstance(event, TaskStarted):
+            what = KIND_WORDS.get(event.kind, event.kind).lower()
+            self.plots.start_live(f"{what}, round {event.round_id}" if event.round_id else what)
+            self.resource_meter.reset()
+            self.history_table.reload()
+        elif isinstance(event, TaskFinished):
+            self._notify(event)
+            self.status_panel.set_extra("")
+            self.history_table.reload()
+            self.plots.reload()
+        elif isinstance(event, TransferProgress):
+            self.transfer_label.setText(_transfer_text(event))
+
+    def _state_changed(self, event: StateChanged) -> None:
+        try:
+            state = SessionState(event.state)
+        except ValueError:
+            log.warning("unknown session state %r", event.state)
+            return
+        self._notify(event)
+        self._show_state(state, event.detail, event.error, event.timestamp)
+        if state.is_connected or state is SessionState.WORKING:
+            self.status_panel.set_combiner(_combiner_text(getattr(self.session, "assignment", None)))
+        if state in NOT_RUNNING or state is SessionState.PAUSED:
+            self.transfer_label.clear()
+
+    def _notify(self, event: Event) -> None:
+        # While the person is looking at the window, the window itself says it.
+        if self.isVisible() and self.isActiveWindow():
+            self.tray.state = _state_of(event, self.tray.state)
+            return
+        self.tray.handle_event(event)
+
+    def _show_state(self, state: SessionState, detail: str, error: Any, at: float | None = None) -> None:
+        self.state = state
+        self.status_panel.show_state(state, detail, error, at)
+        buttons = button_states(state)
+        self.tray.show_state(state, headline(state, detail), buttons.start, buttons.pause)
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        buttons = button_states(self.state)
+        has_profile = self.profile is not None
+        self.start_action.setEnabled(buttons.start and has_profile)
+        self.start_action.setText(buttons.start_text)
+        self.status_panel.start_button.setEnabled(buttons.start and has_profile)
+        self.pause_action.setEnabled(buttons.pause)
+        self.stop_action.setEnabled(buttons.stop)
+        self.settings_action.setEnabled(has_profile)
+
+    # --- other views --------------------------------------------------------------------------
+
+    def open_task_log(self, task: Any) -> LogFileViewer:
+        path = self.history_table.log_path_for(task)
+        what = KIND_WORDS.get(task.kind, task.kind)
+        title = f"Log of {what.lower()}" + (f", round {task.round_id}" if task.round_id else "")
+        viewer = LogFileViewer(path, title, self)
+        self._keep(viewer)
+        viewer.show()
+        return viewer
+
+    def find_in_log(self) -> None:
+        self.tabs.setCurrentWidget(self.log_view)
+        self.log_view.focus_search()
+
+    def show_about(self) -> None:
+        from fedgui import __version__
+
+        QMessageBox.about(
+            self,
+            "About fedgui",
+            f"fedgui {__version__}\n\nTakes part in a FEDn federated-learning network. "
+            "Your data stays on this computer; only model updates and metrics are sent.",
+        )
+
+    def bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def _keep(self, widget: QWidget) -> None:
+        """Keep a non-modal dialog alive until it closes."""
+        self._open_dialogs.append(widget)
+        widget.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        if isinstance(widget, QDialog):
+            widget.finished.connect(
+                lambda _r, w=widget: self._open_dialogs.remove(w) if w in self._open_dialogs else None
+            )
+
+    # --- closing ------------------------------------------------------------------------------
+
+    def closeEvent(self, event) -> None:
+        keeps_running = self.state not in NOT_RUNNING
+        if (
+            not self.really_quit
+            and keeps_running
+            and self.preferences.minimize_to_tray
+            and self.tray.available
+        ):
+            event.ignore()
+            self.hide()
+            if not self.preferences_store.tray_notice_shown:
+                self.preferences_store.tray_notice_shown = True
+                self.tray.notify(
+                    _tray_notice()  # said once: people expect a closed window to stop things
+                )
+            return
+        if not self.really_quit:
+            event.ignore()
+            self.quit_app()
+            return
+        super().closeEvent(event)
+
+    def quit_app(self) -> None:
+        """Really stop: the session stops on a worker thread, then the app quits."""
+        if self.really_quit:
+            return
+        self.really_quit = True
+        self.setEnabled(False)
+        self.statusBar().showMessage("Stopping…")
+        self.log_view.detach()
+        self.preferences_store.sync()
+        session = self.session if self.state not in NOT_RUNNING else None
+
+        def finish(_result: Any = None) -> None:
+            self.tray.hide()
+            self.quitting.emit()
+            self.close()
+            app = QApplication.instance()
+            if app is not None:
+                app.quit()
+
+        if session is None:
+            QTimer.singleShot(0, finish)
+        else:
+            run_in_background(session.stop, on_done=finish, on_error=lambda _e: finish())
+
+    # --- startup measurement ------------------------------------------------------------------
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self._report_first_shown)
+
+    def _report_first_shown(self) -> None:
+        self.first_shown.emit()
+        marker = os.environ.get(STARTUP_MARKER_VARIABLE)
+        if marker == "-":
+            print(f"FIRST_SHOWN {time.time():.6f}", flush=True)
+        elif marker:
+            with open(marker, "a", encoding="utf-8") as handle:  # benchmark only; tiny write
+                handle.write(f"FIRST_SHOWN {time.time():.6f}\n")
+
+
+def _tray_notice():
+    from fedgui.gui.tray import Notification
+
+    return Notification(
+        "fedgui keeps taking part",
+        "The window is closed but fedgui is still working for the network. "
+        "To stop, choose Quit in the tray icon's menu.",
+        "info",
+    )
+
+
+def _state_of(event: Event, current: SessionState | None) -> SessionState | None:
+    if isinstance(event, StateChanged):
+        try:
+            return SessionState(event.state)
+        except ValueError:
+            return current
+    return current
+
+
+def _combiner_text(assignment: Any) -> str:
+    if assignment is None:
+        return ""
+    host = getattr(assignment, "fqdn", None) or getattr(assignment, "host", "")
+    port = getattr(assignment, "port", None)
+    return f"{host}:{port}" if host and port else str(host or "")
+
+
+def _transfer_text(event: TransferProgress) -> str:
+    from fedgui.gui.widgets.resource_meter import format_bytes
+
+    if event.total:
+        if event.done >= event.total:
+            return ""
+        share = 100 * event.done / event.total
+        return f"{event.what.capitalize()}: {share:.0f} % of {format_bytes(event.total)}"
+    return f"{event.what.capitalize()}: {format_bytes(event.done)}"
+
+
+def is_frozen() -> bool:
+    return bool(getattr(sys, "frozen", False))
