@@ -1,0 +1,250 @@
+"""Everything about one compute package that a person should see before approving it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QSplitter,
+    QTabWidget,
+    QTreeView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fedgui.core.package import PackageReview, PreparedPackage, build_review
+from fedgui.gui.review.file_text import FileView, load_file_view
+from fedgui.gui.review.file_tree import CHANGE_ROLE, PATH_ROLE, REMOVED, build_file_model
+from fedgui.gui.review.highlighting import CodeHighlighter, DiffHighlighter, language_for
+from fedgui.gui.widgets_common import MessageBox, Tone, format_size
+from fedgui.gui.workers import run_in_background
+
+#: Files opened first, in this order, so the viewer starts on something meaningful.
+FIRST_FILES = ("fedn.yaml", "python_env.yaml")
+
+
+def describe_changes(review: PackageReview) -> str:
+    if not review.is_update:
+        return "New package: you have not approved any version of it before."
+    assert review.previous_checksum is not None
+    counts = f"{len(review.added)} added, {len(review.removed)} removed, {len(review.changed)} changed"
+    return f"Update of the version you approved ({review.previous_checksum[:12]}…): files {counts}."
+
+
+def describe_dependencies(review: PackageReview) -> str:
+    if review.python_env is None:
+        return (
+            "Nothing is installed: the package has no python_env, so it runs with the Python "
+            "interpreter fedgui finds on this computer."
+        )
+    lines = [f"These Python packages are installed into a separate environment ({review.python_env.name}):"]
+    lines += [f"  • {dep}" for dep in review.build_dependencies + review.dependencies]
+    if not review.build_dependencies and not review.dependencies:
+        lines.append("  (none listed)")
+    return "\n".join(lines)
+
+
+def _monospace():
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+
+class PackageReviewWidget(QWidget):
+    """Call :meth:`load` (hashes files on a worker) or :meth:`show_review` with a ready review."""
+
+    loaded = Signal(object)  # PackageReview
+    failed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.review: PackageReview | None = None
+        self._view_request = 0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+        self.status = MessageBox(self)
+        layout.addWidget(self.status)
+
+        summary = QFormLayout()
+        self.checksum_label = QLabel(self)
+        self.checksum_label.setFont(_monospace())
+        self.checksum_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.checksum_label.setAccessibleName("Package checksum (SHA-256)")
+        self.size_label = QLabel(self)
+        self.changes_label = QLabel(self)
+        self.changes_label.setWordWrap(True)
+        summary.addRow("Checksum (SHA-256):", self.checksum_label)
+        summary.addRow("Size:", self.size_label)
+        summary.addRow("Version:", self.changes_label)
+        layout.addLayout(summary)
+
+        row = QHBoxLayout()
+        commands_box = QGroupBox("Commands it runs on this computer", self)
+        commands_layout = QVBoxLayout(commands_box)
+        self.commands = QTreeWidget(commands_box)
+        self.commands.setHeaderLabels(["Step", "Command"])
+        self.commands.setRootIsDecorated(False)
+        self.commands.setAccessibleName("Entry point commands")
+        self.commands.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.commands.setMaximumHeight(130)
+        commands_layout.addWidget(self.commands)
+        deps_box = QGroupBox("What it installs", self)
+        deps_layout = QVBoxLayout(deps_box)
+        self.dependencies = QPlainTextEdit(deps_box)
+        self.dependencies.setReadOnly(True)
+        self.dependencies.setAccessibleName("Python dependencies")
+        self.dependencies.setMaximumHeight(130)
+        deps_layout.addWidget(self.dependencies)
+        row.addWidget(commands_box, 3)
+        row.addWidget(deps_box, 2)
+        layout.addLayout(row)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.tree = QTreeView(splitter)
+        self.tree.setAccessibleName("Files in the package")
+        self.tree.setUniformRowHeights(True)
+        self.tabs = QTabWidget(splitter)
+        self.viewer = QPlainTextEdit(self.tabs)
+        self.viewer.setReadOnly(True)
+        self.viewer.setFont(_monospace())
+        self.viewer.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.viewer.setAccessibleName("File contents")
+        self.diff_view = QPlainTextEdit(self.tabs)
+        self.diff_view.setReadOnly(True)
+        self.diff_view.setFont(_monospace())
+        self.diff_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.diff_view.setAccessibleName("Changes since the approved version")
+        self.tabs.addTab(self.viewer, "&File")
+        self.tabs.addTab(self.diff_view, "C&hanges")
+        self._code_highlighter: CodeHighlighter | None = None
+        self._diff_highlighter = DiffHighlighter(self.diff_view.document())
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        layout.addWidget(splitter, 1)
+        self.setTabOrder(self.commands, self.dependencies)
+        self.setTabOrder(self.dependencies, self.tree)
+        self.setTabOrder(self.tree, self.tabs)
+        self.clear()
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        self.review = None
+        self.status.show_text("", Tone.INFO)
+        self.checksum_label.setText("—")
+        self.size_label.setText("—")
+        self.changes_label.setText("—")
+        self.commands.clear()
+        self.dependencies.clear()
+        self.tree.setModel(None)
+        self.viewer.clear()
+        self.diff_view.clear()
+        self.tabs.setTabEnabled(1, False)
+
+    def load(self, package: PreparedPackage, previous: PreparedPackage | None = None) -> None:
+        """Build the review on a worker thread (it hashes every file), then show it."""
+        self.clear()
+        self.status.show_text("Reading the package's files…", Tone.BUSY)
+        run_in_background(
+            lambda: build_review(package, previous), on_done=self.show_review, on_error=self._load_failed
+        )
+
+    def _load_failed(self, error: BaseException) -> None:
+        text = f"The package could not be read: {error}"
+        self.status.show_text(text, Tone.ERROR)
+        self.failed.emit(text)
+
+    def show_review(self, review: PackageReview) -> None:
+        self.review = review
+        self.status.show_text("", Tone.INFO)
+        self.checksum_label.setText(review.checksum)
+        size = format_size(review.total_size) + f" unpacked, {len(review.files)} files"
+        if review.archive_size is not None:
+            size = f"{format_size(review.archive_size)} download, " + size
+        self.size_label.setText(size)
+        self.changes_label.setText(describe_changes(review))
+        self.commands.clear()
+        for name, command in review.entry_points.items():
+            item = QTreeWidgetItem([name, command])
+            item.setFont(1, _monospace())
+            self.commands.addTopLevelItem(item)
+        self.dependencies.setPlainText(describe_dependencies(review))
+        self.tree.setModel(build_file_model(review))
+        self.tree.expandAll()
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setColumnHidden(2, not review.is_update)
+        self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.tabs.setTabEnabled(1, review.is_update)
+        self._open_first_file(review)
+        self.loaded.emit(review)
+
+    def _open_first_file(self, review: PackageReview) -> None:
+        paths = [f.path for f in review.files]
+        wanted = (review.changed[:1] if review.is_update else []) + [p for p in FIRST_FILES if p in paths]
+        if wanted or paths:
+            self.select_file((wanted or paths)[0])
+
+    # -- the viewer -------------------------------------------------------------------------
+
+    def select_file(self, path: str) -> bool:
+        """Select ``path`` in the tree (which opens it); False if it is not in the package."""
+        model = self.tree.model()
+        if model is None:
+            return False
+        matches = model.match(
+            model.index(0, 0), PATH_ROLE, path, 1, Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive
+        )
+        if not matches:
+            return False
+        self.tree.setCurrentIndex(matches[0])
+        return True
+
+    def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = [index for index in selected.indexes() if index.column() == 0]
+        if not indexes or self.review is None:
+            return
+        path = indexes[0].data(PATH_ROLE)
+        if not path:
+            return  # a folder
+        change = indexes[0].data(CHANGE_ROLE) or ""
+        review = self.review
+        self._view_request += 1
+        request = self._view_request
+        with_diff = review.is_update and bool(change)
+        self.viewer.setPlainText("Opening…")
+        run_in_background(
+            lambda: load_file_view(review, path, with_diff),
+            on_done=lambda view: self._show_file(request, view, change),
+            on_error=lambda err: self._show_file_error(request, err),
+        )
+
+    def _show_file(self, request: int, view: FileView, change: str) -> None:
+        if request != self._view_request:
+            return  # the person already chose another file
+        self._code_highlighter = None
+        self._code_highlighter = CodeHighlighter(self.viewer.document(), language_for(view.path))
+        self.viewer.setPlainText(view.text if view.text is not None else view.note)
+        self.diff_view.setPlainText(self._diff_text(view, change))
+        if change == REMOVED or (change and view.diff):
+            self.tabs.setCurrentIndex(1)
+        else:
+            self.tabs.setCurrentIndex(0)
+
+    @staticmethod
+    def _diff_text(view: FileView, change: str) -> str:
+        if not change:
+            return "This file did not change since the version you approved."
+        if view.diff is None:
+            return f"This file was {change}; it is not text, so no line-by-line comparison is shown."
+        return view.diff or f"This file was {change} (no text lines differ)."
+
+    def _show_file_error(self, request: int, error: BaseException) -> None:
+        if request == self._view_request:
+            self.viewer.setPlainText(f"This file could not be opened: {error}")

@@ -1,0 +1,75 @@
+"""A "Show details" toggle with a read-only monospace log under it, appended in batches.
+
+Lines arrive from worker threads through a Relay; appending each line on its own would freeze
+the UI on a flood (see the qt-lab numbers), so lines wait in a bounded buffer and a timer adds
+them every 100 ms.
+"""
+
+from __future__ import annotations
+
+import collections
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
+
+MAX_LINES = 5000
+FLUSH_MS = 100
+
+
+class ExpandableLog(QWidget):
+    def __init__(self, title: str = "Show details", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.toggle = QToolButton(self)
+        self.toggle.setText(title)
+        self.toggle.setCheckable(True)
+        self.toggle.setArrowType(_arrow(False))
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setAccessibleName(title)
+        self.view = QPlainTextEdit(self)
+        self.view.setReadOnly(True)
+        self.view.setMaximumBlockCount(MAX_LINES)
+        self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.view.setAccessibleName(title.replace("Show ", "").capitalize())
+        self.view.setVisible(False)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.view, 1)
+        self.toggle.toggled.connect(self.set_expanded)
+        self._pending: collections.deque[str] = collections.deque(maxlen=MAX_LINES)
+        self._timer = QTimer(self)
+        self._timer.setInterval(FLUSH_MS)
+        self._timer.timeout.connect(self._flush)
+
+    def set_expanded(self, expanded: bool) -> None:
+        self.toggle.setChecked(expanded)
+        self.toggle.setArrowType(_arrow(expanded))
+        self.view.setVisible(expanded)
+
+    def append_line(self, text: str) -> None:
+        self._pending.append(text)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def clear(self) -> None:
+        self._pending.clear()
+        self.view.clear()
+
+    def text(self) -> str:
+        self._flush()
+        return self.view.toPlainText()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            self._timer.stop()
+            return
+        lines = list(self._pending)
+        self._pending.clear()
+        self.view.appendPlainText("\n".join(lines))
+        self.view.verticalScrollBar().setValue(self.view.verticalScrollBar().maximum())
+
+
+def _arrow(expanded: bool) -> Qt.ArrowType:
+    return Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow

@@ -1,0 +1,117 @@
+""" "Test connection": the real assignment call, turned into a checklist a person can read.
+
+Blocking (network); run it from a worker thread. Qt-free so it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fedgui.core import controller as ctl
+from fedgui.core.controller import Assignment, ControllerClient
+from fedgui.core.errors import FedguiError
+
+REACHABLE, TOKEN, COMBINER, PACKAGE = "reachable", "token", "combiner", "package"
+CHECKS: list[tuple[str, str]] = [
+    (REACHABLE, "Controller reachable?"),
+    (TOKEN, "Token accepted?"),
+    (COMBINER, "Combiner assigned?"),
+    (PACKAGE, "Compute package available?"),
+]
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+
+@dataclass
+class ConnectionReport:
+    """One (state, detail) per check key; ``error`` is the first failure, in plain words."""
+
+    results: dict[str, tuple[str, str]] = field(default_factory=dict)
+    assignment: Assignment | None = None
+    package_checksum: str | None = None
+    error: FedguiError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.assignment is not None
+
+
+def check_connection(
+    url: str,
+    token: str | None,
+    client_id: str,
+    client_name: str,
+    preferred_combiner: str = "",
+    verify: bool | str = True,
+    timeout: float = 10.0,
+) -> ConnectionReport:
+    report = ConnectionReport()
+    try:
+        client = ControllerClient(url, token=token, verify=verify, timeout=timeout)
+    except FedguiError as err:  # the address itself is malformed
+        return _failed_before_contact(report, err)
+    try:
+        return _run_checks(report, client, token, client_id, client_name, preferred_combiner)
+    finally:
+        client.close()
+
+
+def _run_checks(
+    report: ConnectionReport,
+    client: ControllerClient,
+    token: str | None,
+    client_id: str,
+    client_name: str,
+    preferred_combiner: str,
+) -> ConnectionReport:
+    try:
+        # max_wait=0: a controller without a package answers at once instead of making us wait.
+        report.assignment = client.assign(client_id, client_name, preferred_combiner, max_wait=0)
+    except ctl.TokenRejected as err:
+        report.results[REACHABLE] = (PASSED, f"the controller at {client.base_url} answered")
+        report.results[TOKEN] = (FAILED, err.message)
+        return _skip_rest(report, err)
+    except ctl.NoPackageYet as err:
+        _reached(report, client, token)
+        report.results[COMBINER] = (SKIPPED, "the controller assigns a combiner once it has a package")
+        report.results[PACKAGE] = (FAILED, "the project admin has not uploaded the compute package yet")
+        report.error = err
+        return report
+    except ctl.NoCombinerAvailable as err:
+        _reached(report, client, token)
+        report.results[COMBINER] = (FAILED, err.message)
+        return _skip_rest(report, err)
+    except FedguiError as err:  # unreachable, timeout, TLS, wrong address, not a controller...
+        return _failed_before_contact(report, err)
+    _reached(report, client, token)
+    assignment = report.assignment
+    report.results[COMBINER] = (PASSED, f"{assignment.host}:{assignment.port}")
+    try:
+        report.package_checksum = client.package_checksum()
+    except FedguiError as err:
+        report.results[PACKAGE] = (FAILED, err.message)
+        report.error = err
+        return report
+    if report.package_checksum:
+        detail = f"checksum {report.package_checksum[:16]}…"
+    else:
+        detail = "the controller publishes no checksum; fedgui computes it after the download"
+    report.results[PACKAGE] = (PASSED, detail)
+    return report
+
+
+def _reached(report: ConnectionReport, client: ControllerClient, token: str | None) -> None:
+    report.results[REACHABLE] = (PASSED, f"the controller at {client.base_url} answered")
+    report.results[TOKEN] = (PASSED, "accepted" if token else "no token needed by this network")
+
+
+def _failed_before_contact(report: ConnectionReport, err: FedguiError) -> ConnectionReport:
+    report.results[REACHABLE] = (FAILED, err.message)
+    return _skip_rest(report, err)
+
+
+def _skip_rest(report: ConnectionReport, err: FedguiError) -> ConnectionReport:
+    for key, _question in CHECKS:
+        report.results.setdefault(key, (SKIPPED, "not checked"))
+    report.error = err
+    return report

@@ -1,0 +1,42 @@
+"""What every wizard page shares: the context, and background work that survives page closing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtWidgets import QLabel, QWizardPage
+
+from fedgui.gui.wizard.context import WizardContext
+from fedgui.gui.workers import run_in_background
+
+
+class WizardPageBase(QWizardPage):
+    @property
+    def context(self) -> WizardContext:
+        return self.wizard().context  # type: ignore[attr-defined]
+
+    def background(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        """Run ``fn`` on a worker; the callbacks are skipped if the page was destroyed meanwhile
+        (the person closed the wizard while a download was still running)."""
+
+        def done(result: Any) -> None:
+            if shiboken6.isValid(self):
+                on_done(result)
+
+        def failed(error: BaseException) -> None:
+            if shiboken6.isValid(self):
+                on_error(error)
+
+        run_in_background(fn, on_done=done, on_error=failed)
+
+    def paragraph(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        label.setWordWrap(True)
+        return label

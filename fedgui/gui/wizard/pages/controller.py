@@ -1,0 +1,259 @@
+"""Page 2: the controller's address and token, typed or imported from client.yaml, then tested."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from fedgui.core.clientconfig import ImportedClientConfig, import_client_config
+from fedgui.core.secrets import SecretBackendStatus
+from fedgui.gui.widgets_common import Checklist, CheckState, MessageBox, Tone, plain_error
+from fedgui.gui.wizard.connection_check import CHECKS, ConnectionReport, check_connection
+from fedgui.gui.wizard.context import display_name_for
+from fedgui.gui.wizard.pages.base import WizardPageBase
+
+_STATES = {"passed": CheckState.PASSED, "failed": CheckState.FAILED, "skipped": CheckState.SKIPPED}
+
+
+def describe_import(imported: ImportedClientConfig) -> str:
+    parts = [f"Read the configuration for {imported.profile.controller_url}."]
+    if imported.token:
+        parts.append("It contains a token; it is filled in below.")
+    parts += imported.notes
+    if imported.unknown_keys:
+        parts.append(
+            "fedgui does not know these settings and ignores them: " + ", ".join(imported.unknown_keys) + "."
+        )
+    return " ".join(parts)
+
+
+class ControllerPage(WizardPageBase):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Connect to your network")
+        self.setSubTitle(
+            "Enter the controller address and the token your project admin gave you, or import the "
+            "client configuration file they sent."
+        )
+        self.report: ConnectionReport | None = None
+        self._tested_inputs: tuple[str, str] | None = None
+        self._testing = False
+        self._keyring: SecretBackendStatus | None = None
+        layout = QVBoxLayout(self)
+
+        self.import_button = QPushButton("&Import configuration file…", self)
+        self.import_button.setToolTip("A FEDn client.yaml file from your project admin")
+        self.import_message = MessageBox(self)
+        self.import_message.setVisible(False)
+        top = QHBoxLayout()
+        top.addWidget(self.import_button)
+        top.addStretch(1)
+        layout.addLayout(top)
+        layout.addWidget(self.import_message)
+
+        form = QFormLayout()
+        self.url_edit = QLineEdit(self)
+        self.url_edit.setPlaceholderText("for example https://fedn.example.org or 192.168.1.20:8092")
+        self.url_edit.setAccessibleName("Controller address")
+        url_label = QLabel("Controller &address:", self)
+        url_label.setBuddy(self.url_edit)
+        form.addRow(url_label, self.url_edit)
+        self.token_edit = QLineEdit(self)
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token_edit.setPlaceholderText("leave empty if your network needs no token")
+        self.token_edit.setAccessibleName("Access token")
+        self.show_token = QCheckBox("S&how", self)
+        self.show_token.setAccessibleName("Show the token")
+        token_row = QHBoxLayout()
+        token_row.addWidget(self.token_edit, 1)
+        token_row.addWidget(self.show_token)
+        token_label = QLabel("&Token:", self)
+        token_label.setBuddy(self.token_edit)
+        form.addRow(token_label, token_row)
+        layout.addLayout(form)
+
+        self.keyring_message = MessageBox(self)
+        self.keyring_message.setVisible(False)
+        self.session_only_box = QCheckBox(
+            "Keep the token for this &session only (type it again next time)", self
+        )
+        self.session_only_box.setVisible(False)
+        layout.addWidget(self.keyring_message)
+        layout.addWidget(self.session_only_box)
+
+        test_row = QHBoxLayout()
+        self.test_button = QPushButton("T&est connection", self)
+        self.test_button.setAutoDefault(True)
+        test_row.addWidget(self.test_button)
+        test_row.addStretch(1)
+        layout.addLayout(test_row)
+        self.checklist = Checklist(CHECKS, self)
+        layout.addWidget(self.checklist)
+        self.result_message = MessageBox(self)
+        self.result_message.setVisible(False)
+        layout.addWidget(self.result_message)
+        layout.addStretch(1)
+
+        self.setTabOrder(self.import_button, self.url_edit)
+        self.setTabOrder(self.url_edit, self.token_edit)
+        self.setTabOrder(self.token_edit, self.show_token)
+        self.setTabOrder(self.show_token, self.session_only_box)
+        self.setTabOrder(self.session_only_box, self.test_button)
+
+        self.import_button.clicked.connect(self.choose_config_file)
+        self.show_token.toggled.connect(self._toggle_token_visible)
+        self.test_button.clicked.connect(self.test_connection)
+        self.url_edit.textChanged.connect(self._inputs_changed)
+        self.token_edit.textChanged.connect(self._inputs_changed)
+        self.session_only_box.toggled.connect(lambda _on: self.completeChanged.emit())
+
+    # -- page life ----------------------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        if self._keyring is None:
+            store = self.context.secret_store
+            self.background(store.status, self._show_keyring_status, lambda _err: None)
+
+    def isComplete(self) -> bool:
+        if self._testing or self.report is None or not self.report.ok:
+            return False
+        if self._tested_inputs != self._inputs():
+            return False
+        return not (self.needs_session_only() and not self.session_only_box.isChecked())
+
+    def validatePage(self) -> bool:
+        context = self.context
+        context.token = self.token_edit.text().strip() or None
+        context.session_only = self.session_only_box.isChecked()
+        return True
+
+    def needs_session_only(self) -> bool:
+        return bool(self.token_edit.text().strip()) and self._keyring is not None and not self._keyring.usable
+
+    # -- keyring ------------------------------------------------------------------------------
+
+    def _show_keyring_status(self, status: SecretBackendStatus) -> None:
+        self._keyring = status
+        if status.usable:
+            self.keyring_message.show_text(status.message, Tone.INFO)
+            self.session_only_box.setVisible(True)
+            self.session_only_box.setChecked(False)
+        else:
+            self.keyring_message.show_text(status.message, Tone.WARNING)
+            self.session_only_box.setVisible(True)
+            self.session_only_box.setChecked(True)
+        self.completeChanged.emit()
+
+    # -- import -------------------------------------------------------------------------------
+
+    def choose_config_file(self) -> None:
+        name, _filter = QFileDialog.getOpenFileName(
+            self,
+            "Import a FEDn client configuration",
+            str(Path.home()),
+            "Client configuration (*.yaml *.yml);;All files (*)",
+        )
+        if name:
+            self.import_config(Path(name))
+
+    def import_config(self, path: Path) -> None:
+        self.import_message.show_text(f"Reading {path.name}…", Tone.BUSY)
+        self.background(lambda: import_client_config(path), self._imported, self._import_failed)
+
+    def _imported(self, imported: ImportedClientConfig) -> None:
+        context = self.context
+        old = context.profile
+        profile = imported.profile
+        if not profile.client_name or profile.client_name == profile.display_name:
+            profile.client_name = old.client_name
+        context.profile = profile
+        self.url_edit.setText(profile.controller_url)
+        if imported.token:
+            self.token_edit.setText(imported.token)
+        tone = Tone.WARNING if imported.unknown_keys else Tone.OK
+        self.import_message.show_text(describe_import(imported), tone)
+        self.test_button.setFocus()
+
+    def _import_failed(self, error: BaseException) -> None:
+        self.import_message.show_text(plain_error(error), Tone.ERROR)
+
+    # -- test ---------------------------------------------------------------------------------
+
+    def _inputs(self) -> tuple[str, str]:
+        return self.url_edit.text().strip(), self.token_edit.text().strip()
+
+    def _inputs_changed(self) -> None:
+        if self.report is not None and self._tested_inputs != self._inputs():
+            self.result_message.show_text(
+                "You changed the address or token: test the connection again.", Tone.INFO
+            )
+        self.completeChanged.emit()
+
+    def _toggle_token_visible(self, visible: bool) -> None:
+        mode = QLineEdit.EchoMode.Normal if visible else QLineEdit.EchoMode.Password
+        self.token_edit.setEchoMode(mode)
+
+    def test_connection(self) -> None:
+        url, token = self._inputs()
+        if not url:
+            self.result_message.show_text("Enter the controller address first.", Tone.WARNING)
+            self.url_edit.setFocus()
+            return
+        profile = self.context.profile
+        if profile.controller_url != url:
+            profile.controller_url = url
+            if not profile.display_name or profile.display_name.startswith("FEDn at "):
+                profile.display_name = display_name_for(url)
+        verify: bool | str = profile.tls_verify
+        if verify and profile.ca_bundle:
+            verify = str(profile.ca_bundle)
+        client_id, name, preferred = profile.client_id, profile.client_name, profile.preferred_combiner
+        self._testing = True
+        self.test_button.setEnabled(False)
+        self.checklist.reset()
+        for key, _question in CHECKS:
+            self.checklist.set_state(key, CheckState.RUNNING)
+        self.result_message.show_text("Talking to the controller…", Tone.BUSY)
+        self.completeChanged.emit()
+        inputs = (url, token)
+        self.background(
+            lambda: check_connection(url, token or None, client_id, name, preferred, verify),
+            lambda report: self._tested(inputs, report),
+            self._test_crashed,
+        )
+
+    def _tested(self, inputs: tuple[str, str], report: ConnectionReport) -> None:
+        self._testing = False
+        self.test_button.setEnabled(True)
+        self.report = report
+        self._tested_inputs = inputs
+        for key, (state, detail) in report.results.items():
+            self.checklist.set_state(key, _STATES[state], detail)
+        context = self.context
+        context.connection_tested = report.ok
+        if report.ok:
+            assert report.assignment is not None
+            context.controller_checksum = report.package_checksum
+            if report.assignment.helper_type:
+                context.profile.helper_type = report.assignment.helper_type
+            self.result_message.show_text("The connection works. Press Next to continue.", Tone.OK)
+        else:
+            self.result_message.show_text(plain_error(report.error) if report.error else "", Tone.ERROR)
+        self.completeChanged.emit()
+
+    def _test_crashed(self, error: BaseException) -> None:
+        self._testing = False
+        self.test_button.setEnabled(True)
+        self.checklist.reset()
+        self.result_message.show_text(plain_error(error), Tone.ERROR)
+        self.completeChanged.emit()

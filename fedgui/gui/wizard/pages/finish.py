@@ -1,0 +1,73 @@
+"""Page 7: what was set up, and whether to start taking part now and at every login."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from PySide6.QtWidgets import QCheckBox, QVBoxLayout
+
+from fedgui.gui.widgets_common import MessageBox
+from fedgui.gui.wizard.context import WizardContext
+from fedgui.gui.wizard.pages.base import WizardPageBase
+
+AUTOSTART_AVAILABLE = importlib.util.find_spec("fedgui.core.autostart") is not None
+
+
+def summary_lines(context: WizardContext) -> list[str]:
+    profile = context.profile
+    package = context.package
+    environment = context.environment
+    token = "none needed"
+    if context.token:
+        token = "kept for this session only" if context.session_only else "kept in the password store"
+    return [
+        f"Connection: {profile.display_name}",
+        f"Controller: {profile.controller_url}",
+        f"Token: {token}",
+        f"This computer's name in the network: {profile.client_name}",
+        f"Data folder: {profile.data_folder}",
+        f"Approved package: {package.checksum[:16]}…" if package else "Approved package: none",
+        f"Python: {environment.python}" if environment else "Python: not prepared",
+        f"Check on your data: {context.preview_summary}",
+    ]
+
+
+def autostart_supported() -> bool:
+    if not AUTOSTART_AVAILABLE:
+        return False
+    from fedgui.core import autostart
+
+    return autostart.is_supported()
+
+
+class FinishPage(WizardPageBase):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Ready")
+        self.setSubTitle("Check the summary, then press Finish to save this connection.")
+        layout = QVBoxLayout(self)
+        self.summary = self.paragraph("")
+        self.summary.setAccessibleName("Summary")
+        layout.addWidget(self.summary)
+        self.start_now_box = QCheckBox("&Start taking part now", self)
+        self.start_now_box.setChecked(True)
+        self.start_now_box.setToolTip("You can stop at any time from the main window.")
+        layout.addWidget(self.start_now_box)
+        self.login_box = QCheckBox("Start fedgui when I &log in", self)
+        if not autostart_supported():
+            self.login_box.setEnabled(False)
+            self.login_box.setToolTip(
+                "Not available here: on this system the installer sets up starting at login."
+            )
+        layout.addWidget(self.login_box)
+        self.error = MessageBox(self)
+        self.error.setVisible(False)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        self.summary.setText("\n".join(summary_lines(self.context)))
+        if self.login_box.isEnabled():
+            from fedgui.core import autostart
+
+            self.background(autostart.is_enabled, self.login_box.setChecked, lambda _err: None)

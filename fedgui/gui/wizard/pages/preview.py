@@ -1,0 +1,100 @@
+"""Page 6: run the package's validate step on the network's current model with this computer's data."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtWidgets import QVBoxLayout
+
+from fedgui.core.events import EventSink, LogLine
+from fedgui.core.preview import Preview, PreviewResult
+from fedgui.core.runner_errors import EntryPointCancelled
+from fedgui.gui.wizard.context import WizardContext
+from fedgui.gui.wizard.pages.base import WizardPageBase
+from fedgui.gui.wizard.preview_panel import PreviewPanel
+
+
+class NetworkPreview:
+    """Download the current global model, then run the preview with the approved package."""
+
+    def __init__(self, context: WizardContext, sink: EventSink, train: bool) -> None:
+        profile = context.profile
+        assert context.package_archive is not None and profile.data_folder is not None
+        self._context = context
+        self._sink = sink
+        self._cancelled = threading.Event()
+        self._preview: Preview | None = None
+        self._options = dict(
+            train=train,
+            approved_checksums=list(profile.approved_checksums),
+            base_python=profile.base_python,
+            extra_env=dict(profile.extra_env),
+            sink=sink,
+            package_cache=context.package_cache,
+        )
+        self._archive = context.package_archive
+        self._data = profile.data_folder
+        self._lock = threading.Lock()
+
+    def run(self) -> PreviewResult:
+        client = self._context.controller(timeout=30.0)
+        try:
+            self._say("Asking the controller for the current model…")
+            model_id = client.latest_model_id()
+            self._say(f"Downloading model {model_id}…")
+            model = client.download_model(model_id, self._context.work_dir() / f"model-{model_id}.npz")
+        finally:
+            client.close()
+        with self._lock:
+            if self._cancelled.is_set():
+                raise EntryPointCancelled("validate")
+            self._preview = Preview(Path(self._archive), model, Path(self._data), **self._options)
+        return self._preview.run()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled.set()
+            if self._preview is not None:
+                self._preview.cancel()
+
+    def _say(self, text: str) -> None:
+        self._sink(LogLine(source="client", stream="client", text=text, level="info"))
+
+
+class PreviewPage(WizardPageBase):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Try it on your data")
+        self.setSubTitle(
+            "fedgui now runs the package's validation step on the network's current model with your "
+            "data, here on this computer. Nothing is sent to the network."
+        )
+        layout = QVBoxLayout(self)
+        self.panel = PreviewPanel("&Run the check", allow_training=True, parent=self)
+        self.panel.job_factory = lambda sink, train: NetworkPreview(self.context, sink, train)
+        self.panel.finished.connect(self._finished)
+        self.panel.started.connect(self.completeChanged)
+        layout.addWidget(self.panel, 1)
+
+    def initializePage(self) -> None:
+        if self.panel.result is None and not self.panel.running:
+            self.panel.start()
+        self.completeChanged.emit()
+
+    def cleanupPage(self) -> None:
+        self.panel.cancel()
+
+    def _finished(self, ok: bool) -> None:
+        if ok:
+            self.context.preview_summary = "validation ran on your data"
+        elif isinstance(self.panel.error, EntryPointCancelled):
+            self.context.preview_summary = "stopped before it finished"
+        else:
+            self.context.preview_summary = "did not work (see the preview page)"
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        # A failed check does not block: the problem may be the package's, and the person may
+        # still want to save the connection. The summary says how it went.
+        return not self.panel.running
