@@ -43,7 +43,9 @@ class Recorder:
 
     def log_text(self) -> str:
         with self._cond:
-            return "\n".join(f"[{e.source}:{e.stream}] {e.text}" for e in self.events if isinstance(e, LogLine))
+            return "\n".join(
+                f"[{e.source}:{e.stream}] {e.text}" for e in self.events if isinstance(e, LogLine)
+            )
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -58,7 +60,9 @@ class Recorder:
                 self._cond.wait(min(remaining, 0.5))
 
     def wait_for_state(self, state: str, timeout: float = 60.0) -> None:
-        self.wait_for(lambda: state in [e.state for e in self.events if isinstance(e, StateChanged)], timeout, state)
+        self.wait_for(
+            lambda: state in [e.state for e in self.events if isinstance(e, StateChanged)], timeout, state
+        )
 
 
 @dataclass
@@ -93,7 +97,9 @@ def start_client(
     data = work / f"{name}-data"
     data.mkdir(parents=True, exist_ok=True)
     (data / "samples.csv").write_text("x,y\n1,2\n", encoding="utf-8")
-    profile = Profile.new(display_name=name, controller_url=controller_url or network.api_url, client_name=name)
+    profile = Profile.new(
+        display_name=name, controller_url=controller_url or network.api_url, client_name=name
+    )
     profile.package_checksum_pin = pin
     profile.data_folder = data
     profile.extra_env = dict(extra_env or {})

@@ -23,7 +23,9 @@ class TamperingProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+                }
                 upstream = requests.request(
                     self.command, proxy.upstream + self.path, headers=headers, data=body, timeout=30
                 )
@@ -34,7 +36,12 @@ class TamperingProxy:
                     proxy.tampered += 1
                 self.send_response(upstream.status_code)
                 for key, value in upstream.headers.items():
-                    if key.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                    if key.lower() not in (
+                        "content-length",
+                        "transfer-encoding",
+                        "connection",
+                        "content-encoding",
+                    ):
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()

@@ -1,0 +1,134 @@
+"""The session engine where FEDn's own client dies: crashing entry points, a restarted
+combiner, a stock client beside ours (issue: network session §5, checks 2–4)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fednet.packages import PACKAGE_FILES
+from tests.interop.session_helpers import start_client
+
+pytestmark = pytest.mark.interop
+
+# train.py that crashes on its N-th call when FEDGUI_TEST_CRASH_ON_CALL=N (counted in the
+# client's own data folder, so each client counts its own calls).
+CRASHING_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
+    "def main(in_path, out_path):\n",
+    "def main(in_path, out_path):\n"
+    "    counter = os.path.join(os.environ.get('FEDN_DATA_PATH', '.'), 'train-calls')\n"
+    "    calls = int(open(counter).read()) + 1 if os.path.exists(counter) else 1\n"
+    "    open(counter, 'w').write(str(calls))\n"
+    "    if str(calls) == os.environ.get('FEDGUI_TEST_CRASH_ON_CALL'):\n"
+    "        print('simulated failure: the GPU fell off the bus', file=sys.stderr, flush=True)\n"
+    "        sys.exit(3)\n",
+    1,
+)
+
+
+def build_package(dest: Path, files: dict[str, str]) -> Path:
+    with tarfile.open(dest, "w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
+            archive.addfile(info, io.BytesIO(data))
+    return dest
+
+
+def test_a_crashing_train_is_reported_and_the_client_takes_part_in_the_next_round(
+    fresh_fedn_network, seed_model, tmp_path
+):
+    network = fresh_fedn_network()
+    network.upload_package(
+        build_package(tmp_path / "crashy.tgz", {**PACKAGE_FILES, "train.py": CRASHING_TRAIN_PY})
+    )
+    network.set_seed_model(seed_model)
+    steady = start_client(network, "steady", tmp_path)
+    crashy = start_client(network, "crashy", tmp_path, extra_env={"FEDGUI_TEST_CRASH_ON_CALL": "2"})
+    try:
+        for client in (steady, crashy):
+            client.recorder.wait_for_state("ready", timeout=60)
+        network.wait_clients_online(2, timeout=30)
+        # Round 2 waits for its round_timeout for the crashed client's update, then aggregates
+        # the update it has.
+        session_id = network.start_session(rounds=3, round_timeout=15, min_clients=2)
+        network.wait_session_finished(session_id, timeout=150)
+        rounds = network.rounds(session_id)
+        assert len(rounds) == 3
+
+        failed = crashy.recorder.finished_tasks("train", "failed")
+        assert len(failed) == 1
+        assert "GPU fell off the bus" in failed[0].error  # the stderr tail reaches the person
+        assert "3" in failed[0].error  # and the exit code
+        crashy.recorder.wait_for(
+            lambda: len(crashy.recorder.finished_tasks("train", "ok")) == 2, 30, "round 3"
+        )
+        assert len(steady.recorder.finished_tasks("train", "ok")) == 3
+        history = crashy.history.tasks(crashy.profile.id, kind="train")
+        assert sorted(r.status for r in history) == ["failed", "ok", "ok"]
+        assert crashy.session.state.value in ("ready", "working")
+    finally:
+        steady.stop()
+        crashy.stop()
+
+
+def test_client_reconnects_after_the_combiner_restarts(
+    fresh_fedn_network, numpy_package, seed_model, tmp_path
+):
+    network = fresh_fedn_network()
+    network.upload_package(numpy_package)
+    network.set_seed_model(seed_model)
+    client = start_client(network, "survivor", tmp_path)
+    try:
+        client.recorder.wait_for_state("ready", timeout=60)
+        network.wait_clients_online(1, timeout=30)
+        first = network.start_session(rounds=1, round_timeout=60, min_clients=1)
+        network.wait_session_finished(first, timeout=60)
+
+        network.restart_combiner()
+        client.recorder.wait_for_state("reconnecting", timeout=60)
+        ready_count = client.recorder.states().count("ready")
+        client.recorder.wait_for(
+            lambda: client.recorder.states().count("ready") > ready_count, 90, "ready again after the restart"
+        )
+        network.wait_clients_online(1, timeout=30)
+        second = network.start_session(rounds=2, round_timeout=60, min_clients=1)
+        network.wait_session_finished(second, timeout=90)
+        assert len(network.rounds(second)) == 2
+        client.recorder.wait_for(
+            lambda: len(client.recorder.finished_tasks("train", "ok")) == 3, 30, "3 trains"
+        )
+    finally:
+        client.stop()
+
+
+def test_fedgui_and_the_stock_fedn_client_both_contribute(
+    fresh_fedn_network, numpy_package, seed_model, tmp_path
+):
+    network = fresh_fedn_network()
+    network.upload_package(numpy_package)
+    network.set_seed_model(seed_model)
+    ours = start_client(network, "fedgui-site", tmp_path)
+    stock = network.stock_client("stock-site")
+    try:
+        ours.recorder.wait_for_state("ready", timeout=60)
+        network.wait_clients_online(2, timeout=90)
+        session_id = network.start_session(rounds=2, round_timeout=60, min_clients=2)
+        network.wait_session_finished(session_id, timeout=120)
+        assert len(ours.recorder.finished_tasks("train", "ok")) == 2
+        deadline = time.monotonic() + 30
+        senders: set[str] = set()
+        while time.monotonic() < deadline and senders != {"fedgui-site", "stock-site"}:
+            senders = {v["sender"]["name"] for v in network.validations(session_id)}
+            time.sleep(0.5)
+        assert senders == {"fedgui-site", "stock-site"}
+        stock_log = network.log_path("client-stock-site").read_text(errors="replace")
+        assert "trained on" in stock_log or "Model update" in stock_log or "update" in stock_log.lower()
+    finally:
+        ours.stop()
+        stock.stop()
