@@ -1,0 +1,152 @@
+"""The package review widget and dialog with real package archives: file tree, text viewer,
+diff of a changed file between two versions, approve / reject."""
+
+from __future__ import annotations
+
+import pytest
+
+from fedgui.core.package import PackageCache, PreparedPackage
+from fedgui.core.profile import Profile
+from fedgui.gui.review import PackageReviewDialog, PackageReviewWidget
+from fedgui.gui.review.dialog import rejection_consequence
+from fedgui.gui.review.file_tree import CHANGE_ROLE, PATH_ROLE
+from fedgui.gui.review.highlighting import DiffHighlighter
+from tests.fednet.packages import PACKAGE_FILES
+from tests.gui.conftest_wizard import *  # noqa: F403 - fixtures
+from tests.gui.conftest_wizard import write_tgz
+
+pytestmark = pytest.mark.gui
+
+LONG = 30_000
+
+NEW_VALIDATE = PACKAGE_FILES["validate.py"].replace('"test_accuracy": 0.4', '"test_accuracy": 0.45')
+PYTHON_ENV = "name: numpy-env\nbuild_dependencies:\n  - pip\ndependencies:\n  - numpy==1.26.4\n"
+
+
+@pytest.fixture
+def two_versions(tmp_path, package_cache: PackageCache) -> tuple[PreparedPackage, PreparedPackage]:
+    old_files = dict(PACKAGE_FILES, **{"data/README.txt": "old notes\n"})
+    new_files = dict(PACKAGE_FILES)
+    new_files["validate.py"] = NEW_VALIDATE
+    new_files["python_env.yaml"] = PYTHON_ENV
+    new_files["fedn.yaml"] = "python_env: python_env.yaml\n" + PACKAGE_FILES["fedn.yaml"]
+    old = package_cache.prepare(write_tgz(tmp_path / "v1.tgz", old_files))
+    new = package_cache.prepare(write_tgz(tmp_path / "v2.tgz", new_files))
+    return old, new
+
+
+def tree_rows(widget: PackageReviewWidget) -> dict[str, str]:
+    """{path: change} for every file row in the tree."""
+    model = widget.tree.model()
+    rows: dict[str, str] = {}
+
+    def walk(parent) -> None:
+        for row in range(model.rowCount(parent)):
+            index = model.index(row, 0, parent)
+            if index.data(PATH_ROLE):
+                rows[index.data(PATH_ROLE)] = index.data(CHANGE_ROLE) or ""
+            walk(index)
+
+    from PySide6.QtCore import QModelIndex
+
+    walk(QModelIndex())
+    return rows
+
+
+def load(qtbot, widget: PackageReviewWidget, package, previous=None) -> None:
+    with qtbot.waitSignal(widget.loaded, timeout=LONG):
+        widget.load(package, previous)
+
+
+def test_new_package_shows_checksum_commands_files_and_text(qtbot, two_versions):
+    old, _new = two_versions
+    widget = PackageReviewWidget()
+    qtbot.addWidget(widget)
+    load(qtbot, widget, old)
+    assert widget.checksum_label.text() == old.checksum
+    commands = {
+        widget.commands.topLevelItem(i).text(0): widget.commands.topLevelItem(i).text(1)
+        for i in range(widget.commands.topLevelItemCount())
+    }
+    assert commands == {"train": "python train.py", "validate": "python validate.py"}
+    assert "Nothing is installed" in widget.dependencies.toPlainText()
+    assert set(tree_rows(widget)) == {"fedn.yaml", "train.py", "validate.py", "data/README.txt"}
+    assert widget.tree.isColumnHidden(2)  # no "changed" column for a first version
+    assert not widget.tabs.isTabEnabled(1)
+    qtbot.waitUntil(lambda: "entry_points" in widget.viewer.toPlainText(), timeout=LONG)  # fedn.yaml first
+    assert widget.select_file("train.py")
+    qtbot.waitUntil(lambda: "np.savez_compressed" in widget.viewer.toPlainText(), timeout=LONG)
+    assert widget.viewer.isReadOnly()
+    assert "New package" in widget.changes_label.text()
+
+
+def test_update_lists_changes_and_diffs_a_changed_file(qtbot, two_versions):
+    old, new = two_versions
+    widget = PackageReviewWidget()
+    qtbot.addWidget(widget)
+    load(qtbot, widget, new, old)
+    rows = tree_rows(widget)
+    assert rows["validate.py"] == "changed"
+    assert rows["fedn.yaml"] == "changed"
+    assert rows["python_env.yaml"] == "added"
+    assert rows["data/README.txt"] == "removed"
+    assert rows["train.py"] == ""
+    assert "1 added, 1 removed, 2 changed" in widget.changes_label.text()
+    assert "numpy==1.26.4" in widget.dependencies.toPlainText()
+    assert widget.select_file("validate.py")
+    qtbot.waitUntil(lambda: "@@" in widget.diff_view.toPlainText(), timeout=LONG)
+    lines = widget.diff_view.toPlainText().splitlines()
+    assert any(line.startswith("-") and '"test_accuracy": 0.4}' in line for line in lines)
+    assert any(line.startswith("+") and '"test_accuracy": 0.45}' in line for line in lines)
+    assert widget.tabs.currentIndex() == 1  # the diff is shown for a changed file
+    assert isinstance(widget._diff_highlighter, DiffHighlighter)
+
+
+def test_removed_file_explains_itself(qtbot, two_versions):
+    old, new = two_versions
+    widget = PackageReviewWidget()
+    qtbot.addWidget(widget)
+    load(qtbot, widget, new, old)
+    assert widget.select_file("data/README.txt")
+    qtbot.waitUntil(lambda: "removed" in widget.viewer.toPlainText(), timeout=LONG)
+    qtbot.waitUntil(lambda: "-old notes" in widget.diff_view.toPlainText(), timeout=LONG)
+
+
+def test_dialog_approve_records_the_checksum(qtbot, two_versions, profile_store):
+    old, new = two_versions
+    profile = Profile.new("Hospital A", "http://127.0.0.1:8092")
+    profile.approve(old.checksum)
+    profile_store.save(profile)
+    dialog = PackageReviewDialog(new, old, profile=profile, profile_store=profile_store)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(dialog.approve_button.isEnabled, timeout=LONG)
+    assert old.checksum[:12] in dialog.consequence.text()
+    assert not dialog.approve_button.isDefault() and not dialog.reject_button.isDefault()
+    with qtbot.waitSignal(dialog.approved, timeout=LONG) as approved:
+        dialog.approve_button.click()
+    assert approved.args == [new.checksum]
+    stored = profile_store.get(profile.id)
+    assert stored.approved_checksums == [old.checksum, new.checksum]
+    assert stored.last_approved_checksum == new.checksum
+    assert dialog.result() == PackageReviewDialog.DialogCode.Accepted
+
+
+def test_dialog_reject_keeps_the_last_approved(qtbot, two_versions, profile_store):
+    old, new = two_versions
+    profile = Profile.new("Hospital B", "http://127.0.0.1:8092")
+    profile.approve(old.checksum)
+    profile_store.save(profile)
+    dialog = PackageReviewDialog(new, old, profile=profile, profile_store=profile_store)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.rejected_package, timeout=LONG) as rejected:
+        dialog.reject_button.click()
+    assert rejected.args == [new.checksum]
+    assert dialog.approved_checksum is None
+    stored = profile_store.get(profile.id)
+    assert stored.approved_checksums == [old.checksum]
+    assert stored.last_approved_checksum == old.checksum
+
+
+def test_rejection_sentence_without_a_previous_version():
+    assert "stays idle" in rejection_consequence(None, None)
+    assert "abcdef012345" in rejection_consequence(None, "abcdef0123456789")
