@@ -87,7 +87,9 @@ def test_wrong_url_says_so_plainly_and_next_stays_disabled(qtbot, profile_store,
     assert page.checklist.states[TOKEN] is CheckState.SKIPPED
     text = page.result_message.text()
     assert page.result_message.tone is Tone.ERROR
-    assert "Traceback" not in text and "127.0.0.1" in text
+    assert "127.0.0.1" in page.checklist.detail(REACHABLE)  # what happened
+    assert text.startswith("What to do:") and "address" in text  # and what to do next
+    assert "Traceback" not in text
     assert not next_enabled(wizard)
 
 
@@ -98,7 +100,7 @@ def test_malformed_address_is_explained(qtbot, profile_store, no_keyring_store):
     page.test_button.click()
     qtbot.waitUntil(lambda: page.report is not None, timeout=LONG)
     assert page.checklist.states[REACHABLE] is CheckState.FAILED
-    assert "ftp://" in page.result_message.text()
+    assert "ftp://" in page.checklist.detail(REACHABLE)
     assert not next_enabled(wizard)
 
 
@@ -236,6 +238,19 @@ def test_missing_data_folder_blocks_next(qtbot, tmp_path, profile_store, no_keyr
     qtbot.waitUntil(lambda: page.summary.message.tone is Tone.ERROR, timeout=LONG)
     assert "does not exist" in page.summary.message.text()
     assert not page.isComplete()
+
+
+def test_progress_bar_shows_amount_and_speed(qtbot):
+    from fedgui.gui.widgets_common import TransferProgressBar
+
+    bar = TransferProgressBar("Download")
+    qtbot.addWidget(bar)
+    bar.start()
+    bar.update_progress(2_500_000, 10_000_000)
+    assert bar.bar.value() == 250
+    assert "2.5 MB of 10.0 MB at" in bar.label.text() and "MB/s" in bar.label.text()
+    bar.update_progress(1000, None)  # size unknown: a busy bar, still the amount
+    assert bar.bar.maximum() == 0 and "1.0 KB" in bar.label.text()
 
 
 # -- environment ----------------------------------------------------------------------------------

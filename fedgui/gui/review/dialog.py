@@ -81,6 +81,7 @@ class PackageReviewDialog(QDialog):
         layout.addWidget(self.buttons)
         self.review_widget.loaded.connect(lambda _review: self.approve_button.setEnabled(True))
         self.review_widget.load(package, previous)
+        self.review_widget.tree.setFocus()  # start on the files, never on "Approve"
 
     def _approve(self) -> None:
         checksum = self.package.checksum

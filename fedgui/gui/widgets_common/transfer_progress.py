@@ -57,6 +57,12 @@ class TransferProgressBar(QWidget):
             amount = format_size(done)
         self.label.setText(f"{amount} at {speed:.1f} MB/s")
 
+    def complete(self, total: int | None) -> None:
+        """Done: say how much came and the average speed."""
+        elapsed = max(time.monotonic() - self._started, 1e-3)
+        speed = (total or 0) / elapsed / 1e6
+        self.finish(f"{self.what} complete: {format_size(total)} at {speed:.1f} MB/s.")
+
     def finish(self, text: str) -> None:
         self.bar.setRange(0, 100)
         self.bar.setValue(100)

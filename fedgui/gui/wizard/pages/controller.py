@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core.clientconfig import ImportedClientConfig, import_client_config
+from fedgui.core.errors import FedguiError
 from fedgui.core.secrets import SecretBackendStatus
 from fedgui.gui.widgets_common import Checklist, CheckState, MessageBox, Tone, plain_error
 from fedgui.gui.wizard.connection_check import CHECKS, ConnectionReport, check_connection
@@ -35,6 +36,16 @@ def describe_import(imported: ImportedClientConfig) -> str:
             "fedgui does not know these settings and ignores them: " + ", ".join(imported.unknown_keys) + "."
         )
     return " ".join(parts)
+
+
+def _what_to_do(report: ConnectionReport) -> str:
+    """The checklist already says what failed; below it, say what to do about it."""
+    error = report.error
+    if error is None:
+        return ""
+    if isinstance(error, FedguiError) and error.next_step:
+        return f"What to do: {error.next_step}"
+    return plain_error(error)
 
 
 class ControllerPage(WizardPageBase):
@@ -114,6 +125,8 @@ class ControllerPage(WizardPageBase):
         self.show_token.toggled.connect(self._toggle_token_visible)
         self.test_button.clicked.connect(self.test_connection)
         self.url_edit.textChanged.connect(self._inputs_changed)
+        self.url_edit.returnPressed.connect(self._enter_pressed)
+        self.token_edit.returnPressed.connect(self._enter_pressed)
         self.token_edit.textChanged.connect(self._inputs_changed)
         self.session_only_box.toggled.connect(lambda _on: self.completeChanged.emit())
 
@@ -199,6 +212,11 @@ class ControllerPage(WizardPageBase):
             )
         self.completeChanged.emit()
 
+    def _enter_pressed(self) -> None:
+        # Enter in a field means "test it" until the test passed; then the wizard's Next takes it.
+        if not self.isComplete() and not self._testing:
+            self.test_connection()
+
     def _toggle_token_visible(self, visible: bool) -> None:
         mode = QLineEdit.EchoMode.Normal if visible else QLineEdit.EchoMode.Password
         self.token_edit.setEchoMode(mode)
@@ -248,7 +266,7 @@ class ControllerPage(WizardPageBase):
                 context.profile.helper_type = report.assignment.helper_type
             self.result_message.show_text("The connection works. Press Next to continue.", Tone.OK)
         else:
-            self.result_message.show_text(plain_error(report.error) if report.error else "", Tone.ERROR)
+            self.result_message.show_text(_what_to_do(report), Tone.ERROR)
         self.completeChanged.emit()
 
     def _test_crashed(self, error: BaseException) -> None:

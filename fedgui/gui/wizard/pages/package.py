@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from fedgui.core.package import PreparedPackage
 from fedgui.gui.review import PackageReviewWidget
-from fedgui.gui.widgets_common import MessageBox, Relay, Tone, TransferProgressBar, format_size, plain_error
+from fedgui.gui.widgets_common import MessageBox, Relay, Tone, TransferProgressBar, plain_error
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
 from fedgui.gui.wizard.throttle import throttled
@@ -32,15 +32,14 @@ def download_and_prepare(context: WizardContext, progress) -> tuple[Path, Prepar
     return archive, context.package_cache.prepare(archive, expected_checksum=expected)
 
 
-def describe_verification(package: PreparedPackage, controller_checksum: str | None, pin: str | None) -> str:
-    size = format_size(package.archive_size)
+def describe_verification(controller_checksum: str | None, pin: str | None) -> str:
     if pin:
-        return f"Downloaded {size}. Checksum verified: it matches the one in your configuration file."
+        return "Checksum verified: the download matches the one in your configuration file."
     if controller_checksum:
-        return f"Downloaded {size}. Checksum verified: it matches the one the controller published."
+        return "Checksum verified: the download matches the one the controller published."
     return (
-        f"Downloaded {size}. The controller publishes no checksum, so fedgui shows the download's own "
-        "checksum below; compare it with the one your project admin gave you, if any."
+        "The controller publishes no checksum, so fedgui shows the download's own checksum below; "
+        "compare it with the one your project admin gave you, if any."
     )
 
 
@@ -103,9 +102,9 @@ class PackagePage(WizardPageBase):
         archive, package = result
         context = self.context
         context.package_archive, context.package = archive, package
-        self.progress.finish(f"Downloaded {format_size(package.archive_size)}.")
+        self.progress.complete(package.archive_size)
         pin = context.profile.package_checksum_pin
-        self.status.show_text(describe_verification(package, context.controller_checksum, pin), Tone.OK)
+        self.status.show_text(describe_verification(context.controller_checksum, pin), Tone.OK)
         previous = None
         last = context.profile.last_approved_checksum
         if last and last != package.checksum:
