@@ -16,10 +16,29 @@ from fedgui.core.events import (
     TaskStarted,
     TransferProgress,
 )
+from fedgui.core.session.states import SessionState, describe
 
 
 def _clock(timestamp: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(timestamp))
+
+
+def _state_words(event: StateChanged) -> str:
+    try:
+        words = describe(SessionState(event.state))
+    except ValueError:
+        words = event.state
+    if event.detail and event.detail != words:
+        return f"{words} ({event.detail})"
+    return words
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
 
 
 def _fmt_value(value: object) -> str:
@@ -44,7 +63,7 @@ class ConsoleRenderer:
 
     def format(self, event: Event) -> str | None:
         if isinstance(event, StateChanged):
-            text = f"state   {event.detail or event.state}"
+            text = f"state   {_state_words(event)}"
             if event.error is not None and str(event.error) not in text:
                 text += f"\n         {event.error}"
             return text
@@ -81,7 +100,6 @@ class ConsoleRenderer:
         if not finished and now - self._last_progress.get(event.what, 0.0) < 2.0:
             return None
         self._last_progress[event.what] = now
-        done_mb = event.done / 1e6
         if event.total:
-            return f"transfer {event.what}: {done_mb:.1f} / {event.total / 1e6:.1f} MB"
-        return f"transfer {event.what}: {done_mb:.1f} MB"
+            return f"transfer {event.what}: {human_size(event.done)} of {human_size(event.total)}"
+        return f"transfer {event.what}: {human_size(event.done)}"

@@ -132,3 +132,55 @@ def test_fedgui_and_the_stock_fedn_client_both_contribute(
     finally:
         ours.stop()
         stock.stop()
+
+
+SLOW_TRAIN_PY = """\
+import os
+import subprocess
+import sys
+import time
+
+folder = os.environ["FEDN_DATA_PATH"]
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+with open(os.path.join(folder, "pids"), "w") as handle:
+    handle.write(f"{os.getpid()} {child.pid}")
+print("training for a long time", flush=True)
+time.sleep(300)
+"""
+
+
+def test_stop_during_training_kills_the_entry_point_tree_and_records_cancelled(
+    fresh_fedn_network, seed_model, tmp_path
+):
+    import psutil
+
+    network = fresh_fedn_network()
+    network.upload_package(build_package(tmp_path / "slow.tgz", {**PACKAGE_FILES, "train.py": SLOW_TRAIN_PY}))
+    network.set_seed_model(seed_model)
+    client = start_client(network, "slow", tmp_path)
+    pids_file = tmp_path / "slow-data" / "pids"
+    try:
+        client.recorder.wait_for_state("ready", timeout=60)
+        network.wait_clients_online(1, timeout=30)
+        network.start_session(rounds=1, round_timeout=60, min_clients=1)
+        client.recorder.wait_for(pids_file.exists, 60, "the train entry point to start")
+        pids = [int(p) for p in pids_file.read_text().split()]
+        assert all(psutil.pid_exists(p) for p in pids)
+    finally:
+        client.stop()
+    assert client.session.state.value == "stopped"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in pids), "entry point or its child survived the stop"
+    rows = client.history.__class__(tmp_path / "slow-history.sqlite3").tasks(kind="train")
+    assert [r.status for r in rows] == ["cancelled"]
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

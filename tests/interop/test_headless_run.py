@@ -1,0 +1,130 @@
+"""``fedgui run`` as a person runs it on a server: a real process against a real network."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fedgui.core.package import sha256_file
+from fedgui.core.profile import Profile, ProfileStore
+
+pytestmark = pytest.mark.interop
+
+
+class ConsoleProcess:
+    """A ``fedgui`` subprocess whose output is collected on a thread (no pipe deadlock)."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fedgui", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_line(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no line with {text!r}; exit={self.proc.poll()}\n{self.output[-3000:]}")
+            time.sleep(0.2)
+
+    def finish(self, timeout: float = 30) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+
+@pytest.fixture
+def network(fresh_fedn_network, numpy_package, seed_model):
+    net = fresh_fedn_network()
+    net.upload_package(numpy_package)
+    net.set_seed_model(seed_model)
+    return net
+
+
+def _client_yaml(tmp_path: Path, network, name: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    port = network.api_url.rsplit(":", 1)[1]
+    path.write_text(f"api_url: http://127.0.0.1\napi_port: {port}\nname: {name}\n", encoding="utf-8")
+    return path
+
+
+def test_run_with_client_yaml_takes_part_and_stops_cleanly_on_sigterm(network, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    config = _client_yaml(tmp_path, network, "headless-1")
+    env = {**os.environ}
+    run = ConsoleProcess(["run", "--config", str(config), "--data", str(data), "--approve"], env)
+    try:
+        run.wait_for_line("Waiting for work", timeout=60)
+        network.wait_clients_online(1, timeout=30)
+        session_id = network.start_session(rounds=1, round_timeout=60, min_clients=1)
+        network.wait_session_finished(session_id, timeout=60)
+        run.wait_for_line("task    validate finished", timeout=30)
+        assert "[train:stdout] trained on 2 arrays" in run.output  # entry point logs, prefixed
+        assert "task    train finished" in run.output
+    finally:
+        run.proc.send_signal(signal.SIGTERM)
+        code = run.finish()
+    assert code == 0, run.output[-2000:]
+    assert "stopping" in run.output
+
+
+def test_run_without_approval_exits_3_and_shows_the_checksum(network, tmp_path, numpy_package):
+    config = _client_yaml(tmp_path, network, "headless-2")
+    run = ConsoleProcess(["run", "--config", str(config), "--data", str(tmp_path)], {**os.environ})
+    code = run.finish(timeout=90)
+    assert code == 3, run.output[-2000:]
+    assert sha256_file(numpy_package) in run.output
+    assert "--approve" in run.output
+    assert "Waiting for work" not in run.output
+
+
+def test_run_with_a_saved_profile_remembers_the_approval(network, tmp_path, isolated_fedgui_home):
+    profile = Profile.new(display_name="Lab A", controller_url=network.api_url, client_name="lab-a")
+    profile.data_folder = tmp_path
+    store = ProfileStore()
+    store.save(profile)
+    env = {**os.environ}
+    first = ConsoleProcess(["run", "--profile", "Lab A", "--approve"], env)
+    try:
+        first.wait_for_line("Waiting for work", timeout=60)
+    finally:
+        first.proc.send_signal(signal.SIGINT)
+        assert first.finish() == 0
+    assert store.get("Lab A").approved_checksums  # persisted in the profile
+
+    # Next start: no --approve needed, the approval was remembered.
+    second = ConsoleProcess(["run", "--profile", "Lab A"], env)
+    try:
+        second.wait_for_line("Waiting for work", timeout=60)
+    finally:
+        second.proc.send_signal(signal.SIGINT)
+        assert second.finish() == 0
+
+
+def test_run_with_an_unknown_profile_says_so_and_exits_2(tmp_path):
+    run = ConsoleProcess(["run", "--profile", "does-not-exist"], {**os.environ})
+    assert run.finish() == 2
+    assert "does-not-exist" in run.output
