@@ -54,8 +54,10 @@ def run_connection_test(qtbot, wizard: ConnectionWizard, url: str, token: str = 
     qtbot.waitUntil(lambda: page.report is not None and not page._testing, timeout=LONG)
 
 
-def connect_and_choose_data(qtbot, wizard: ConnectionWizard, tmp_path: Path, url: str) -> None:
-    run_connection_test(qtbot, wizard, url)
+def connect_and_choose_data(
+    qtbot, wizard: ConnectionWizard, tmp_path: Path, url: str, token: str = ""
+) -> None:
+    run_connection_test(qtbot, wizard, url, token)
     assert wizard.controller_page.report.ok, wizard.controller_page.result_message.text()
     qtbot.waitUntil(lambda: next_button(wizard).isEnabled(), timeout=LONG)
     wizard.next()
@@ -222,3 +224,32 @@ def test_preview_page_shows_a_crashing_validate(
 
 def test_example_is_found():
     assert find_example_folder() is not None
+
+
+def test_preview_explains_a_network_that_keeps_models_from_clients(
+    qtbot,
+    tmp_path,
+    fresh_fedn_network,
+    numpy_package,
+    seed_model,
+    profile_store,
+    no_keyring_store,
+    package_cache,
+):
+    net = fresh_fedn_network(auth_secret="s3cret-for-tests")
+    net.upload_package(numpy_package)
+    net.set_seed_model(seed_model)
+    wizard = make_wizard(qtbot, profile_store, no_keyring_store, package_cache)
+    connect_and_choose_data(qtbot, wizard, tmp_path, net.api_url, token=net.make_token("client"))
+    wait_for_review(qtbot, wizard)
+    wizard.package_page.approve_button.click()
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.environment_page.isComplete(), timeout=LONG)
+    wizard.next()
+    preview = wizard.preview_page.panel
+    qtbot.waitUntil(lambda: preview_done(preview), timeout=LONG)
+    if preview.result is not None:
+        pytest.skip("this FEDn version lets client tokens download models")
+    assert "only for admin tokens" in preview.status.text(), preview.status.text()
+    assert "press Next" in preview.status.text()
+    assert next_button(wizard).isEnabled()

@@ -9,6 +9,7 @@ import socket
 import pytest
 from PySide6.QtWidgets import QWizard
 
+from fedgui.core.environment import EnvironmentBuilder
 from fedgui.core.preview import Preview
 from fedgui.gui.widgets_common import CheckState, Tone
 from fedgui.gui.wizard import ConnectionWizard, PageId
@@ -270,6 +271,56 @@ def test_environment_page_without_python_env(qtbot, tmp_path, profile_store, no_
     assert "nothing needs installing" in page.status.text()
     assert str(page.outcome.base.path) in page.interpreter_label.text()
     assert next_enabled(wizard)
+
+
+def _env_wizard(qtbot, tmp_path, profile_store, secret_store, package_cache, dependencies: list[str]):
+    folder = tmp_path / "with-env"
+    folder.mkdir()
+    deps = "".join(f"  - {dep}\n" for dep in dependencies)
+    (folder / "python_env.yaml").write_text(
+        "name: wizard-test-env\ndependencies:\n" + deps if deps else "name: wizard-test-env\n",
+        encoding="utf-8",
+    )
+    (folder / "fedn.yaml").write_text("python_env: python_env.yaml\n" + MANIFEST, encoding="utf-8")
+    (folder / "validate.py").write_text("print('hi')\n", encoding="utf-8")
+    builder = EnvironmentBuilder(tmp_path / "envs")
+    wizard = ConnectionWizard(
+        profile_store, secret_store, package_cache=package_cache, environment_builder=builder
+    )
+    qtbot.addWidget(wizard)
+    wizard.context.package = package_cache.prepare_folder(folder)
+    wizard.setStartId(PageId.ENVIRONMENT)
+    wizard.show()
+    return wizard
+
+
+def test_environment_page_builds_a_python_env(
+    qtbot, tmp_path, profile_store, no_keyring_store, package_cache
+):
+    wizard = _env_wizard(qtbot, tmp_path, profile_store, no_keyring_store, package_cache, [])
+    page = wizard.environment_page
+    qtbot.waitUntil(lambda: page.outcome is not None or page.retry_button.isVisible(), timeout=LONG)
+    assert page.outcome is not None, page.status.text()
+    assert "wizard-test-env" in page.status.text() and "is ready" in page.status.text()
+    assert str(page.outcome.environment.python).startswith(str(tmp_path / "envs"))
+    assert page.step_label.text() == "Done."
+    assert next_enabled(wizard)
+
+
+def test_environment_failure_shows_pip_log_and_retry(
+    qtbot, tmp_path, profile_store, no_keyring_store, package_cache
+):
+    missing = tmp_path / "no-such-requirement"
+    wizard = _env_wizard(qtbot, tmp_path, profile_store, no_keyring_store, package_cache, [str(missing)])
+    page = wizard.environment_page
+    qtbot.waitUntil(lambda: page.outcome is not None or page.retry_button.isVisible(), timeout=LONG)
+    assert page.outcome is None
+    assert page.status.tone is Tone.ERROR
+    assert "no-such-requirement" in page.status.text()
+    assert "Step 2 of 2" in page.step_label.text()
+    assert page.log.toggle.isChecked()  # the pip log opens by itself on failure
+    assert page.log.text().strip()
+    assert not next_enabled(wizard)
 
 
 # -- preview failures -----------------------------------------------------------------------------

@@ -33,6 +33,14 @@ class WizardContext:
     package_cache: PackageCache = field(default_factory=PackageCache)
     _work_dir: Path | None = None
 
+    def forget_package(self) -> None:
+        """The network changed (another address): its package and environment must be fetched again."""
+        self.package = None
+        self.package_archive = None
+        self.package_approved = False
+        self.environment = None
+        self.preview_summary = "not run"
+
     def controller(self, timeout: float = 10.0) -> ControllerClient:
         verify: bool | str = self.profile.tls_verify
         if verify and self.profile.ca_bundle:

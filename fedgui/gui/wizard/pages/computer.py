@@ -41,7 +41,7 @@ class ComputerPage(WizardPageBase):
         self.name_edit = QLineEdit(self)
         self.name_edit.setAccessibleName("Client name")
         self.name_edit.setToolTip("The network's admin sees this name in the list of clients.")
-        name_label = QLabel("Client &name:", self)
+        name_label = QLabel("Client na&me:", self)
         name_label.setBuddy(self.name_edit)
         form.addRow(name_label, self.name_edit)
         self.folder_edit = QLineEdit(self)

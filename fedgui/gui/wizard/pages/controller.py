@@ -58,6 +58,7 @@ class ControllerPage(WizardPageBase):
         )
         self.report: ConnectionReport | None = None
         self._tested_inputs: tuple[str, str] | None = None
+        self._last_ok_url: str | None = None
         self._testing = False
         self._keyring: SecretBackendStatus | None = None
         layout = QVBoxLayout(self)
@@ -259,7 +260,10 @@ class ControllerPage(WizardPageBase):
             self.checklist.set_state(key, _STATES[state], detail)
         context = self.context
         context.connection_tested = report.ok
+        if report.ok and self._last_ok_url not in (None, inputs[0]):
+            context.forget_package()
         if report.ok:
+            self._last_ok_url = inputs[0]
             assert report.assignment is not None
             context.controller_checksum = report.package_checksum
             if report.assignment.helper_type:

@@ -71,7 +71,7 @@ class EnvironmentPage(WizardPageBase):
         row.addWidget(self.retry_button)
         row.addStretch(1)
         layout.addLayout(row)
-        self.log = ExpandableLog("Show the installer's &log (pip)", self)
+        self.log = ExpandableLog("Show the installer's l&og (pip)", self)
         layout.addWidget(self.log, 1)
         self._relay = Relay(self)
         self._relay.received.connect(self._on_event)

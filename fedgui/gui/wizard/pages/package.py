@@ -84,6 +84,8 @@ class PackagePage(WizardPageBase):
 
     def initializePage(self) -> None:
         if self.context.package is None and not self._downloading:
+            self.approve_button.setEnabled(False)
+            self.reject_button.setEnabled(False)
             self.start_download()
 
     def start_download(self) -> None:
@@ -101,6 +103,8 @@ class PackagePage(WizardPageBase):
         self._downloading = False
         archive, package = result
         context = self.context
+        if context.package is None or context.package.checksum != package.checksum:
+            context.environment = None  # built for another package
         context.package_archive, context.package = archive, package
         self.progress.complete(package.archive_size)
         pin = context.profile.package_checksum_pin

@@ -7,12 +7,28 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QVBoxLayout
 
+from fedgui.core.controller import TokenExpired, TokenRejected
+from fedgui.core.errors import FedguiError
 from fedgui.core.events import EventSink, LogLine
 from fedgui.core.preview import Preview, PreviewResult
 from fedgui.core.runner_errors import EntryPointCancelled
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
 from fedgui.gui.wizard.preview_panel import PreviewPanel
+
+# FEDn 0.33 lists and serves models to admin tokens only, so a client token is refused here even
+# though the same token will receive models from the combiner during real rounds.
+MODEL_REFUSED = (
+    "The network does not let this computer download its current model before joining (it allows "
+    "that only for admin tokens), so the check on your data cannot run now."
+)
+
+
+class ModelNotAvailable(FedguiError):
+    default_next_step = (
+        "You can still press Next and finish: the first real round runs the same validation step, "
+        "and its result appears in the main window."
+    )
 
 
 class NetworkPreview:
@@ -44,6 +60,10 @@ class NetworkPreview:
             model_id = client.latest_model_id()
             self._say(f"Downloading model {model_id}…")
             model = client.download_model(model_id, self._context.work_dir() / f"model-{model_id}.npz")
+        except TokenRejected as err:
+            if isinstance(err, TokenExpired):
+                raise
+            raise ModelNotAvailable(MODEL_REFUSED) from err
         finally:
             client.close()
         with self._lock:
