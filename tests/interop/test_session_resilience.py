@@ -3,15 +3,12 @@ combiner, a stock client beside ours (issue: network session §5, checks 2–4).
 
 from __future__ import annotations
 
-import io
-import tarfile
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.fednet.packages import PACKAGE_FILES
-from tests.interop.session_helpers import start_client
+from tests.interop.session_helpers import build_package, start_client
 
 pytestmark = pytest.mark.interop
 
@@ -28,16 +25,6 @@ CRASHING_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
     "        sys.exit(3)\n",
     1,
 )
-
-
-def build_package(dest: Path, files: dict[str, str]) -> Path:
-    with tarfile.open(dest, "w:gz") as archive:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
-            archive.addfile(info, io.BytesIO(data))
-    return dest
 
 
 def test_a_crashing_train_is_reported_and_the_client_takes_part_in_the_next_round(
