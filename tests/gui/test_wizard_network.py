@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QWizard
 
+from fedgui.core import autostart
 from fedgui.core.package import sha256_file
 from fedgui.gui.widgets_common import CheckState, Tone
 from fedgui.gui.wizard import ConnectionWizard, PageId
@@ -163,10 +164,14 @@ def test_download_review_approve_and_finish_persists_the_checksum(
     wizard.next()
     assert wizard.currentId() == PageId.FINISH
     assert checksum[:16] in wizard.finish_page.summary.text()
+    login_box = wizard.finish_page.login_box
+    qtbot.waitUntil(login_box.isEnabled, timeout=LONG)  # fedgui.core.autostart supports Linux desktops
+    login_box.setChecked(True)
     with qtbot.waitSignal(wizard.profile_saved, timeout=LONG) as saved:
         wizard.button(QWizard.WizardButton.FinishButton).click()
     profile, start_now = saved.args
     assert start_now is True
+    assert wizard.start_at_login and autostart.is_enabled()  # XDG_CONFIG_HOME is per test
     stored = profile_store.get(profile.id)
     assert stored.ready is True
     assert stored.approved_checksums == [checksum]

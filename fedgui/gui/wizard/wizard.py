@@ -144,12 +144,13 @@ class ConnectionWizard(QWizard):
     def _save(self, ready: bool, start_now: bool) -> None:
         if self._saving:
             return
-        self._saving = True
-        self.setEnabled(False)
         context = self.context
         login_box = self.finish_page.login_box
-        set_login = ready and login_box.isEnabled()
+        # Read before disabling the window: a disabled parent makes every child "disabled".
+        set_login = ready and self.currentId() == PageId.FINISH and login_box.isEnabled()
         start_at_login = login_box.isChecked()
+        self._saving = True
+        self.setEnabled(False)
 
         def save() -> Profile:
             profile = save_profile(context, ready)

@@ -67,7 +67,13 @@ class FinishPage(WizardPageBase):
 
     def initializePage(self) -> None:
         self.summary.setText("\n".join(summary_lines(self.context)))
-        if self.login_box.isEnabled():
+        if autostart_supported():
             from fedgui.core import autostart
 
-            self.background(autostart.is_enabled, self.login_box.setChecked, lambda _err: None)
+            # Off until the current setting is known, so a click is never overwritten by it.
+            self.login_box.setEnabled(False)
+            self.background(autostart.is_enabled, self._login_state_known, lambda _err: None)
+
+    def _login_state_known(self, enabled: bool) -> None:
+        self.login_box.setChecked(enabled)
+        self.login_box.setEnabled(True)
