@@ -4,6 +4,7 @@ diff of a changed file between two versions, approve / reject."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from fedgui.core.package import PackageCache, PreparedPackage
 from fedgui.core.profile import Profile
@@ -119,9 +120,12 @@ def test_dialog_approve_records_the_checksum(qtbot, two_versions, profile_store)
     profile_store.save(profile)
     dialog = PackageReviewDialog(new, old, profile=profile, profile_store=profile_store)
     qtbot.addWidget(dialog)
+    dialog.show()
     qtbot.waitUntil(dialog.approve_button.isEnabled, timeout=LONG)
     assert old.checksum[:12] in dialog.consequence.text()
     assert not dialog.approve_button.isDefault() and not dialog.reject_button.isDefault()
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)  # Enter approves nothing
+    assert dialog.isVisible() and dialog.approved_checksum is None
     with qtbot.waitSignal(dialog.approved, timeout=LONG) as approved:
         dialog.approve_button.click()
     assert approved.args == [new.checksum]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from fedgui.core.package import PreparedPackage
 from fedgui.core.profile import Profile, ProfileStore
@@ -66,19 +66,21 @@ class PackageReviewDialog(QDialog):
         self.error = MessageBox(self)
         self.error.setVisible(False)
         layout.addWidget(self.error)
-        self.buttons = QDialogButtonBox(self)
+        # A plain row, not a QDialogButtonBox: inside a dialog that box makes its first "accept"
+        # button the default, and Enter must never approve code by accident.
+        buttons = QHBoxLayout()
         self.approve_button = QPushButton("&Approve and allow it to run", self)
         self.reject_button = QPushButton("&Reject", self)
-        # Enter must not approve code by accident: neither button is the default.
         for button in (self.approve_button, self.reject_button):
             button.setAutoDefault(False)
             button.setDefault(False)
         self.approve_button.setEnabled(False)
-        self.buttons.addButton(self.approve_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.buttons.addButton(self.reject_button, QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.addStretch(1)
+        buttons.addWidget(self.reject_button)
+        buttons.addWidget(self.approve_button)
         self.approve_button.clicked.connect(self._approve)
         self.reject_button.clicked.connect(self.reject)
-        layout.addWidget(self.buttons)
+        layout.addLayout(buttons)
         self.review_widget.loaded.connect(lambda _review: self.approve_button.setEnabled(True))
         self.review_widget.load(package, previous)
         self.review_widget.tree.setFocus()  # start on the files, never on "Approve"

@@ -60,8 +60,10 @@ class TransferProgressBar(QWidget):
     def complete(self, total: int | None) -> None:
         """Done: say how much came and the average speed."""
         elapsed = max(time.monotonic() - self._started, 1e-3)
-        speed = (total or 0) / elapsed / 1e6
-        self.finish(f"{self.what} complete: {format_size(total)} at {speed:.1f} MB/s.")
+        text = f"{self.what} complete: {format_size(total)}"
+        if total and total >= 1_000_000:  # below a megabyte the speed says nothing useful
+            text += f" at {total / elapsed / 1e6:.1f} MB/s"
+        self.finish(text + ".")
 
     def finish(self, text: str) -> None:
         self.bar.setRange(0, 100)
