@@ -106,6 +106,7 @@ def start_client(
     approved: list[str] | None = None,
     pin: str | None = None,
     controller_url: str | None = None,
+    timing: SessionTiming | None = None,
 ) -> RunningClient:
     data = work / f"{name}-data"
     data.mkdir(parents=True, exist_ok=True)
@@ -124,7 +125,7 @@ def start_client(
         lambda: token,
         history=history,
         auto_approve=auto_approve,
-        timing=fast_timing(),
+        timing=timing or fast_timing(),
         work_dir=work / f"{name}-work",
     )
     session.bus.subscribe(recorder)

@@ -111,3 +111,33 @@ def test_package_tampered_in_transit_is_refused_and_nothing_runs(network, tmp_pa
             assert not list((tmp_path / "tampered-work").rglob("fedn.yaml"))
         finally:
             client.stop()
+
+
+def test_a_new_package_on_the_network_waits_for_review_before_anything_of_it_runs(
+    network, tmp_path, numpy_package
+):
+    from tests.fednet.packages import PACKAGE_FILES
+    from tests.interop.session_helpers import build_package, fast_timing
+
+    timing = fast_timing()
+    timing.package_check_interval = 1.0
+    client = start_client(
+        network, "watcher", tmp_path, auto_approve=False, approved=[sha256_file(numpy_package)], timing=timing
+    )
+    try:
+        client.recorder.wait_for_state("ready", timeout=60)
+        changed = {**PACKAGE_FILES, "validate.py": PACKAGE_FILES["validate.py"] + "\n# version 2\n"}
+        new_package = build_package(tmp_path / "v2.tgz", changed)
+        network.upload_package(new_package, name="version-2")
+        client.recorder.wait_for_state("review_needed", timeout=60)
+        pending = client.session.pending_review
+        assert pending is not None and pending.checksum == sha256_file(new_package)
+        assert "new compute package" in client.recorder.log_text()
+
+        client.session.approve_package(pending.checksum)
+        ready_before = client.recorder.states().count("ready")
+        client.recorder.wait_for(lambda: client.recorder.states().count("ready") > ready_before, 60, "ready")
+        assert client.session.package.checksum == pending.checksum
+        assert pending.checksum in client.profile.approved_checksums
+    finally:
+        client.stop()

@@ -36,6 +36,7 @@ from fedgui.core.session.connection import CombinerLink
 from fedgui.core.session.control import SessionControl
 from fedgui.core.session.failures import Disposition, classify
 from fedgui.core.session.model_cache import ModelCache
+from fedgui.core.session.package_watch import PackageWatcher
 from fedgui.core.session.states import SessionState, describe
 from fedgui.core.session.tasks import TaskContext, TaskExecutor
 from fedgui.core.session.tokens import token_is_expired
@@ -65,6 +66,7 @@ class SessionTiming:
     telemetry_interval: float = 5.0
     token_poll_interval: float = 5.0  # how often a waiting session re-reads the keyring
     healthy_after: float = 20.0  # connected this long → the next break backs off from the start
+    package_check_interval: float = 300.0  # how often to ask whether the network's package changed
     task_timeout: float | None = None
     backoff: Backoff = field(default_factory=Backoff)
 
@@ -107,6 +109,7 @@ class Session:
         self._pending_review: PreparedPackage | None = None
         self._approval_answer: bool | None = None
         self._started_package: str | None = None  # checksum whose `startup` already ran
+        self._package_changed = False
         self._environment: tuple[str, PythonEnvironment] | None = None
         self.assignment = None
         self.package: PreparedPackage | None = None
@@ -214,6 +217,9 @@ class Session:
                     continue
                 if connected_for >= self.timing.healthy_after:
                     backoff.reset()
+                if self._package_changed:  # reconnect at once: the new package needs review
+                    self._package_changed = False
+                    continue
                 if not self.control.pause_requested and not self.control.stop_requested:
                     # The combiner ended the stream cleanly (or it broke): re-subscribe, where the
                     # stock client would exit. Go through the controller again: the combiner may
@@ -313,6 +319,13 @@ class Session:
             )
         )
         self._executor = executor
+        watcher = PackageWatcher(
+            controller.package_checksum,
+            package.checksum,
+            self.timing.package_check_interval,
+            on_change=self._on_package_changed,
+        )
+        watcher.start()
         try:
             return self._link.serve(
                 on_ready=lambda: self._set_state(
@@ -321,15 +334,27 @@ class Session:
                 on_task=self._on_task,
             )
         finally:
+            watcher.stop()
             self._close_link()
+            controller.close()
+
+    def _on_package_changed(self, checksum: str) -> None:
+        self._say(
+            f"The network published a new compute package ({checksum[:12]}…). fedgui finishes the "
+            "current task, then shows it to you for review; nothing of it runs before you approve it."
+        )
+        self._package_changed = True
+        link = self._link
+        if link is None:
+            return
+        if self._state is not SessionState.WORKING:  # while working, _on_task ends the stream
+            link.close_stream()
 
     def _on_task(self, request) -> bool:
-        """Run one task; return False to stop reading the stream (pause or stop requested)."""
+        """Run one task; return False to stop reading the stream (pause, stop, new package)."""
         assert self._executor is not None
         self._executor.execute(request)
-        if self.control.stop_requested:
-            return False
-        if self.control.pause_requested:
+        if self.control.stop_requested or self.control.pause_requested or self._package_changed:
             return False
         self._set_state(SessionState.READY)
         return True
