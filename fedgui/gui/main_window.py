@@ -435,13 +435,18 @@ class MainWindow(QMainWindow):
         run_in_background(
             store_and_use,
             on_done=lambda _r: self.statusBar().showMessage("New token saved. Trying again…", 10_000),
-            on_error=lambda error: QMessageBox.warning(
-                self,
-                "Token not saved",
-                f"The token is used for now but could not be saved in the keyring: {error}\n\n"
-                "You will be asked again next time.",
-            ),
+            on_error=self._token_not_saved,
         )
+
+    def _token_not_saved(self, error: BaseException) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Token not saved",
+            f"The token is used for now but could not be saved in the keyring: {error}\n\n"
+            "You will be asked again next time.",
+            parent=self,
+        )
+        box.open()
 
     def ask_new_token(self) -> str | None:
         token, ok = QInputDialog.getText(

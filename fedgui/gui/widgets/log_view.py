@@ -369,7 +369,11 @@ class LogView(QWidget):
         message = f"The log could not be saved: {error}"
         self.save_failed.emit(message)
         if self.isVisible():
-            QMessageBox.warning(self, "Could not save the log", message + "\n\nTry another folder.")
+            box = QMessageBox(
+                QMessageBox.Icon.Warning, "Could not save the log", message + "\n\nTry another folder."
+            )
+            box.setParent(self, box.windowFlags())
+            box.open()  # not exec(): never a nested event loop from a worker's callback
 
     def _update_count(self) -> None:
         shown = self.model.rowCount()

@@ -1,0 +1,229 @@
+"""Main window behaviour driven by real events on the window's real EventBus."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+
+from fedgui.core.events import LogLine, MetricReported, ResourceUsage, StateChanged, TaskFinished, TaskStarted
+from fedgui.core.session.states import SessionState, describe
+from fedgui.gui.status_panel import button_states
+from tests.gui.conftest import emit_from_thread
+
+
+def set_state(qtbot, window, state: SessionState, detail: str = "", error=None) -> None:
+    emit_from_thread(window.bus, StateChanged(state=state.value, detail=detail, error=error))
+    qtbot.waitUntil(lambda: window.state is state)
+
+
+@pytest.mark.parametrize("state", list(SessionState))
+def test_buttons_follow_the_state(qtbot, window, state):
+    set_state(qtbot, window, state)
+    expected = button_states(state)
+    panel = window.status_panel
+    assert panel.start_button.isEnabled() == expected.start
+    assert panel.pause_button.isEnabled() == expected.pause
+    assert panel.stop_button.isEnabled() == expected.stop
+    assert window.start_action.isEnabled() == expected.start
+    assert window.stop_action.isEnabled() == expected.stop
+    assert panel.token_button.isVisibleTo(window) == (
+        state in (SessionState.TOKEN_EXPIRED, SessionState.TOKEN_REJECTED)
+    )
+    assert panel.review_button.isVisibleTo(window) == (state is SessionState.REVIEW_NEEDED)
+    assert panel.retry_button.isVisibleTo(window) == (state is SessionState.ERROR)
+    assert panel.headline_label.text().casefold() == describe(state).casefold()
+
+
+def test_button_states_make_sense():
+    assert button_states(SessionState.IDLE).start and not button_states(SessionState.IDLE).stop
+    assert button_states(SessionState.WORKING).pause and button_states(SessionState.WORKING).stop
+    assert button_states(SessionState.PAUSED).start_text == "&Resume"
+    assert not button_states(SessionState.PAUSING).pause
+
+
+def test_status_shows_detail_error_network_and_since(qtbot, window):
+    set_state(qtbot, window, SessionState.WORKING, "training round 7")
+    panel = window.status_panel
+    assert panel.headline_label.text() == "Training round 7"
+    assert "Hospital network" in panel.context_label.text()
+    assert "since" in panel.context_label.text()
+    set_state(qtbot, window, SessionState.RECONNECTING, "reconnecting in 8 s")
+    assert panel.headline_label.text() == "Reconnecting in 8 s"
+    set_state(qtbot, window, SessionState.ERROR, "", RuntimeError("The environment could not be built."))
+    assert panel.problem_label.text() == "The environment could not be built."
+    assert panel.problem_label.isVisibleTo(window)
+
+
+def test_start_pause_resume_stop_reach_the_session(qtbot, window, sessions):
+    qtbot.mouseClick(window.status_panel.start_button, Qt.MouseButton.LeftButton)
+    assert len(sessions) == 1 and sessions[0].names() == ["start"]
+    session = sessions[0]
+    set_state(qtbot, window, SessionState.READY)
+    qtbot.mouseClick(window.status_panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "pause" in session.names())
+    set_state(qtbot, window, SessionState.PAUSED)
+    assert window.status_panel.start_button.text() == "&Resume"
+    qtbot.mouseClick(window.status_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "resume" in session.names())
+    qtbot.mouseClick(window.status_panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "stop" in session.names())
+
+
+def test_start_after_stop_builds_a_fresh_session(qtbot, window, sessions):
+    window.start_or_resume()
+    set_state(qtbot, window, SessionState.STOPPED)
+    window.start_or_resume()
+    assert len(sessions) == 2 and sessions[1].names() == ["start"]
+
+
+def test_expired_token_is_replaced(qtbot, window, sessions, secrets, profiles, monkeypatch):
+    window.start_or_resume()
+    set_state(qtbot, window, SessionState.TOKEN_EXPIRED)
+    monkeypatch.setattr(window, "ask_new_token", lambda: "new-token")
+    qtbot.mouseClick(window.status_panel.token_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ("update_token", "new-token") in sessions[0].calls)
+    assert secrets.tokens[profiles[0].id] == "new-token"
+
+
+def test_review_button_approves_through_the_session(qtbot, window, sessions, monkeypatch):
+    window.start_or_resume()
+    session = sessions[0]
+    session.pending_review = type("Package", (), {"checksum": "ab" * 32})()
+    set_state(qtbot, window, SessionState.REVIEW_NEEDED)
+    monkeypatch.setattr(
+        window, "make_review_dialog", lambda package, previous: window._placeholder_review(package)
+    )
+    qtbot.mouseClick(window.status_panel.review_button, Qt.MouseButton.LeftButton)
+    dialog = window._open_dialogs[-1]
+    assert "ab" * 32 in dialog.text()
+    dialog.buttons()[0].click()  # Approve
+    qtbot.waitUntil(lambda: ("approve_package", "ab" * 32) in session.calls)
+
+
+def test_log_flood_from_a_thread_is_batched_and_bounded(qtbot, window):
+    lines = [LogLine(source="train", stream="stdout", text=f"line {i}") for i in range(30_000)]
+    emit_from_thread(window.bus, *lines)
+    view = window.log_view
+    qtbot.waitUntil(
+        lambda: view.model.rowCount() and view.model.line(view.model.rowCount() - 1).text == "line 29999"
+    )
+    assert view.model.rowCount() == view.capacity
+
+
+def test_live_metrics_and_task_lifecycle(qtbot, window, history, profiles):
+    window.tabs.setCurrentWidget(window.plots)
+    emit_from_thread(
+        window.bus,
+        TaskStarted(task_id="t1", kind="train", round_id="9", model_id="m", session_id=None),
+        *[
+            MetricReported(values={"loss": 1.0 / (i + 1), "acc": i / 10}, step=i, source="train")
+            for i in range(5)
+        ],
+        ResourceUsage(cpu_percent=150.0, rss_bytes=300 * 1024 * 1024),
+    )
+    qtbot.waitUntil(lambda: len(window.plots.live.get("loss", [])) == 5)
+    assert window.plots.live["acc"][-1] == (4.0, 0.4)
+    assert "round 9" in window.plots.group_items["live"].text(0)
+    assert "300.0 MB" in window.resource_meter.memory_label.text()
+    before = window.history_table.model.rowCount()
+    task = history.start_task(profiles[0].id, "validate", round_id="9")
+    history.add_metrics(task, "validation", {"accuracy": 0.99})
+    history.finish_task(task, "ok")
+    emit_from_thread(window.bus, TaskFinished(task_id=task, kind="validate", status="ok"))
+    qtbot.waitUntil(lambda: window.history_table.model.rowCount() == before + 1)
+    qtbot.waitUntil(lambda: [p.value for p in window.plots.data.validation["accuracy"]][-1] == 0.99)
+
+
+def test_notifications_go_to_the_tray_when_the_window_is_hidden(qtbot, window):
+    window.hide()
+    emit_from_thread(
+        window.bus,
+        TaskFinished(task_id="x", kind="train", status="ok"),
+        TaskFinished(task_id="y", kind="validate", status="failed", error="The validation code crashed."),
+        StateChanged(state="token_expired"),
+        StateChanged(state="review_needed"),
+    )
+    qtbot.waitUntil(lambda: len(window.tray.sent) == 4)
+    titles = [n.title for n in window.tray.sent]
+    assert titles[0] == "Training finished"
+    assert window.tray.sent[1].text == "The validation code crashed."
+    assert titles[2] == describe(SessionState.TOKEN_EXPIRED)
+    assert "review" in titles[3]
+
+
+def test_switching_profiles_shows_that_profiles_history(qtbot, window, profiles):
+    assert window.history_table.model.rowCount() == 9  # 5 rounds, round 3 without validation
+    window.profile_choice.setCurrentIndex(1)
+    window.profile_choice.activated.emit(1)
+    qtbot.waitUntil(lambda: window.history_table.model.rowCount() == 4)
+    assert window.profile.id == profiles[1].id
+    assert "Lab network" in window.status_panel.context_label.text()
+
+
+def test_quit_stops_the_running_session_first(qtbot, window, sessions, monkeypatch):
+    window.start_or_resume()
+    set_state(qtbot, window, SessionState.WORKING)
+    with qtbot.waitSignal(window.quitting, timeout=5000):
+        window.quit_app()
+    assert sessions[0].names()[-1] == "stop"
+
+
+def test_close_without_tray_quits(qtbot, window, sessions):
+    window.tray.available = False
+    window.start_or_resume()
+    set_state(qtbot, window, SessionState.READY)
+    with qtbot.waitSignal(window.quitting, timeout=5000):
+        window.close()
+    assert "stop" in sessions[0].names()
+
+
+def test_close_with_tray_keeps_taking_part_and_says_so_once(qtbot, window, sessions):
+    window.tray.available = True
+    window.start_or_resume()
+    set_state(qtbot, window, SessionState.READY)
+    window.close()
+    assert not window.isVisible() and not window.really_quit
+    assert window.tray.sent[-1].title == "fedgui keeps taking part"
+    window.show()
+    window.close()
+    assert [n.title for n in window.tray.sent].count("fedgui keeps taking part") == 1
+    assert "stop" not in sessions[0].names()
+
+
+def test_keyboard_shortcuts(qtbot, window):
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.history_table
+    window.find_in_log()
+    assert window.tabs.currentWidget() is window.log_view
+
+
+def test_every_button_has_a_name(window):
+    from PySide6.QtWidgets import QAbstractButton
+
+    for button in window.findChildren(QAbstractButton):
+        if button.objectName().startswith("qt_") or not button.isVisibleTo(window):
+            continue  # Qt's own helpers (table corner, tab scrollers)
+        assert button.text() or button.accessibleName() or button.toolTip(), button
+
+
+def test_first_shown_marker(qtbot, tmp_path, monkeypatch, profiles, profile_store, history, secrets):
+    from fedgui.gui.main_window import MainWindow
+    from fedgui.gui.settings_dialog import PreferencesStore
+
+    marker = tmp_path / "shown.txt"
+    monkeypatch.setenv("FEDGUI_STARTUP_MARKER", str(marker))
+    main = MainWindow(
+        profiles,
+        profile_store=profile_store,
+        history=history,
+        secrets=secrets,
+        preferences=PreferencesStore(tmp_path / "g.ini"),
+    )
+    qtbot.addWidget(main)
+    with qtbot.waitSignal(main.first_shown):
+        main.show()
+    assert marker.read_text().startswith("FIRST_SHOWN")
+    assert float(marker.read_text().split()[1]) <= time.time()
