@@ -46,6 +46,7 @@ from fedgui.core.session.model_cache import ModelCache
 log = logging.getLogger(__name__)
 
 TASK_VERBS = {"train": "training", "validate": "validating", "predict": "predicting"}
+STATUS_TYPES = {"train": pb.MODEL_UPDATE, "validate": pb.MODEL_VALIDATION, "predict": pb.MODEL_PREDICTION}
 
 
 @dataclass
@@ -133,7 +134,9 @@ class TaskExecutor:
             # The entry point gets its own copy: a script that writes to its input must not
             # spoil the cache. The `.npz` suffix matters: numpy appends it to paths without it.
             model_in = scratch_dir / "model_in.npz"
+            started = time.monotonic()
             shutil.copyfile(cached_model, model_in)
+            timings["copy_input"] = time.monotonic() - started
             if task.kind == "train":
                 return self._train(task, task_id, model_in, scratch_dir, timings)
             if task.kind == "validate":
@@ -142,14 +145,8 @@ class TaskExecutor:
 
     def _train(self, task: Task, task_id: str, model_in: Path, scratch: Path, timings: dict[str, float]):
         ctx = self.ctx
-        self._send_status(
-            msg.status(
-                self.me,
-                f"\t Starting processing of training request for model_id {task.model_id}",
-                pb.INFO,
-                type=pb.MODEL_UPDATE,
-                session_id=task.session_id,
-            )
+        self._report(
+            task, f"\t Starting processing of training request for model_id {task.model_id}", pb.INFO
         )
         model_out = scratch / "model_out.npz"
         started = time.monotonic()
@@ -157,12 +154,13 @@ class TaskExecutor:
             model_in, model_out, client_settings=task.client_settings, timeout=ctx.timeout
         )
         timings["exec_training"] = time.monotonic() - started
-        processing_started = time.monotonic()
+        # FEDn's processing_time is the client's own work around the entry point; ours is the
+        # input copy and the output checks (the runner checks outputs before it returns).
+        timings["processing_time"] = timings.get("copy_input", 0.0)
         update_id = str(uuid.uuid4())
         started = time.monotonic()
         upload_model(ctx.connection, update_id, output.model_path, progress=self._progress("model upload"))
         timings["upload_model"] = time.monotonic() - started
-        timings["processing_time"] = time.monotonic() - processing_started - timings["upload_model"]
         update = msg.model_update(
             self.me,
             task,
@@ -174,16 +172,7 @@ class TaskExecutor:
             fetch_model=timings["fetch_model"],
         )
         ctx.connection.combiner.SendModelUpdate(update, timeout=60)
-        self._send_status(
-            msg.status(
-                self.me,
-                "Model update completed.",
-                pb.AUDIT,
-                type=pb.MODEL_UPDATE,
-                session_id=task.session_id,
-                about=update,
-            )
-        )
+        self._report(task, "Model update completed.", pb.AUDIT, about=update)
         ctx.history.add_metrics(task_id, "training_metadata", output.metadata)
         examples = output.metadata.get("num_examples")
         self._say(f"Sent the model update for round {task.round_id} ({examples} examples).")
@@ -193,30 +182,13 @@ class TaskExecutor:
         self, task: Task, task_id: str, model_in: Path, scratch: Path, timings: dict[str, float]
     ) -> dict:
         ctx = self.ctx
-        self._send_status(
-            msg.status(
-                self.me,
-                f"Processing validate request for model_id {task.model_id}",
-                pb.INFO,
-                type=pb.MODEL_VALIDATION,
-                session_id=task.session_id,
-            )
-        )
+        self._report(task, f"Processing validate request for model_id {task.model_id}", pb.INFO)
         started = time.monotonic()
         metrics = ctx.runner.validate(model_in, scratch / "validation.json", timeout=ctx.timeout)
         timings["exec_validation"] = time.monotonic() - started
         validation = msg.model_validation(self.me, task, metrics)
         ctx.connection.combiner.SendModelValidation(validation, timeout=60)
-        self._send_status(
-            msg.status(
-                self.me,
-                "Model validation completed.",
-                pb.AUDIT,
-                type=pb.MODEL_VALIDATION,
-                session_id=task.session_id,
-                about=validation,
-            )
-        )
+        self._report(task, "Model validation completed.", pb.AUDIT, about=validation)
         ctx.history.add_metrics(task_id, "validation", metrics)
         return metrics
 
@@ -227,16 +199,7 @@ class TaskExecutor:
         timings["exec_prediction"] = time.monotonic() - started
         prediction = msg.model_prediction(self.me, task, result)
         ctx.connection.combiner.SendModelPrediction(prediction, timeout=60)
-        self._send_status(
-            msg.status(
-                self.me,
-                "Model prediction completed.",
-                pb.AUDIT,
-                type=pb.MODEL_PREDICTION,
-                session_id=task.session_id,
-                about=prediction,
-            )
-        )
+        self._report(task, "Model prediction completed.", pb.AUDIT, about=prediction)
         return result if isinstance(result, dict) else {"result": result}
 
     # ---- failure -------------------------------------------------------------------------------
@@ -258,19 +221,10 @@ class TaskExecutor:
         )
         self._say(f"The {task.kind} task failed: {reason}", "error")
         if not cancelled:
-            kind_type = {
-                "train": "MODEL_UPDATE",
-                "validate": "MODEL_VALIDATION",
-                "predict": "MODEL_PREDICTION",
-            }
-            self._send_status(
-                msg.status(
-                    self.me,
-                    f"Client {ctx.connection.client_name} failed to complete the {task.kind} task: {reason}",
-                    pb.ERROR,
-                    type=kind_type[task.kind],
-                    session_id=task.session_id,
-                )
+            self._report(
+                task,
+                f"Client {ctx.connection.client_name} failed to complete the {task.kind} task: {reason}",
+                pb.ERROR,
             )
         if task.kind == "predict" and not cancelled:
             # The stock client reports a failed prediction as "null"; do the same so the
@@ -304,6 +258,14 @@ class TaskExecutor:
                 bus.emit(TransferProgress(what=what, done=done, total=total))
 
         return progress
+
+    def _report(self, task: Task, text: str, level: int, about=None) -> None:
+        """A status line about ``task`` for the network's event log, as FEDn's client sends it."""
+        self._send_status(
+            msg.status(
+                self.me, text, level, type=STATUS_TYPES[task.kind], session_id=task.session_id, about=about
+            )
+        )
 
     def _send_status(self, status) -> None:
         try:
