@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
 
@@ -18,6 +18,8 @@ FLUSH_MS = 100
 
 
 class ExpandableLog(QWidget):
+    expanded_changed = Signal(bool)
+
     def __init__(self, title: str = "Show details", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
@@ -46,7 +48,9 @@ class ExpandableLog(QWidget):
     def set_expanded(self, expanded: bool) -> None:
         self.toggle.setChecked(expanded)
         self.toggle.setArrowType(_arrow(expanded))
-        self.view.setVisible(expanded)
+        if self.view.isVisibleTo(self) != expanded:
+            self.view.setVisible(expanded)
+            self.expanded_changed.emit(expanded)
 
     def append_line(self, text: str) -> None:
         self._pending.append(text)
@@ -69,6 +73,8 @@ class ExpandableLog(QWidget):
         self._pending.clear()
         self.view.appendPlainText("\n".join(lines))
         self.view.verticalScrollBar().setValue(self.view.verticalScrollBar().maximum())
+        # Appending moves the view to the end of the last (maybe very long) line; show line starts.
+        self.view.horizontalScrollBar().setValue(0)
 
 
 def _arrow(expanded: bool) -> Qt.ArrowType:

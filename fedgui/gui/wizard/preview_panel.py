@@ -76,9 +76,21 @@ class PreviewPanel(QWidget):
         layout.addWidget(self.metrics, 1)
         self.log = ExpandableLog("Show the package's &output", self)
         layout.addWidget(self.log, 1)
+        # Takes the spare room while nothing below the button is open, so the log's toggle sits
+        # right under it instead of floating in the middle of an empty page.
+        layout.addStretch(1)
+        self._layout = layout
+        self.log.expanded_changed.connect(lambda _expanded: self._update_stretch())
+        self._update_stretch()
         self._relay = Relay(self)
         self._relay.received.connect(self._on_event)
         self.run_button.clicked.connect(self.toggle_run)
+
+    def _update_stretch(self) -> None:
+        log_open = self.log.view.isVisibleTo(self.log)
+        something_open = self.metrics.isVisibleTo(self) or log_open
+        self._layout.setStretch(self._layout.indexOf(self.log), 1 if log_open else 0)
+        self._layout.setStretch(self._layout.count() - 1, 0 if something_open else 1)
 
     def toggle_run(self) -> None:
         if self.running:
@@ -94,6 +106,7 @@ class PreviewPanel(QWidget):
         self.result = self.error = None
         self.running = True
         self.metrics.setVisible(False)
+        self._update_stretch()
         self.log.clear()
         self.status.show_text("Running the preview on this computer…", Tone.BUSY)
         self.run_button.setText("&Stop")
@@ -136,6 +149,7 @@ class PreviewPanel(QWidget):
         self.status.show_text(describe_result(result), Tone.OK)
         self.metrics.show_metrics(result_columns(result))
         self.metrics.setVisible(True)
+        self._update_stretch()
         self.finished.emit(True)
 
     def _failed(self, run_id: int, error: BaseException) -> None:
