@@ -169,7 +169,7 @@ class ConnectionWizard(QWizard):
             self.saved_profile, self.start_now = profile, start_now
             self.start_at_login = set_login and start_at_login
             self.profile_saved.emit(profile, start_now)
-            context.cleanup()
+            run_in_background(context.cleanup)  # removes the temp folder: disk work
             super(ConnectionWizard, self).accept()
 
         def failed(error: BaseException) -> None:
@@ -191,5 +191,5 @@ class ConnectionWizard(QWizard):
         self.welcome_page.example.cancel()
         self.environment_page.cleanupPage()
         self.preview_page.panel.cancel()
-        self.context.cleanup()
+        run_in_background(self.context.cleanup)
         super().reject()
