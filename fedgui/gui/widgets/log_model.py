@@ -1,10 +1,14 @@
 """The live log's data: a bounded ring of lines and a list model over the lines that pass the filter.
 
-Why a list model and not a text document: a :class:`QListView` with uniform row heights only
-lays out and paints the rows on screen, so adding or dropping thousands of lines costs a few
-list operations, whereas a text document re-lays out every block it touches (qt-lab measured
-~18 µs per evicted line in a capped QPlainTextEdit). Rows keep the original
-:class:`~fedgui.core.events.LogLine` objects; their display text is made only when painted.
+Why a :class:`QStringListModel` in a :class:`QListView`, and not a text document or a Python
+model: a list view with uniform row heights lays out and paints only the rows on screen, and
+with a model implemented in C++ painting never calls into Python. That matters while an entry
+point floods its output: the runner's threads hold the GIL most of the time, and every call from
+Qt into Python (a Python ``data()`` runs ~10 times per painted row) waits for it, up to the 5 ms
+switch interval each. Measured (tests/bench/ui_latency.py): a Python ``QAbstractListModel``
+made one model reset cost 20-35 ms during a flood; this design makes a batch one
+``setStringList`` call. The rows' :class:`~fedgui.core.events.LogLine` objects are kept in a
+parallel Python list for search, copy and save.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QStringListModel
 
 from fedgui.core.events import LogLine
 
 LEVEL_ORDER = {"debug": 0, "info": 1, "warning": 2, "error": 3}
+#: Said in words, so that it reads the same on every theme and to a screen reader.
+LEVEL_PREFIX = {"warning": "Warning: ", "error": "Error: "}
 
 #: How a source is named to a person; unknown sources are shown as they are.
 SOURCE_NAMES = {
@@ -31,15 +37,27 @@ SOURCE_NAMES = {
     "pip": "installing packages",
 }
 
+_stamps: dict[int, str] = {}
+
 
 def source_label(source: str) -> str:
     return SOURCE_NAMES.get(source, source)
 
 
+def _stamp(timestamp: float) -> str:
+    # strftime is the slowest part of formatting a line; a flood has thousands per second.
+    second = int(timestamp)
+    text = _stamps.get(second)
+    if text is None:
+        if len(_stamps) > 4096:
+            _stamps.clear()
+        text = _stamps[second] = time.strftime("%H:%M:%S", time.localtime(second))
+    return text
+
+
 def format_line(line: LogLine) -> str:
     """One line as shown and as saved: local time, who wrote it, the text."""
-    stamp = time.strftime("%H:%M:%S", time.localtime(line.timestamp))
-    return f"{stamp}  {line.source:<9} {line.text}"
+    return f"{_stamp(line.timestamp)}  {line.source:<9} {LEVEL_PREFIX.get(line.level, '')}{line.text}"
 
 
 @dataclass
@@ -56,44 +74,21 @@ class LogFilter:
         )
 
 
-class LogListModel(QAbstractListModel):
-    """Rows = the newest ``capacity`` lines that pass the filter. Add lines with :meth:`append`."""
+class LogListModel(QStringListModel):
+    """Rows = the newest ``capacity`` lines that pass the filter. Add lines with :meth:`append`.
 
-    #: A batch at least this big replaces the rows in one reset: cheaper than an insert and an
-    #: eviction of nearly everything, and the view does one layout instead of two.
-    RESET_FRACTION = 0.5
+    Only Python *methods* are added here; no Qt virtual is overridden, so the view's calls stay
+    in C++."""
+
+    #: Batches up to this size are inserted row by row (the selection survives); bigger ones
+    #: replace the list in one call.
+    INSERT_LIMIT = 200
 
     def __init__(self, capacity: int, parent=None) -> None:
         super().__init__(parent)
         self.capacity = capacity
         self._rows: list[LogLine] = []
-        self._icons: dict[str, object] = {}
-
-    def set_level_icons(self, icons: dict[str, object]) -> None:
-        """Icons (by level) shown before warning and error lines."""
-        self._icons = icons
-
-    # --- Qt model interface -------------------------------------------------------------------
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        row = index.row()
-        if row >= len(self._rows):
-            return None
-        line = self._rows[row]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return format_line(line)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._icons.get(line.level)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{source_label(line.source)} · {line.stream} · {line.level}"
-        if role == Qt.ItemDataRole.UserRole:
-            return line
-        return None
+        self._texts: list[str] = []
 
     # --- changes ----------------------------------------------------------------------------
 
@@ -104,29 +99,29 @@ class LogListModel(QAbstractListModel):
             return 0
         if len(lines) > self.capacity:
             lines = lines[-self.capacity :]
-        overflow = len(self._rows) + len(lines) - self.capacity
-        if len(lines) >= self.capacity * self.RESET_FRACTION or overflow >= len(self._rows):
-            dropped = max(0, overflow)
-            self.beginResetModel()
+        texts = [format_line(line) for line in lines]
+        overflow = max(0, len(self._rows) + len(lines) - self.capacity)
+        if len(lines) > self.INSERT_LIMIT or overflow >= len(self._rows):
             self._rows = (self._rows + list(lines))[-self.capacity :]
-            self.endResetModel()
-            return dropped
-        dropped = 0
-        if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
+            self._texts = (self._texts + texts)[-self.capacity :]
+            self.setStringList(self._texts)
+            return overflow
+        if overflow:
+            self.removeRows(0, overflow)
             del self._rows[:overflow]
-            self.endRemoveRows()
-            dropped = overflow
+            del self._texts[:overflow]
         first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(lines) - 1)
+        self.insertRows(first, len(lines))
+        for offset, text in enumerate(texts):
+            self.setData(self.index(first + offset), text)
         self._rows.extend(lines)
-        self.endInsertRows()
-        return dropped
+        self._texts.extend(texts)
+        return overflow
 
     def replace(self, lines: Iterable[LogLine]) -> None:
-        self.beginResetModel()
         self._rows = list(lines)[-self.capacity :]
-        self.endResetModel()
+        self._texts = [format_line(line) for line in self._rows]
+        self.setStringList(self._texts)
 
     def clear(self) -> None:
         self.replace([])
@@ -138,6 +133,9 @@ class LogListModel(QAbstractListModel):
 
     def lines(self) -> list[LogLine]:
         return list(self._rows)
+
+    def text(self, row: int) -> str:
+        return self._texts[row]
 
     def find(self, needle: str, start: int, backwards: bool = False) -> int | None:
         """Row of the next line containing ``needle`` (any case) after/before ``start``, wrapping."""
@@ -151,6 +149,9 @@ class LogListModel(QAbstractListModel):
             if needle in self._rows[row].text.casefold():
                 return row
         return None
+
+    def row_count(self) -> int:
+        return len(self._rows)
 
 
 class LogRing:

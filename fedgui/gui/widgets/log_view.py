@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core.events import Event, EventBus, LogLine
-from fedgui.gui import theme
 from fedgui.gui.widgets.log_model import LogFilter, LogListModel, LogRing, format_line, source_label
 from fedgui.gui.workers import run_in_background
 
@@ -65,9 +64,6 @@ class LogView(QWidget):
         self._unsubscribe: Callable[[], None] | None = None
 
         self.model = LogListModel(capacity, self)
-        self.model.set_level_icons(
-            {"warning": theme.icon("state-attention"), "error": theme.icon("state-error")}
-        )
         self._build()
 
         self._flush_timer = QTimer(self)
