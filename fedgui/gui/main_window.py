@@ -542,6 +542,8 @@ class MainWindow(QMainWindow):
             self.status_panel.set_combiner(_combiner_text(getattr(self.session, "assignment", None)))
         if state in NOT_RUNNING or state is SessionState.PAUSED:
             self.transfer_label.clear()
+        if state is not SessionState.WORKING:
+            self.status_panel.set_extra("")  # processor/memory figures belong to a running task
 
     def _notify(self, event: Event) -> None:
         # While the person is looking at the window, the window itself says it.

@@ -171,5 +171,6 @@ class StatusPanel(QFrame):
 
     def _update_context(self) -> None:
         since = time.strftime("%H:%M", time.localtime(self.since))
-        parts = [self.network_text, self.combiner_text, f"since {since}", self.extra_text]
-        self.context_label.setText("   ·   ".join(p for p in parts if p))
+        where = "   ·   ".join(p for p in (self.network_text, self.combiner_text) if p)
+        when = "   ·   ".join(p for p in (f"Since {since}", self.extra_text) if p)
+        self.context_label.setText(f"{where}\n{when}" if where else when)

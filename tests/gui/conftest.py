@@ -104,6 +104,12 @@ def fill_history(
         history.finish_task(validate, "ok")
 
 
+@pytest.fixture(autouse=True)
+def isolated_autostart(tmp_path_factory, monkeypatch):
+    """Nothing here may touch the real ~/.config/autostart."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
 @pytest.fixture
 def profile_store(tmp_path: Path) -> ProfileStore:
     return ProfileStore(tmp_path / "profiles")

@@ -15,7 +15,7 @@ def row_texts(window) -> list[list[str]]:
 def test_rows_newest_first_with_key_metric(window):
     rows = row_texts(window)
     assert rows[0][0] == "5" and rows[0][1] == "Validation" and rows[0][5] == "accuracy 0.75"
-    assert rows[1][1] == "Training" and rows[1][5].startswith("epochs")
+    assert rows[1][1] == "Training" and rows[1][5] == "num_examples 400"
     assert rows[0][4] == "Done"
 
 

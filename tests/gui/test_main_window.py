@@ -48,7 +48,7 @@ def test_status_shows_detail_error_network_and_since(qtbot, window):
     panel = window.status_panel
     assert panel.headline_label.text() == "Training round 7"
     assert "Hospital network" in panel.context_label.text()
-    assert "since" in panel.context_label.text()
+    assert "since" in panel.context_label.text().casefold()
     set_state(qtbot, window, SessionState.RECONNECTING, "reconnecting in 8 s")
     assert panel.headline_label.text() == "Reconnecting in 8 s"
     set_state(qtbot, window, SessionState.ERROR, "", RuntimeError("The environment could not be built."))

@@ -38,6 +38,8 @@ KEY_METRIC_PREFERENCE = (
     "loss",
     "test_loss",
     "val_loss",
+    "training_loss",
+    "num_examples",
 )
 
 KIND_WORDS = {

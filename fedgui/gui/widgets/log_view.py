@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -95,11 +94,9 @@ class LogView(QWidget):
         level_label = QLabel("&Show:")
         level_label.setBuddy(self.level_choice)
 
-        self.sources_button = QToolButton()
-        self.sources_button.setText("&From…")
+        self.sources_button = QPushButton("&From…")
         self.sources_button.setToolTip("Choose whose messages to show")
         self.sources_button.setAccessibleName("Choose whose messages to show")
-        self.sources_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.sources_menu = QMenu(self.sources_button)
         self.sources_button.setMenu(self.sources_menu)
 

@@ -34,6 +34,9 @@ GROUPS = (
     ("training", "Training details, per round"),
     ("live", "Running task, live"),
 )
+#: Okabe–Ito colours: told apart by people with colour-vision deficiencies, and readable on
+#: light and dark backgrounds (the plot background itself comes from the palette).
+SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
 
 
 class MetricPlots(QWidget):
@@ -57,7 +60,7 @@ class MetricPlots(QWidget):
         self.metric_list = QTreeWidget()
         self.metric_list.setHeaderHidden(True)
         self.metric_list.setAccessibleName("Metrics to plot")
-        self.metric_list.setMinimumWidth(200)
+        self.metric_list.setMinimumWidth(250)
         self.metric_list.itemChanged.connect(self._item_ticked)
         self.group_items: dict[str, QTreeWidgetItem] = {}
         for group, title in GROUPS:
@@ -94,7 +97,7 @@ class MetricPlots(QWidget):
         splitter.addWidget(left)
         splitter.addWidget(self.plot_area)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([220, 800])
+        splitter.setSizes([260, 800])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         bottom = QHBoxLayout()
@@ -134,7 +137,7 @@ class MetricPlots(QWidget):
         self.live.clear()
         self._live_step = 0
         self._live_dirty = True
-        self.group_items["live"].setText(0, f"Running task, live: {title}")
+        self.group_items["live"].setText(0, f"Live: {title}")
         self._refresh_metric_list()
 
     def add_live(self, event: MetricReported) -> None:
@@ -222,7 +225,10 @@ class MetricPlots(QWidget):
             plot.setTitle(title)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", "step" if group == "live" else "round")
-            plot.addLegend(offset=(-10, 10))
+            background = palette.color(QPalette.ColorRole.Base)
+            background.setAlpha(210)  # lines stay visible under the legend, its text readable
+            plot.addLegend(offset=(8, 4), colCount=4, brush=background)
+            plot.getPlotItem().getViewBox().setDefaultPadding(0.08)
             plot.setMouseEnabled(x=True, y=False)
             plot.scene().sigMouseMoved.connect(lambda pos, g=group: self._hover(g, pos))
             self.plots[group] = plot
@@ -253,7 +259,7 @@ class MetricPlots(QWidget):
         keys = self.shown_keys(group)
         for number, key in enumerate(keys):
             xs, ys = self._xy(group, key)
-            pen = pg.mkPen(pg.intColor(number, hues=max(len(keys), 6)), width=2)
+            pen = pg.mkPen(SERIES_COLOURS[number % len(SERIES_COLOURS)], width=2)
             curve = plot.plot(
                 xs,
                 ys,
