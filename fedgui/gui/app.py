@@ -110,12 +110,15 @@ class AppController:
         from fedgui.gui.workers import run_in_background
 
         self.wizard = open_connection_wizard(None, self.store, self.secrets)
+        saved: list[str] = []
+        if hasattr(self.wizard, "profile_saved"):  # the wizard says which profile it wrote
+            self.wizard.profile_saved.connect(lambda profile, *_: saved.append(profile.id))
 
         def finished(_result: int) -> None:
             def loaded(profiles) -> None:
                 self.wizard = None
                 if profiles:
-                    self.open_main_window(profiles, select_newest=True)
+                    self.open_main_window(profiles, select_id=saved[-1] if saved else None)
                 else:
                     self.app.quit()  # the person closed the wizard without connecting
 
@@ -124,13 +127,14 @@ class AppController:
         self.wizard.finished.connect(finished)
         self.wizard.show()
 
-    def open_main_window(self, profiles, select_newest: bool = False) -> None:
+    def open_main_window(self, profiles, select_id: str | None = None) -> None:
         from fedgui.gui.main_window import MainWindow
         from fedgui.gui.workers import run_in_background
 
-        current = self.preferences.last_profile_id
-        if select_newest or current not in {p.id for p in profiles}:
-            current = profiles[-1].id if select_newest else profiles[0].id
+        known = {p.id for p in profiles}
+        current = select_id if select_id in known else self.preferences.last_profile_id
+        if current not in known:
+            current = profiles[0].id
         self.window = MainWindow(
             profiles,
             profile_store=self.store,

@@ -171,3 +171,39 @@ def test_save_failure_is_reported(qtbot, view, tmp_path):
     with qtbot.waitSignal(view.save_failed, timeout=5000) as failed:
         view.save_to(tmp_path / "missing-folder" / "log.txt")
     assert "could not be saved" in failed.args[0]
+
+
+def test_flood_shows_newest_lines_then_rebuilds_the_full_view(qtbot):
+    from fedgui.gui.widgets.log_view import FLOOD_SHOWN
+
+    view = LogView(capacity=10_000)
+    qtbot.addWidget(view)
+    view.show()
+    for i in range(12_000):
+        view.submit(line(f"l{i}"))
+    view.flush()
+    assert view.model.rowCount() == FLOOD_SHOWN  # the flood: only its newest lines
+    assert texts(view)[-1] == "l11999"
+    view.flush()  # nothing new: the flood is over
+    assert view.model.rowCount() == 10_000
+    assert texts(view)[0] == "l2000" and texts(view)[-1] == "l11999"
+
+
+def test_flood_while_scrolled_up_keeps_the_view_still(qtbot):
+    view = LogView(capacity=10_000)
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    for i in range(300):
+        view.submit(line(f"old {i}"))
+    view.flush()
+    QApplication.processEvents()
+    view.list_view.verticalScrollBar().setValue(10)
+    reading = texts(view)[10]
+    for i in range(8_000):
+        view.submit(line(f"flood {i}"))
+    view.flush()
+    view.flush()
+    assert texts(view)[10] == reading and view.model.rowCount() == 300
+    view.follow_latest()
+    assert view.model.rowCount() == 8_300 and texts(view)[-1] == "flood 7999"

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from fedgui.core.events import LogLine, MetricReported, ResourceUsage, StateChanged, TaskFinished, TaskStarted
 from fedgui.core.session.states import SessionState, describe
@@ -106,10 +107,10 @@ def test_log_flood_from_a_thread_is_batched_and_bounded(qtbot, window):
     lines = [LogLine(source="train", stream="stdout", text=f"line {i}") for i in range(30_000)]
     emit_from_thread(window.bus, *lines)
     view = window.log_view
-    qtbot.waitUntil(
-        lambda: view.model.rowCount() and view.model.line(view.model.rowCount() - 1).text == "line 29999"
-    )
-    assert view.model.rowCount() == view.capacity
+    # After the flood the view holds exactly the newest `capacity` lines, in order.
+    qtbot.waitUntil(lambda: view.model.rowCount() == view.capacity)
+    assert view.model.line(0).text == f"line {30_000 - view.capacity}"
+    assert view.model.line(view.capacity - 1).text == "line 29999"
 
 
 def test_live_metrics_and_task_lifecycle(qtbot, window, history, profiles):
@@ -227,3 +228,45 @@ def test_first_shown_marker(qtbot, tmp_path, monkeypatch, profiles, profile_stor
         main.show()
     assert marker.read_text().startswith("FIRST_SHOWN")
     assert float(marker.read_text().split()[1]) <= time.time()
+
+
+def test_first_run_opens_the_wizard_then_the_main_window(qtbot, tmp_path, profile_store, history, secrets):
+    from fedgui.core.profile import Profile
+    from fedgui.gui.app import AppController, LaunchOptions
+    from fedgui.gui.settings_dialog import PreferencesStore
+    from fedgui.gui.wizard import ConnectionWizard
+
+    app = QApplication.instance()
+    controller = AppController(
+        app, profile_store, history, secrets, PreferencesStore(tmp_path / "g.ini"), LaunchOptions()
+    )
+    controller.open_first_wizard()
+    assert isinstance(controller.wizard, ConnectionWizard)
+    qtbot.addWidget(controller.wizard)
+    new = Profile.new("From the wizard", "http://localhost:8092", ready=True)
+    profile_store.save(new)  # what the wizard's last page does, and says so:
+    controller.wizard.profile_saved.emit(new, True)
+    controller.wizard.finished.emit(1)
+    qtbot.waitUntil(lambda: controller.window is not None)
+    qtbot.addWidget(controller.window)
+    assert controller.window.profile.id == new.id
+    controller.window.really_quit = True
+
+
+def test_first_run_wizard_closed_without_a_profile_quits(qtbot, tmp_path, history, secrets, monkeypatch):
+    from fedgui.core.profile import ProfileStore
+    from fedgui.gui.app import AppController, LaunchOptions
+    from fedgui.gui.settings_dialog import PreferencesStore
+
+    app = QApplication.instance()
+    quits = []
+    monkeypatch.setattr(app, "quit", lambda: quits.append(True))
+    store = ProfileStore(tmp_path / "empty-profiles")
+    controller = AppController(
+        app, store, history, secrets, PreferencesStore(tmp_path / "g.ini"), LaunchOptions()
+    )
+    controller.open_first_wizard()
+    qtbot.addWidget(controller.wizard)
+    controller.wizard.finished.emit(0)
+    qtbot.waitUntil(lambda: bool(quits))
+    assert controller.window is None

@@ -5,10 +5,12 @@ model: a list view with uniform row heights lays out and paints only the rows on
 with a model implemented in C++ painting never calls into Python. That matters while an entry
 point floods its output: the runner's threads hold the GIL most of the time, and every call from
 Qt into Python (a Python ``data()`` runs ~10 times per painted row) waits for it, up to the 5 ms
-switch interval each. Measured (tests/bench/ui_latency.py): a Python ``QAbstractListModel``
-made one model reset cost 20-35 ms during a flood; this design makes a batch one
-``setStringList`` call. The rows' :class:`~fedgui.core.events.LogLine` objects are kept in a
-parallel Python list for search, copy and save.
+switch interval each. Measured (tests/bench/ui_latency.py, 200k lines): a Python
+``QAbstractListModel`` made one model reset cost 20-35 ms during a flood and the event loop's
+p99 lateness ~70 ms; with this design a batch is one ``setStringList`` call and p99 is ~12 ms
+(a capped QPlainTextEdit rebuilt with setPlainText, the qt-lab design: ~40 ms). The rows'
+:class:`~fedgui.core.events.LogLine` objects are kept in a parallel Python list for search,
+copy and save.
 """
 
 from __future__ import annotations
@@ -166,10 +168,10 @@ class LogRing:
         """Store lines; returns sources seen for the first time."""
         self._lines.extend(lines)
         new_sources = []
-        for line in lines:
-            if line.source not in self.sources:
-                self.sources[line.source] = None
-                new_sources.append(line.source)
+        for source in dict.fromkeys(line.source for line in lines):  # C-speed de-duplication
+            if source not in self.sources:
+                self.sources[source] = None
+                new_sources.append(source)
         return new_sources
 
     def filtered(self, log_filter: LogFilter) -> list[LogLine]:

@@ -3,7 +3,9 @@
 Lines arrive from any thread through :meth:`LogView.submit` (a bounded deque; no Qt call), and
 a 50 ms timer moves them into the view in one batch. This keeps the UI responsive through
 floods of hundreds of thousands of lines (see tests/bench/ui_latency.py for the figures):
-per-line signals or appends would each cost the UI thread a slot call and a layout.
+per-line signals or appends would each cost the UI thread a slot call and a layout. Memory is
+bounded: at most ``capacity`` lines wait, ``capacity`` are kept in the ring and shown; lines
+that scroll by faster than that are still in each task's log file (History tab).
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ from fedgui.gui.workers import run_in_background
 
 DEFAULT_CAPACITY = 10_000
 FLUSH_INTERVAL_MS = 50
+#: A batch this big (100 000 lines a second at 50 ms) is a flood nobody can read as it scrolls by.
+FLOOD_BATCH = 5_000
+#: During a flood each batch shows only its newest lines; the full view is rebuilt from the ring
+#: once the flood calms down. This keeps a flush at ~1-2 ms instead of ~5 ms.
+FLOOD_SHOWN = 2_000
 
 LEVEL_CHOICES = (
     ("Normal messages", "info"),
@@ -59,6 +66,8 @@ class LogView(QWidget):
         self._ring = LogRing(capacity)
         self._filter = LogFilter()
         self._follow = True
+        self._flooding = False
+        self._stale = False  # rows miss lines from a flood that ended while scrolled up
         self._ignore_scroll = False
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -198,6 +207,8 @@ class LogView(QWidget):
         """Move pending lines into the view (runs on the 50 ms timer; tests call it directly)."""
         pending = self._pending
         if not pending:
+            if self._flooding:
+                self._end_flood()
             return
         batch: list[LogLine] = []
         pop = pending.popleft
@@ -208,6 +219,28 @@ class LogView(QWidget):
             pass
         for source in self._ring.extend(batch):
             self._add_source_choice(source)
+        if len(batch) >= FLOOD_BATCH:
+            self._flooding = True
+            if self._follow:  # someone reading older lines keeps them still until they come back
+                newest = [line for line in batch[-2 * FLOOD_SHOWN :] if self._filter.accepts(line)]
+                with self._programmatic_scroll():
+                    self.model.replace(newest[-FLOOD_SHOWN:])
+        elif self._flooding:
+            self._end_flood()
+            return
+        else:
+            self._append(batch)
+        self._update_count()
+
+    def _end_flood(self) -> None:
+        """The flood is over: show the full, gap-free newest lines again (from the ring)."""
+        self._flooding = False
+        if self._follow:
+            self._refilter()
+        else:
+            self._stale = True  # rebuilt when the person comes back to the end
+
+    def _append(self, batch: list[LogLine]) -> None:
         shown = [line for line in batch if self._filter.accepts(line)]
         scrollbar = self.list_view.verticalScrollBar()
         reading_at = scrollbar.value()
@@ -216,7 +249,6 @@ class LogView(QWidget):
             if not self._follow:
                 # Keep the lines the person is reading in place while older ones drop off the top.
                 scrollbar.setValue(max(0, reading_at - dropped))
-        self._update_count()
 
     def clear(self) -> None:
         self._pending.clear()
@@ -260,6 +292,7 @@ class LogView(QWidget):
         self._refilter()
 
     def _refilter(self) -> None:
+        self._stale = False
         with self._programmatic_scroll():
             self.model.replace(self._ring.filtered(self._filter))
         self._update_count()
@@ -290,6 +323,8 @@ class LogView(QWidget):
         scrollbar = self.list_view.verticalScrollBar()
         self._follow = value >= scrollbar.maximum()
         self.latest_button.setVisible(not self._follow)
+        if self._follow and self._stale:
+            self._refilter()
 
     def _range_changed(self, _minimum: int, maximum: int) -> None:
         if self._follow:
@@ -298,6 +333,8 @@ class LogView(QWidget):
     def follow_latest(self) -> None:
         self._follow = True
         self.latest_button.hide()
+        if self._stale:
+            self._refilter()
         self.list_view.scrollToBottom()
 
     # --- search -------------------------------------------------------------------------------
