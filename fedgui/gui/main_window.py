@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
         self.tabs.setAccessibleName("Views")
         self.tabs.addTab(self.log_view, "&Live log")
         self.tabs.addTab(self.plots, "&Results")
-        self.tabs.addTab(self.history_table, "&History")
+        self.tabs.addTab(self.history_table, "H&istory")
         self.tabs.addTab(resource_page, "&Computer use")
 
         central = QWidget()
@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.quit_app)
         self.start_action = QAction(theme.icon("action-start"), "&Start taking part", self)
         self.start_action.triggered.connect(self.start_or_resume)
-        self.pause_action = QAction(theme.icon("action-pause"), "&Pause", self)
+        self.pause_action = QAction(theme.icon("action-pause"), "Pa&use", self)
         self.pause_action.triggered.connect(self.pause)
         self.stop_action = QAction(theme.icon("action-stop"), "S&top", self)
         self.stop_action.triggered.connect(self.stop)

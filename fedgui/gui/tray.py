@@ -81,7 +81,7 @@ class Tray(QObject):
         self.show_action.triggered.connect(self.show_window_requested)
         self.start_action = QAction("&Start taking part", self.menu)
         self.start_action.triggered.connect(self.start_requested)
-        self.pause_action = QAction("&Pause", self.menu)
+        self.pause_action = QAction("Pa&use", self.menu)
         self.pause_action.triggered.connect(self.pause_requested)
         self.quit_action = QAction("&Quit (stop taking part)", self.menu)
         self.quit_action.triggered.connect(self.quit_requested)

@@ -270,3 +270,30 @@ def test_first_run_wizard_closed_without_a_profile_quits(qtbot, tmp_path, histor
     controller.wizard.finished.emit(0)
     qtbot.waitUntil(lambda: bool(quits))
     assert controller.window is None
+
+
+def _mnemonic(text: str) -> str | None:
+    cleaned = text.replace("&&", "")
+    index = cleaned.find("&")
+    return cleaned[index + 1].casefold() if 0 <= index < len(cleaned) - 1 else None
+
+
+@pytest.mark.parametrize(
+    "state",
+    [SessionState.WORKING, SessionState.TOKEN_EXPIRED, SessionState.REVIEW_NEEDED, SessionState.ERROR],
+)
+def test_alt_keys_are_unique_on_every_tab(qtbot, window, state):
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    set_state(qtbot, window, state)
+    for tab in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(tab)
+        texts = [a.text() for a in window.menuBar().actions()]
+        texts += [window.tabs.tabText(i) for i in range(window.tabs.count())]
+        texts += [b.text() for b in window.findChildren(QAbstractButton) if b.isVisibleTo(window)]
+        texts += [
+            lbl.text() for lbl in window.findChildren(QLabel) if lbl.buddy() and lbl.isVisibleTo(window)
+        ]
+        keys = [k for k in map(_mnemonic, texts) if k]
+        duplicates = {k for k in keys if keys.count(k) > 1}
+        assert not duplicates, (window.tabs.tabText(tab), duplicates, texts)

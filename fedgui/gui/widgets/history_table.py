@@ -214,7 +214,7 @@ class HistoryTable(QWidget):
         self.open_button = QPushButton("&Open log…")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(lambda: self._open_index(self.table.currentIndex()))
-        self.refresh_button = QPushButton("&Refresh")
+        self.refresh_button = QPushButton("Reloa&d")
         self.refresh_button.clicked.connect(self.reload)
         buttons = QHBoxLayout()
         buttons.addWidget(self.details, 1)

@@ -76,7 +76,7 @@ class MetricPlots(QWidget):
             "its results appear here round by round."
         )
         self.empty_label.setWordWrap(True)
-        self.export_png_button = QPushButton("Save &picture…")
+        self.export_png_button = QPushButton("Save as pictur&e…")
         self.export_png_button.clicked.connect(self.ask_export_png)
         self.export_csv_button = QPushButton("Save &data (CSV)…")
         self.export_csv_button.clicked.connect(self.ask_export_csv)
