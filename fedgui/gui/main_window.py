@@ -322,6 +322,14 @@ class MainWindow(QMainWindow):
         self.profile = profile
         self.preferences_store.last_profile_id = profile.id
         self.log_view.clear()
+        self.log_view.submit(
+            LogLine(
+                source="client",
+                stream="client",
+                text=f"This window shows “{profile.display_name}”. Press Start taking part to join; "
+                "what this computer does for the network will appear here.",
+            )
+        )
         self.plots.set_source(self.history, profile.id)
         self.history_table.set_source(self.history, profile.id)
         self.resource_meter.reset()

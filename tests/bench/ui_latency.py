@@ -251,7 +251,11 @@ def main() -> int:
         print(json.dumps(result), flush=True)
         return 0
     results = []
-    child_args = [a for a in sys.argv[1:] if not a.startswith("--repeat")]
+    child_args = ["--lines", str(args.lines), "--variant", args.variant]
+    if args.no_gc_freeze:
+        child_args.append("--no-gc-freeze")
+    if args.switch_interval_ms is not None:
+        child_args += ["--switch-interval-ms", str(args.switch_interval_ms)]
     for _ in range(args.repeat):
         # A fresh process per run: gc.freeze() and Qt state must not carry over between runs.
         out = subprocess.run(
