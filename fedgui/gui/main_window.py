@@ -405,12 +405,12 @@ class MainWindow(QMainWindow):
             return
         if self.state not in NOT_RUNNING:
             return
+        if self.state is SessionState.STOPPED:
+            self.session = None  # a stopped session's thread has ended: start with a fresh one
         session = self._ensure_session()
         if session is None:
             self.add_network()
             return
-        if self.state is SessionState.STOPPED:  # a stopped session's thread has ended: start afresh
-            self.session = session = self.session_factory(self.profile, self.bus)  # type: ignore[arg-type]
         self.log_view.submit(LogLine(source="client", stream="client", text="Starting to take part."))
         session.start()  # starts the session thread and returns at once
 
