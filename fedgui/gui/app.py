@@ -204,9 +204,12 @@ def _self_check_preview() -> bool:
     except ImportError:
         print("example preview: skipped (fedgui.core.preview is not in this build)")
         return True
-    example = theme.icons_dir().parent / "example"
-    if not (example / "package").is_dir():
-        print(f"example preview: skipped (no bundled example at {example})")
+    from fedgui.core.resources import example_dir
+
+    try:
+        example = example_dir()
+    except FileNotFoundError as missing:
+        print(f"example preview: skipped ({missing})")
         return True
     try:
         # approve=True: the bundled example is ours; the approval lands in the temporary home.

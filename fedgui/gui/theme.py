@@ -7,13 +7,13 @@ tick or a red cross must mean the same thing on every theme.
 
 from __future__ import annotations
 
-import os
-import sys
 from functools import cache
 from pathlib import Path
 
 from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import QApplication
+
+from fedgui.core.resources import resources_dir
 
 #: Which icon shows each session state (values of ``fedgui.core.session.SessionState``).
 STATE_ICONS = {
@@ -39,14 +39,11 @@ STATE_ICONS = {
 
 
 def icons_dir() -> Path:
-    """Where the SVG icons are: next to the source tree, or inside a frozen bundle."""
-    override = os.environ.get("FEDGUI_RESOURCES")
-    if override:
-        return Path(override) / "icons"
-    bundle = getattr(sys, "_MEIPASS", None)  # PyInstaller one-folder build
-    if bundle:
-        return Path(bundle) / "resources" / "icons"
-    return Path(__file__).resolve().parents[2] / "resources" / "icons"
+    """Where the SVG icons are (a checkout, a bundle or an install: see fedgui.core.resources)."""
+    try:
+        return resources_dir("icons/app.svg") / "icons"
+    except FileNotFoundError:  # a broken install still starts, without icons
+        return Path(__file__).resolve().parents[2] / "resources" / "icons"
 
 
 @cache
