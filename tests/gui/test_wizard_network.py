@@ -1,10 +1,6 @@
 """The wizard against a real FEDn 0.33 network (tests/fednet): test connection, wrong token,
 package download + review + approve/reject, the environment page and the preview page."""
 
-# The harness fixtures live in tests/interop/conftest.py; importing them here makes pytest see
-# them, and ruff reads each test parameter of the same name as a redefinition.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,15 +16,6 @@ from fedgui.gui.wizard.connection_check import COMBINER, PACKAGE, REACHABLE, TOK
 from fedgui.gui.wizard.example import find_example_folder
 from tests.gui.conftest_wizard import *  # noqa: F403 - fixtures
 from tests.gui.conftest_wizard import write_client_yaml
-from tests.interop.conftest import (  # noqa: F401 - fixtures used by name
-    fedn_network,
-    fedn_network_auth,
-    fednet_environments,
-    fresh_fedn_network,
-    numpy_package,
-    prepared_fedn_network,
-    seed_model,
-)
 
 pytestmark = [pytest.mark.gui, pytest.mark.interop]
 

@@ -1,4 +1,5 @@
-"""Fixtures that start real FEDn 0.33 networks (see tests/fednet) for the interop tests.
+"""Fixtures that start real FEDn 0.33 networks (see tests/fednet) for the interop and GUI tests
+(registered for the whole suite in tests/conftest.py).
 
 - ``fedn_network``: one no-auth network for the whole test session. Tests share it, so it may
   already have a package, seed model, clients and finished sessions; don't assume it is empty.
