@@ -1,0 +1,271 @@
+"""Pieces of ``round_overhead.py``: a timed numpy package, big seed models, an RSS sampler, and
+readers for the FEDn statestore and fedgui's history database.
+
+The package's entry points time themselves (from the first line of the script to the last) and
+append one JSON line per run to ``$FEDN_DATA_PATH/entry_times.jsonl``, so the entry point's own
+time is known the same way under the stock client and under fedgui.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sqlite3
+import tarfile
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ENTRY_TIMES = "entry_times.jsonl"
+ARRAY_BYTES = 16 * 1024 * 1024  # float32 arrays of 16 MiB (the last one smaller)
+
+FEDN_YAML = """\
+entry_points:
+  train:
+    command: python train.py
+  validate:
+    command: python validate.py
+"""
+
+# train = load, add noise, save (np.savez, uncompressed), write <out>-metadata. The model is
+# written through an open handle: np.savez appends ".npz" to a bare path without it.
+TRAIN_PY = """\
+import time
+
+STARTED = time.time()
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def main(in_path, out_path):
+    rng = np.random.default_rng()
+    with np.load(in_path) as data:
+        arrays = {key: data[key] for key in data.files}
+    for value in arrays.values():
+        value += rng.standard_normal(value.shape, dtype=np.float32) * np.float32(0.01)
+    with open(out_path, "wb") as handle:
+        np.savez(handle, **arrays)
+    with open(out_path + "-metadata", "w") as handle:
+        json.dump({"num_examples": 100, "batch_size": 1, "epochs": 1}, handle)
+    record = {"kind": "train", "start": STARTED, "end": time.time(),
+              "in_bytes": os.path.getsize(in_path), "out_bytes": os.path.getsize(out_path)}
+    record["seconds"] = record["end"] - STARTED
+    with open(os.path.join(os.environ["FEDN_DATA_PATH"], "entry_times.jsonl"), "a") as log:
+        log.write(json.dumps(record) + "\\n")
+    print(f"trained {len(arrays)} arrays in {record['seconds']:.2f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
+"""
+
+VALIDATE_PY = """\
+import time
+
+STARTED = time.time()
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def main(in_path, out_path):
+    with np.load(in_path) as data:
+        means = [float(np.mean(data[key])) for key in data.files]
+    mean = float(np.mean(means))
+    with open(out_path, "w") as handle:
+        json.dump({"test_loss": abs(mean), "test_accuracy": 0.5}, handle)
+    record = {"kind": "validate", "start": STARTED, "end": time.time(), "in_bytes": os.path.getsize(in_path)}
+    record["seconds"] = record["end"] - STARTED
+    with open(os.path.join(os.environ["FEDN_DATA_PATH"], "entry_times.jsonl"), "a") as log:
+        log.write(json.dumps(record) + "\\n")
+    print(f"validated in {record['seconds']:.2f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
+"""
+
+
+def build_package(dest: Path) -> Path:
+    """The timed package as ``package.tgz`` (the stock client wants a ``.tgz`` name)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / "package.tgz"
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in {"fedn.yaml": FEDN_YAML, "train.py": TRAIN_PY, "validate.py": VALIDATE_PY}.items():
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def build_seed_model(dest: Path, size_mb: int) -> Path:
+    """An uncompressed numpyhelper ``.npz`` of float32 arrays totalling ``size_mb`` × 10⁶ bytes."""
+    total = size_mb * 1_000_000 // 4 * 4
+    rng = np.random.default_rng(0)
+    arrays, index, left = {}, 0, total
+    while left > 0:
+        nbytes = min(ARRAY_BYTES, left)
+        arrays[str(index)] = rng.random(nbytes // 4, dtype=np.float32)
+        left -= nbytes
+        index += 1
+    with open(dest, "wb") as handle:
+        np.savez(handle, **arrays)
+    return dest
+
+
+def read_entry_times(data_dir: Path) -> list[dict]:
+    path = data_dir / ENTRY_TIMES
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# ---- memory -----------------------------------------------------------------------------------
+
+
+@dataclass
+class RssPeaks:
+    own: int = 0  # the client process alone
+    tree: int = 0  # the client plus its children (the entry points) at the same instant
+    samples: int = 0
+    own_hwm: int = 0  # VmHWM of the client process (kernel's exact peak), read at stop
+
+
+class RssSampler(threading.Thread):
+    """Samples the RSS of one process, and of its process tree, every ``interval`` seconds."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        super().__init__(name=f"rss-{pid}", daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.peaks = RssPeaks()
+        self.idle_rss = 0
+        self._halt = threading.Event()
+
+    def mark_idle(self) -> None:
+        """Remember the current RSS (the client connected and waiting) as the idle level."""
+        self.idle_rss = _rss(self.pid)
+
+    def run(self) -> None:
+        try:
+            process = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._halt.wait(self.interval):
+            try:
+                own = process.memory_info().rss
+                children = process.children(recursive=True)
+            except psutil.NoSuchProcess:
+                return
+            tree = own
+            for child in children:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    tree += child.memory_info().rss
+            self.peaks.own = max(self.peaks.own, own)
+            self.peaks.tree = max(self.peaks.tree, tree)
+            self.peaks.samples += 1
+
+    def finish(self) -> RssPeaks:
+        self.peaks.own_hwm = _vm_hwm(self.pid)
+        self._halt.set()
+        self.join(timeout=5)
+        return self.peaks
+
+
+def _rss(pid: int) -> int:
+    try:
+        return psutil.Process(pid).memory_info().rss
+    except psutil.NoSuchProcess:
+        return 0
+
+
+def _vm_hwm(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+# ---- what the network recorded ------------------------------------------------------------------
+
+
+def _parse_time(text: str) -> float:
+    """Statestore and TaskRequest times are naive local-time strings (the same clock here)."""
+    text = text.strip().replace("T", " ").rstrip("Z")
+    if "+" in text[10:]:
+        text = text[: text.rindex("+")]
+    return datetime.fromisoformat(text).timestamp()
+
+
+@dataclass
+class TaskSpan:
+    kind: str  # "train" | "validate"
+    model_id: str
+    requested: float  # TaskRequest.timestamp (combiner clock)
+    done: float  # committed_at of the client's "... completed." status
+    meta: dict = field(default_factory=dict)  # ModelUpdate.meta for train tasks
+
+    @property
+    def seconds(self) -> float:
+        return self.done - self.requested
+
+
+def task_spans(statestore: Path) -> list[TaskSpan]:
+    """Train and validate tasks in order, from the client's statuses in FEDn's statestore.
+
+    Both clients send "Received request from combiner." with the TaskRequest attached (its
+    timestamp is when the combiner made the request) and "Model update completed." /
+    "Model validation completed." after SendModelUpdate / SendModelValidation, with the message
+    attached (ModelUpdate.meta carries fetch_model, upload_model, exec_training).
+    """
+    db = sqlite3.connect(f"file:{statestore}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT status, committed_at, data FROM statuses ORDER BY committed_at").fetchall()
+    finally:
+        db.close()
+    pending: dict[str, list[tuple[str, float]]] = {"train": [], "validate": []}
+    spans: list[TaskSpan] = []
+    for status, committed_at, data in rows:
+        if status == "Received request from combiner.":
+            request = json.loads(data)
+            kind = {"MODEL_UPDATE": "train", "MODEL_VALIDATION": "validate"}.get(request.get("type"))
+            if kind:
+                pending[kind].append((request.get("modelId", ""), _parse_time(request["timestamp"])))
+        elif status in ("Model update completed.", "Model validation completed."):
+            kind = "train" if status.startswith("Model update") else "validate"
+            message = json.loads(data)
+            model_id, requested = pending[kind].pop(0)
+            meta = json.loads(message.get("meta") or "{}") if kind == "train" else {}
+            spans.append(TaskSpan(kind, model_id, requested, _parse_time(str(committed_at)), meta))
+    return spans
+
+
+def fedgui_task_timings(history_db: Path) -> list[dict]:
+    """fedgui's own record of each task: kind, model id and phase timings, in order."""
+    if not history_db.exists():
+        return []
+    db = sqlite3.connect(f"file:{history_db}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT kind, model_id, status, timings_json FROM tasks ORDER BY started_at"
+        ).fetchall()
+    finally:
+        db.close()
+    return [
+        {"kind": kind, "model_id": model_id, "status": status, "timings": json.loads(timings or "{}")}
+        for kind, model_id, status, timings in rows
+    ]
