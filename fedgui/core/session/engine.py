@@ -110,6 +110,7 @@ class Session:
         self._approval_answer: bool | None = None
         self._started_package: str | None = None  # checksum whose `startup` already ran
         self._package_changed = False
+        self._rounds: dict[str, str] = {}  # session id → latest training round seen
         self._environment: tuple[str, PythonEnvironment] | None = None
         self.assignment = None
         self.package: PreparedPackage | None = None
@@ -316,6 +317,7 @@ class Session:
                 work_dir=self._work_dir,
                 timeout=self.timing.task_timeout,
                 on_working=lambda detail: self._set_state(SessionState.WORKING, detail),
+                rounds=self._rounds,
             )
         )
         self._executor = executor
