@@ -6,7 +6,7 @@
 #   MacOS/fedgui              launcher script: exec Resources/python/bin/python3 -m fedgui
 #   Resources/python/         a relocatable CPython (python-build-standalone "install_only"),
 #                             with fedgui and its wheels in its site-packages and the icons and
-#                             the example in python/share/fedgui. A plain venv would not do: its
+#                             the example in python/share/fedgui/resources. A plain venv would not do: its
 #                             pyvenv.cfg points at a base Python outside the bundle that a data
 #                             provider's Mac does not have. This Python is complete (venv,
 #                             ensurepip), so it runs compute packages and builds their venvs.
@@ -72,7 +72,7 @@ main() {
   rm -f "$site"/fedgui-*.dist-info/direct_url.json
 
   say "resources, icon, Info.plist, launcher"
-  share=$contents/Resources/python/share/fedgui
+  share=$contents/Resources/python/share/fedgui/resources
   mkdir -p "$share"
   cp -R "$repo/resources/icons" "$share/icons"
   tar -C "$repo/resources" --exclude=__pycache__ --exclude='*.pyc' -cf - example | tar -C "$share" -xf -
@@ -99,7 +99,7 @@ PY
 
   say "self-check with the bundle's own launcher"
   QT_QPA_PLATFORM=offscreen "$contents/MacOS/fedgui" gui --self-check
-  find "$app" -name __pycache__ -path '*/share/fedgui/*' -prune -exec rm -rf {} +
+  find "$app" -name __pycache__ -path '*/share/fedgui/resources/*' -prune -exec rm -rf {} +
 
   say "sign"
   if [ -n "${CODESIGN_IDENTITY:-}" ]; then

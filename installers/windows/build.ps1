@@ -10,7 +10,7 @@
      entries, not on PATH) and lives in <install dir>\python.
   2. Installs fedgui and its wheels (PySide6-Essentials, pyqtgraph, numpy, grpcio, ...) from PyPI
      into that interpreter's site-packages, and the icons and the bundled example into
-     python\share\fedgui (found through fedgui-resources.pth).
+     python\share\fedgui\resources (where fedgui.core.resources looks).
   3. Renders fedgui.ico from resources\icons\app.svg, runs "fedgui gui --self-check" with the
      payload's own python.exe, then compiles installers\windows\fedgui.nsi with makensis.
 
@@ -76,7 +76,7 @@ try {
   if ($LASTEXITCODE -ne 0) { throw "pip install failed" }
 
   Write-Host "== resources, icon"
-  $share = Join-Path $python "share\fedgui"
+  $share = Join-Path $python "share\fedgui\resources"
   New-Item -ItemType Directory -Force -Path $share | Out-Null
   Copy-Item -Recurse (Join-Path $repo "resources\icons") (Join-Path $share "icons")
   Copy-Item -Recurse (Join-Path $repo "resources\example") (Join-Path $share "example")

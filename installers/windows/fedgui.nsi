@@ -8,7 +8,7 @@
 ;   makensis /DVERSION=0.1.0 /DPAYLOAD=<folder> [/DOUTFILE=<setup.exe>] fedgui.nsi
 ;
 ; PAYLOAD layout:  python\pythonw.exe, python\python.exe, python\Lib\site-packages\fedgui\...,
-;                  python\share\fedgui\{icons,example}, fedgui.ico
+;                  python\share\fedgui\resources\{icons,example}, fedgui.ico
 
 Unicode true
 ManifestDPIAware true

@@ -64,8 +64,13 @@ def test_launcher_starts_fedgui_with_the_bundled_python(tmp_path: Path) -> None:
     (decoy / "__main__.py").write_text("print('decoy fedgui')\n")
     (decoy / "__init__.py").write_text("")
     env = dict(os.environ, PYTHONPATH=str(decoy.parent))
-    result = subprocess.run([str(app / "Contents/MacOS/fedgui"), "-psn_0_12345", "--version"],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [str(app / "Contents/MacOS/fedgui"), "-psn_0_12345", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"fedgui {__version__}"
 
@@ -85,9 +90,7 @@ def test_start_at_login_writes_and_removes_the_launch_agent(tmp_path: Path) -> N
     agent = home / "Library/LaunchAgents/org.fedgui.plist"
     plist = plistlib.loads(agent.read_bytes())
     assert plist["Label"] == "org.fedgui"
-    assert plist["ProgramArguments"] == [
-        str(app / "Contents/MacOS/fedgui"), "gui", "--start", "--minimized"
-    ]
+    assert plist["ProgramArguments"] == [str(app / "Contents/MacOS/fedgui"), "gui", "--start", "--minimized"]
     assert plist["RunAtLoad"] is True
     assert plist["LimitLoadToSessionType"] == "Aqua"
     status = subprocess.run([str(script), "status"], capture_output=True, text=True, env=env)
@@ -98,9 +101,18 @@ def test_start_at_login_writes_and_removes_the_launch_agent(tmp_path: Path) -> N
 
 def test_iconset_for_iconutil(tmp_path: Path) -> None:
     iconset = tmp_path / "fedgui.iconset"
-    subprocess.run([sys.executable, str(REPO / "installers/icons.py"), "iconset",
-                    str(REPO / "resources/icons/app.svg"), str(iconset)],
-                   check=True, timeout=120, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "installers/icons.py"),
+            "iconset",
+            str(REPO / "resources/icons/app.svg"),
+            str(iconset),
+        ],
+        check=True,
+        timeout=120,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+    )
     for size in (16, 32, 128, 256, 512):
         for name, pixels in ((f"icon_{size}x{size}.png", size), (f"icon_{size}x{size}@2x.png", size * 2)):
             header = (iconset / name).read_bytes()[:24]

@@ -28,19 +28,26 @@ def placeholder_payload(folder: Path) -> Path:
     for name in ("python.exe", "pythonw.exe"):
         (python / name).write_bytes(b"MZ placeholder")
     (python / "Lib/site-packages/fedgui/__init__.py").write_text('__version__ = "0.0.0"\n')
-    (python / "share/fedgui/icons").mkdir(parents=True)
-    shutil.copy(REPO / "resources/icons/app.svg", python / "share/fedgui/icons/app.svg")
+    (python / "share/fedgui/resources/icons").mkdir(parents=True)
+    shutil.copy(REPO / "resources/icons/app.svg", python / "share/fedgui/resources/icons/app.svg")
     subprocess.run(
-        [sys.executable, str(REPO / "installers/icons.py"), "ico", str(REPO / "resources/icons/app.svg"),
-         str(folder / "fedgui.ico")],
-        check=True, timeout=120,
+        [
+            sys.executable,
+            str(REPO / "installers/icons.py"),
+            "ico",
+            str(REPO / "resources/icons/app.svg"),
+            str(folder / "fedgui.ico"),
+        ],
+        check=True,
+        timeout=120,
     )
     return folder
 
 
 def makensis(*defines: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["makensis", "-V2", "-WX", *defines, str(NSI)], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        ["makensis", "-V2", "-WX", *defines, str(NSI)], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_nsis_script_compiles_to_an_installer(tmp_path: Path) -> None:
