@@ -73,6 +73,7 @@ main() {
 
   say "resources, icon, Info.plist, launcher"
   share=$contents/Resources/python/share/fedgui/resources
+  rm -rf "$share"  # replaces any copy pip put there, so nothing nests or goes stale
   mkdir -p "$share"
   cp -R "$repo/resources/icons" "$share/icons"
   tar -C "$repo/resources" --exclude=__pycache__ --exclude='*.pyc' -cf - example | tar -C "$share" -xf -

@@ -77,6 +77,8 @@ try {
 
   Write-Host "== resources, icon"
   $share = Join-Path $python "share\fedgui\resources"
+  # Replaces any copy pip put there, so Copy-Item does not nest icons\icons.
+  if (Test-Path $share) { Remove-Item -Recurse -Force $share }
   New-Item -ItemType Directory -Force -Path $share | Out-Null
   Copy-Item -Recurse (Join-Path $repo "resources\icons") (Join-Path $share "icons")
   Copy-Item -Recurse (Join-Path $repo "resources\example") (Join-Path $share "example")
