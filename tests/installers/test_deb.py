@@ -149,6 +149,16 @@ def test_installed_self_check_runs_the_example_through_the_installed_interpreter
     assert output.strip().splitlines()[-1] == "OK", output
 
 
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is missing (apt-get install xvfb)")
+def test_installed_self_check_on_an_x_server(installed: list[str], tmp_path: Path) -> None:
+    """Qt's xcb platform plugin loads with only the libraries the package Depends on."""
+    env = dict(app_env(tmp_path), QT_QPA_PLATFORM="xcb")
+    argv = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "/usr/bin/fedgui", "gui", "--self-check"]
+    result = run(argv, timeout=300, env=env)
+    assert "platform xcb" in result.stdout, result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "OK", result.stdout
+
+
 def test_installed_interpreter_is_real_and_builds_venvs(installed: list[str], tmp_path: Path) -> None:
     probe = "import sys, numpy, fedgui; print(getattr(sys, 'frozen', False), sys.prefix, fedgui.__file__)"
     result = run([str(VENV_PYTHON), "-c", probe], env=app_env(tmp_path))
