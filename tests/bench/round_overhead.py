@@ -14,8 +14,11 @@ Figures, per client:
 * overhead/round: for each round, (train task span + validate task span) minus the entry
   points' own times. A task span runs from the TaskRequest's timestamp (combiner) to the commit
   of the client's "... completed." status, which both clients send right after
-  SendModelUpdate / SendModelValidation; both ends are read from FEDn's statestore. The
-  entry points' own times are measured inside the scripts (first line to last).
+  SendModelUpdate / SendModelValidation; both ends are read from FEDn's statestore. A span
+  does not count time spent queued behind the previous task (the next round's train request
+  arrives while the client still validates), so the spans add up to the time the client had
+  work outstanding. The entry points' own times are measured inside the scripts (first line
+  to last).
 * download / upload MB/s: model bytes (as the entry points saw them) over ``fetch_model`` /
   ``upload_model`` from the ModelUpdate meta in the statestore (the same keys for both
   clients). fedgui's train in round ≥ 2 hits its model cache (the model came with the previous
