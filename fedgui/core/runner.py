@@ -288,18 +288,22 @@ class EntryPointRunner:
         )
 
     def _wait(self, proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
-        """Wait for the process, sampling its tree's resources; True if it was stopped for timeout."""
+        """Wait for the process, sampling its tree's resources; True if it was stopped for timeout.
+
+        A thread blocks in ``proc.wait()`` so the exit is seen at once: ``Popen.wait(timeout)``
+        polls with sleeps of up to 50 ms, which is most of a small task's overhead."""
         deadline = None if timeout is None else time.monotonic() + timeout
         sampler = TreeSampler(proc.pid)
+        exited = threading.Event()
+        threading.Thread(
+            target=lambda: (proc.wait(), exited.set()), name="entry-point-wait", daemon=True
+        ).start()
         while True:
             step = RESOURCE_SAMPLE_SECONDS
             if deadline is not None:
                 step = min(step, max(0.0, deadline - time.monotonic()))
-            try:
-                proc.wait(timeout=step)
+            if exited.wait(step):
                 return False
-            except subprocess.TimeoutExpired:
-                pass
             if self._cancelled.is_set():
                 terminate_tree(proc.pid, KILL_GRACE_SECONDS)
                 proc.wait()

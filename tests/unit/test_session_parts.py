@@ -75,3 +75,31 @@ def test_model_cache_downloads_once_and_prunes(tmp_path):
 def test_model_cache_refuses_ids_that_are_not_plain_names(tmp_path, bad):
     with pytest.raises(ValueError):
         ModelCache(tmp_path).path_for(bad)
+
+
+def test_model_cache_starts_empty_because_its_files_are_not_fsynced(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "old.model").write_bytes(b"from a run that may have lost power")
+    cache = ModelCache(folder)
+    assert not list(folder.glob("*.model"))
+    assert cache.fetch("old", lambda p: p.write_bytes(b"fresh"))[1] is False
+
+
+def test_entry_point_gets_a_link_and_a_script_writing_into_it_drops_the_cache_entry(tmp_path):
+    from fedgui.core.session.tasks import _drop_if_changed, _hand_over
+
+    cached = tmp_path / "m.model"
+    cached.write_bytes(b"global model")
+    given = tmp_path / "in.npz"
+    before = _hand_over(cached, given)
+    assert before is not None and given.read_bytes() == b"global model"
+
+    _drop_if_changed(cached, before)  # untouched: the cache keeps it
+    assert cached.exists()
+
+    time.sleep(0.01)
+    with open(given, "ab") as script_writes_its_input:
+        script_writes_its_input.write(b" spoiled")
+    _drop_if_changed(cached, before)
+    assert not cached.exists()  # the next task downloads it again

@@ -4,6 +4,10 @@ FEDn asks a client to validate global model X at the end of a round and, next ro
 on the same X; the stock client downloads it twice. A file lands here only through an atomic
 rename after a complete download (the transfer layer guarantees that), so a file that exists
 is whole. Model ids are uuids chosen by the combiner; anything else is refused as a file name.
+
+The cache starts empty each time (what an earlier run left is removed): downloads into it are
+not fsynced, and only files written since this process started are known to be whole even
+after a power cut of the machine.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ class ModelCache:
     def __init__(self, folder: Path, keep: int = 3) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        for leftover in self.folder.glob("*.model"):
+            leftover.unlink(missing_ok=True)
         self.keep = keep
         self._lock = threading.Lock()
 

@@ -260,7 +260,9 @@ class TaskExecutor:
 
     def _downloader(self, model_id: str):
         def download(path: Path) -> None:
-            download_model(self.ctx.connection, model_id, path, progress=self._progress("model download"))
+            download_model(
+                self.ctx.connection, model_id, path, progress=self._progress("model download"), durable=False
+            )
 
         return download
 
