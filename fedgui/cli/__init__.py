@@ -41,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list == ["--version"]:  # fast path: no subcommand imports
         print(f"fedgui {__version__}")
         return 0
+    if args_list[:1] == ["--self-check"]:  # what installers and support instructions call
+        args_list = ["gui", *args_list]
     parser = build_parser()
     args = parser.parse_args(args_list)
     handler = getattr(args, "handler", None)

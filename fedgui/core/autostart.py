@@ -33,7 +33,9 @@ def default_command() -> list[str]:
     """How to start the desktop app minimised and taking part, from wherever it is installed."""
     if getattr(sys, "frozen", False):  # a bundled app: the executable is fedgui itself
         return [sys.executable, "gui", "--start", "--minimized"]
-    return [sys.executable, "-m", "fedgui", "gui", "--start", "--minimized"]
+    # -I: the login entry bypasses /usr/bin/fedgui's wrapper, so keep the person's PYTHONPATH
+    # and the current folder away from the app's interpreter.
+    return [sys.executable, "-I", "-m", "fedgui", "gui", "--start", "--minimized"]
 
 
 def quote_exec_argument(argument: str) -> str:
@@ -52,6 +54,8 @@ def desktop_entry(command: Sequence[str]) -> str:
         "Name=fedgui\n"
         "Comment=Take part in a federated-learning network\n"
         f"Exec={exec_line}\n"
+        # After an uninstall the interpreter is gone and the desktop skips the entry.
+        f"TryExec={quote_exec_argument(command[0])}\n"
         "Icon=fedgui\n"
         "Terminal=false\n"
         "X-GNOME-Autostart-enabled=true\n"

@@ -177,10 +177,19 @@ def probe_python(command: Sequence[str]) -> BasePython:
     return BasePython(Path(info["executable"]), version, str(info.get("implementation", "CPython")))
 
 
+def console_interpreter(executable: str) -> str:
+    """On Windows the desktop app runs under ``pythonw.exe``, which has no console streams:
+    entry points need the ``python.exe`` beside it so their output can be read."""
+    path = Path(executable)
+    if path.name.lower() == "pythonw.exe" and path.with_name("python.exe").exists():
+        return str(path.with_name("python.exe"))
+    return executable
+
+
 def _candidate_commands() -> list[list[str]]:
     candidates: list[list[str]] = []
     if not getattr(sys, "frozen", False) and sys.executable:
-        candidates.append([sys.executable])
+        candidates.append([console_interpreter(sys.executable)])
     if IS_WINDOWS:
         candidates += [["py", "-3"], ["python"], ["python3"]]
     else:

@@ -77,7 +77,6 @@ main() {
   mkdir -p "$share"
   cp -R "$repo/resources/icons" "$share/icons"
   tar -C "$repo/resources" --exclude=__pycache__ --exclude='*.pyc' -cf - example | tar -C "$share" -xf -
-  cp "$here/../fedgui-resources.pth" "$site/"
   QT_QPA_PLATFORM=offscreen "$py" "$here/../icons.py" iconset "$repo/resources/icons/app.svg" "$work/fedgui.iconset"
   iconutil -c icns -o "$contents/Resources/fedgui.icns" "$work/fedgui.iconset"
   # The oldest macOS every binary wheel supports (e.g. PySide6 macosx_13_0 -> 13.0).

@@ -83,7 +83,6 @@ try {
   Copy-Item -Recurse (Join-Path $repo "resources\icons") (Join-Path $share "icons")
   Copy-Item -Recurse (Join-Path $repo "resources\example") (Join-Path $share "example")
   Get-ChildItem -Path $share -Recurse -Directory -Filter __pycache__ | Remove-Item -Recurse -Force
-  Copy-Item (Join-Path $repo "installers\fedgui-resources.pth") (Join-Path $python "Lib\site-packages")
   $env:QT_QPA_PLATFORM = "offscreen"
   & $py (Join-Path $repo "installers\icons.py") ico (Join-Path $repo "resources\icons\app.svg") (Join-Path $payload "fedgui.ico")
   if ($LASTEXITCODE -ne 0) { throw "icon rendering failed" }

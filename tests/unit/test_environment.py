@@ -231,3 +231,12 @@ def test_venv_creation_failure_says_what_to_install(tmp_path):
     assert "ensurepip is not available" in str(info.value)
     assert "python3-venv" in str(info.value)
     assert [p for p in (tmp_path / "envs").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_windows_gui_interpreter_is_swapped_for_its_console_twin(tmp_path):
+    from fedgui.core.environment import console_interpreter
+
+    (tmp_path / "pythonw.exe").write_bytes(b"")
+    (tmp_path / "python.exe").write_bytes(b"")
+    assert console_interpreter(str(tmp_path / "pythonw.exe")) == str(tmp_path / "python.exe")
+    assert console_interpreter("/usr/bin/python3") == "/usr/bin/python3"
