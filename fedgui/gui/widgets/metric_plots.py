@@ -220,7 +220,8 @@ class MetricPlots(QWidget):
         )
         self.empty_label.hide()
         for group, title in GROUPS:
-            plot = pg.PlotWidget()
+            axes = {} if group == "live" else {"bottom": whole_number_axis(pg)}
+            plot = pg.PlotWidget(axisItems=axes)
             plot.setAccessibleName(title)
             plot.setTitle(title)
             plot.showGrid(x=True, y=True, alpha=0.25)
@@ -345,3 +346,21 @@ class MetricPlots(QWidget):
 
 def _finite(value: float) -> float:
     return value if isinstance(value, (int, float)) and math.isfinite(value) else math.nan
+
+
+def whole_number_axis(pg):
+    """An x axis for rounds: ticks only at whole numbers (there is no round 2.5)."""
+
+    class WholeNumberAxis(pg.AxisItem):
+        def tickValues(self, minVal, maxVal, size):
+            levels = [
+                (spacing, [v for v in values if float(v).is_integer()])
+                for spacing, values in super().tickValues(minVal, maxVal, size)
+                if spacing >= 1
+            ]
+            if not any(values for _, values in levels):
+                first, last = math.ceil(minVal), math.floor(maxVal)
+                levels = [(1.0, [float(v) for v in range(first, last + 1)])]
+            return levels
+
+    return WholeNumberAxis(orientation="bottom")

@@ -1,0 +1,149 @@
+"""Screenshots of the main window taking part in a real FEDn session, under Xvfb.
+
+    .venv/bin/python tests/screenshots/real_session_screens.py [--rounds 4] [--out DIR]
+
+Starts a real local FEDn 0.33 network (tests/fednet), uploads the bundled example package
+(resources/example: logistic regression with live FEDGUI_METRIC lines) and its seed model, opens
+the real main window on a profile whose data folder is the example's data, presses Start, runs
+a FEDn session and saves PNGs of each tab while and after it runs: the plots hold real rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+DEFAULT_OUT = ROOT / "tests" / "_artifacts" / "screenshots"
+
+
+def run_xvfb(args: argparse.Namespace) -> int:
+    if not shutil.which("Xvfb"):
+        print("Xvfb is not installed (apt-get install xvfb)", file=sys.stderr)
+        return 2
+    display = f":{140 + os.getpid() % 50}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+    try:
+        time.sleep(1.0)
+        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+        command = [sys.executable, __file__, "--child", "--out", str(args.out), "--rounds", str(args.rounds)]
+        return subprocess.run(command, env=env).returncode
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+
+
+def example_archive(dest: Path) -> Path:
+    package = ROOT / "resources" / "example" / "package"
+    with tarfile.open(dest, "w:gz") as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                data = path.read_bytes()
+                info = tarfile.TarInfo(path.relative_to(package).as_posix())
+                info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
+                archive.addfile(info, io.BytesIO(data))
+    return dest
+
+
+def child(args: argparse.Namespace) -> int:
+    home = Path(tempfile.mkdtemp(prefix="fedgui-real-shots-"))
+    os.environ["FEDGUI_HOME"] = str(home)
+    os.environ["XDG_CONFIG_HOME"] = str(home / "xdg")  # never touch the real autostart folder
+
+    from PySide6.QtWidgets import QApplication
+
+    from fedgui.core.history import HistoryStore
+    from fedgui.core.package import sha256_file
+    from fedgui.core.profile import Profile, ProfileStore
+    from fedgui.core.secrets import SecretStore
+    from fedgui.core.session import SessionState
+    from fedgui.gui.main_window import MainWindow
+    from tests.fednet import FednNetwork, ensure_environments
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    app = QApplication([])
+    network = FednNetwork(run_dir=home / "fednet", envs=ensure_environments()).start()
+    try:
+        archive = example_archive(home / "example.tgz")
+        network.upload_package(archive)
+        network.set_seed_model(ROOT / "resources" / "example" / "seed.npz")
+
+        store = ProfileStore()
+        profile = Profile.new("Example hospital network", network.api_url, client_name="st-olav-lab")
+        profile.data_folder = ROOT / "resources" / "example" / "data"
+        profile.approve(sha256_file(archive))
+        profile.ready = True
+        store.save(profile)
+        history = HistoryStore()
+        window = MainWindow([profile], profile_store=store, history=history, secrets=SecretStore())
+        window.resize(1240, 760)
+        window.show()
+
+        def pump_until(predicate, timeout: float) -> bool:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                app.processEvents()
+                if predicate():
+                    return True
+                time.sleep(0.02)
+            return False
+
+        def shot(name: str, tab=None) -> None:
+            if tab is not None:
+                window.tabs.setCurrentWidget(tab)
+            pump_until(lambda: False, 0.8)
+            window.grab().save(str(args.out / f"real-{name}.png"))
+            print("saved", args.out / f"real-{name}.png")
+
+        window.start_or_resume()
+        if not pump_until(lambda: window.state is SessionState.READY, 90):
+            print("the client never became ready", file=sys.stderr)
+            return 1
+        network.wait_clients_online(1, timeout=30)
+        shot("1-waiting-for-work", window.log_view)
+        session_id = network.start_session(rounds=args.rounds, round_timeout=120, min_clients=1)
+        pump_until(lambda: window.state is SessionState.WORKING, 60)
+        pump_until(lambda: False, 1.5)
+        shot("2-working-live-log", window.log_view)
+        deadline = time.monotonic() + 60 * args.rounds
+        while str(network.session(session_id).get("status", "")).lower() != "finished":
+            pump_until(lambda: False, 0.5)
+            if time.monotonic() > deadline:
+                print("the FEDn session did not finish", file=sys.stderr)
+                return 1
+        pump_until(lambda: len(window.history_table.model.rows) >= 2 * args.rounds, 60)
+        pump_until(lambda: False, 2.0)
+        shot("3-results", window.plots)
+        shot("4-history", window.history_table)
+        shot("5-log-after", window.log_view)
+        window.stop()
+        pump_until(lambda: window.state is SessionState.STOPPED, 30)
+        shot("6-stopped", window.log_view)
+        history.close()
+        return 0
+    finally:
+        network.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    return child(args) if args.child else run_xvfb(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
