@@ -9,10 +9,8 @@ time is known the same way under the stock client and under fedgui.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import sqlite3
-import tarfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+
+from tests.fednet.packages import write_package_archive
 
 ENTRY_TIMES = "entry_times.jsonl"
 ARRAY_BYTES = 16 * 1024 * 1024  # float32 arrays of 16 MiB (the last one smaller)
@@ -99,14 +99,8 @@ if __name__ == "__main__":
 def build_package(dest: Path) -> Path:
     """The timed package as ``package.tgz`` (the stock client wants a ``.tgz`` name)."""
     dest.mkdir(parents=True, exist_ok=True)
-    path = dest / "package.tgz"
-    with tarfile.open(path, "w:gz") as archive:
-        for name, text in {"fedn.yaml": FEDN_YAML, "train.py": TRAIN_PY, "validate.py": VALIDATE_PY}.items():
-            data = text.encode("utf-8")
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
-            archive.addfile(info, io.BytesIO(data))
-    return path
+    files = {"fedn.yaml": FEDN_YAML, "train.py": TRAIN_PY, "validate.py": VALIDATE_PY}
+    return write_package_archive(dest / "package.tgz", files)
 
 
 def build_seed_model(dest: Path, size_mb: int) -> Path:

@@ -90,3 +90,13 @@ def prepared_fedn_network(fedn_network, numpy_package, seed_model) -> FednNetwor
     fedn_network.upload_package(numpy_package)
     fedn_network.set_seed_model(seed_model)
     return fedn_network
+
+
+@pytest.fixture
+def fresh_prepared_network(fresh_fedn_network, numpy_package, seed_model) -> FednNetwork:
+    """A private network (no auth) with the numpy package and seed model uploaded: for tests
+    that break things or need to be the only clients."""
+    network = fresh_fedn_network()
+    network.upload_package(numpy_package)
+    network.set_seed_model(seed_model)
+    return network

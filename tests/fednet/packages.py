@@ -83,6 +83,18 @@ def write_numpy_package_folder(folder: Path) -> Path:
     return folder
 
 
+def write_package_archive(dest: Path, files: dict[str, str]) -> Path:
+    """A compute package as ``fedn package create`` makes it: a gzip tar with the files at the
+    root. Members get a fixed mtime, so the same files always give the same bytes and checksum."""
+    with tarfile.open(dest, "w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
+            archive.addfile(info, io.BytesIO(data))
+    return dest
+
+
 def build_numpy_package(dest: Path) -> Path:
     """Write the package as a gzip tar with the files at the root, like ``fedn package create``.
 
@@ -93,15 +105,7 @@ def build_numpy_package(dest: Path) -> Path:
     if dest.is_dir() or not dest.suffix:
         dest.mkdir(parents=True, exist_ok=True)
         dest = dest / "package.tgz"
-    with tarfile.open(dest, "w:gz") as archive:
-        for name, text in PACKAGE_FILES.items():
-            data = text.encode("utf-8")
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            info.mtime = 1_700_000_000
-            archive.addfile(info, io.BytesIO(data))
-    return dest
+    return write_package_archive(dest, PACKAGE_FILES)
 
 
 def build_seed_model(dest: Path, shapes: tuple[tuple[int, ...], ...] = ((4, 3), (3,)), seed: int = 0) -> Path:

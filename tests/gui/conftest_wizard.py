@@ -7,8 +7,6 @@ can tell a keyring save from a session-only one without a real Secret Service.
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 
 import keyring.backend
@@ -19,6 +17,7 @@ from fedgui.core.package import PackageCache
 from fedgui.core.profile import ProfileStore
 from fedgui.core.secrets import SecretStore
 from fedgui.gui.workers import wait_for_background_jobs
+from tests.fednet.packages import write_package_archive
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -79,17 +78,7 @@ def _private_autostart(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
 
 
-def write_tgz(dest: Path, files: dict[str, str]) -> Path:
-    """A package archive like ``fedn package create`` makes (fixed mtimes: same bytes, same checksum)."""
-    with tarfile.open(dest, "w:gz") as archive:
-        for name, text in files.items():
-            data = text.encode("utf-8")
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            info.mtime = 1_700_000_000
-            archive.addfile(info, io.BytesIO(data))
-    return dest
+write_tgz = write_package_archive
 
 
 def write_client_yaml(

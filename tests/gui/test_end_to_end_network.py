@@ -24,11 +24,8 @@ pytestmark = [pytest.mark.gui, pytest.mark.interop]
 
 
 @pytest.fixture
-def network(fresh_fedn_network, numpy_package, seed_model):
-    net = fresh_fedn_network()
-    net.upload_package(numpy_package)
-    net.set_seed_model(seed_model)
-    return net
+def network(fresh_prepared_network):
+    return fresh_prepared_network
 
 
 def test_wizard_then_main_window_take_part_in_a_real_session(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 import threading
 import time
 from collections.abc import Callable
@@ -15,17 +13,7 @@ from fedgui.core.history import HistoryStore
 from fedgui.core.profile import Profile
 from fedgui.core.session import Session, SessionTiming
 from fedgui.core.session.backoff import Backoff
-
-
-def build_package(dest: Path, files: dict[str, str]) -> Path:
-    """A compute package (gzip tar, files at the root) from a {name: text} mapping."""
-    with tarfile.open(dest, "w:gz") as archive:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
-            archive.addfile(info, io.BytesIO(data))
-    return dest
+from tests.fednet.packages import write_package_archive as build_package  # noqa: F401 - re-exported
 
 
 @dataclass

@@ -56,11 +56,8 @@ class ConsoleProcess:
 
 
 @pytest.fixture
-def network(fresh_fedn_network, numpy_package, seed_model):
-    net = fresh_fedn_network()
-    net.upload_package(numpy_package)
-    net.set_seed_model(seed_model)
-    return net
+def network(fresh_prepared_network):
+    return fresh_prepared_network
 
 
 def _client_yaml(tmp_path: Path, network, name: str) -> Path:

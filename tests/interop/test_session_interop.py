@@ -20,11 +20,8 @@ pytestmark = pytest.mark.interop
 
 
 @pytest.fixture
-def network(fresh_fedn_network, numpy_package, seed_model):
-    net = fresh_fedn_network()
-    net.upload_package(numpy_package)
-    net.set_seed_model(seed_model)
-    return net
+def network(fresh_prepared_network):
+    return fresh_prepared_network
 
 
 def test_two_fedgui_clients_finish_a_three_round_session(network, tmp_path):

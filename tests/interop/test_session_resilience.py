@@ -64,12 +64,8 @@ def test_a_crashing_train_is_reported_and_the_client_takes_part_in_the_next_roun
         crashy.stop()
 
 
-def test_client_reconnects_after_the_combiner_restarts(
-    fresh_fedn_network, numpy_package, seed_model, tmp_path
-):
-    network = fresh_fedn_network()
-    network.upload_package(numpy_package)
-    network.set_seed_model(seed_model)
+def test_client_reconnects_after_the_combiner_restarts(fresh_prepared_network, tmp_path):
+    network = fresh_prepared_network
     client = start_client(network, "survivor", tmp_path)
     try:
         client.recorder.wait_for_state("ready", timeout=60)
@@ -94,12 +90,8 @@ def test_client_reconnects_after_the_combiner_restarts(
         client.stop()
 
 
-def test_fedgui_and_the_stock_fedn_client_both_contribute(
-    fresh_fedn_network, numpy_package, seed_model, tmp_path
-):
-    network = fresh_fedn_network()
-    network.upload_package(numpy_package)
-    network.set_seed_model(seed_model)
+def test_fedgui_and_the_stock_fedn_client_both_contribute(fresh_prepared_network, tmp_path):
+    network = fresh_prepared_network
     ours = start_client(network, "fedgui-site", tmp_path)
     stock = network.stock_client("stock-site")
     try:
