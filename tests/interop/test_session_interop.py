@@ -82,11 +82,16 @@ def _wait_validations(network, session_id: str, expected: int, timeout: float = 
 def test_package_not_matching_the_pinned_checksum_is_refused(network, tmp_path, numpy_package):
     """The admin's client.yaml pins the package checksum; the network serves another package:
     fedgui refuses it and no entry point ever runs."""
+    from tests.interop.session_helpers import fast_timing
+
     assert sha256_file(numpy_package) != "0" * 64
-    client = start_client(network, "pinned", tmp_path, pin="0" * 64)
+    timing = fast_timing()
+    timing.error_retry_interval = 1.0  # an unattended client checks again by itself
+    client = start_client(network, "pinned", tmp_path, pin="0" * 64, timing=timing)
     try:
         client.recorder.wait_for_state("error", timeout=60)
         assert "pinned" in str(client.session.last_error)
+        client.recorder.wait_for(lambda: client.recorder.states().count("error") >= 2, 30, "a second try")
         assert not client.recorder.finished_tasks()
         assert "ready" not in client.recorder.states()
     finally:

@@ -67,6 +67,7 @@ class SessionTiming:
     token_poll_interval: float = 5.0  # how often a waiting session re-reads the keyring
     healthy_after: float = 20.0  # connected this long → the next break backs off from the start
     package_check_interval: float = 300.0  # how often to ask whether the network's package changed
+    error_retry_interval: float = 300.0  # an error state tries again by itself after this long
     task_timeout: float | None = None
     backoff: Backoff = field(default_factory=Backoff)
 
@@ -106,6 +107,7 @@ class Session:
         self._thread: threading.Thread | None = None
         self._link: CombinerLink | None = None
         self._executor: TaskExecutor | None = None
+        self._runner: EntryPointRunner | None = None
         self._pending_review: PreparedPackage | None = None
         self._approval_answer: bool | None = None
         self._started_package: str | None = None  # checksum whose `startup` already ran
@@ -145,8 +147,12 @@ class Session:
         self.control.request_resume()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Cancel the running entry point (whole process tree), disconnect, end the thread."""
+        """Cancel the running entry point (whole process tree) or environment build, disconnect,
+        end the thread."""
         self.control.request_stop()
+        self._environments.cancel()
+        if self._runner:
+            self._runner.cancel()  # `startup`, before there is a task executor
         if self._executor:
             self._executor.cancel()
         if self._link:
@@ -161,11 +167,13 @@ class Session:
             self._thread.join(timeout)
 
     def approve_package(self, checksum: str) -> None:
-        """The person approved the package under review (or a package they reviewed earlier)."""
-        self._remember_approval(checksum)
+        """The person approved the package under review (or one they reviewed earlier). Returns
+        at once: the approval is saved on the session's thread, never on the caller's (the UI)."""
         if self._pending_review and self._pending_review.checksum == checksum:
             self._approval_answer = True
-        self.control.poke()
+            self.control.poke()
+        else:
+            threading.Thread(target=self._remember_approval, args=(checksum,), daemon=True).start()
 
     def reject_package(self) -> None:
         self._approval_answer = False
@@ -251,10 +259,13 @@ class Session:
             )
             self._wait_for_new_token(state, error)
             backoff.reset()
-        else:  # needs the person: wait until they retry, change something, or stop
+        else:  # needs the person: wait until they retry or stop; try again by itself after a
+            # while (an unattended server must not stay down for a problem that went away),
+            # except after a rejection, which only the person can take back.
             self._say(str(error), "error")
             self._set_state(SessionState.ERROR, error.message, error)
-            self.control.wait(None)
+            rejected = isinstance(error, PackageRejected)
+            self.control.wait(None if rejected else self.timing.error_retry_interval)
             backoff.reset()
 
     def _wait_before_reconnect(self, backoff: Backoff, reason: str) -> None:
@@ -291,8 +302,10 @@ class Session:
         self._set_state(SessionState.ASSIGNED, f"assigned to combiner {self.assignment.host}")
 
         package = self._prepare_package(controller)
+        self._check_stop()
         environment = self._prepare_environment(package)
-        runner = self._make_runner(package, environment)
+        self._check_stop()
+        runner = self._runner = self._make_runner(package, environment)
         if self._started_package != package.checksum and "startup" in package.manifest.entry_points:
             self._set_state(SessionState.STARTING_PACKAGE)
             runner.startup()
@@ -447,6 +460,7 @@ class Session:
                 raise PackageRejected(
                     f"You rejected the compute package {package.checksum[:12]}…; nothing from it ran."
                 )
+            self._remember_approval(package.checksum)  # here, on the session thread: disk I/O
         finally:
             self._pending_review = None
 
