@@ -37,6 +37,8 @@ def run_xvfb(args: argparse.Namespace) -> int:
         time.sleep(1.0)
         env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
         command = [sys.executable, __file__, "--child", "--out", str(args.out), "--rounds", str(args.rounds)]
+        if args.dark:
+            command.append("--dark")
         return subprocess.run(command, env=env).returncode
     finally:
         xvfb.terminate()
@@ -53,6 +55,32 @@ def example_archive(dest: Path) -> Path:
                 info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
                 archive.addfile(info, io.BytesIO(data))
     return dest
+
+
+def use_dark_palette(app) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#2b2b2b",
+        QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1e1e1e",
+        QPalette.ColorRole.AlternateBase: "#2a2a2a",
+        QPalette.ColorRole.Text: "#e6e6e6",
+        QPalette.ColorRole.Button: "#353535",
+        QPalette.ColorRole.ButtonText: "#e6e6e6",
+        QPalette.ColorRole.Highlight: "#2f6db5",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#353535",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6",
+        QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText, QPalette.ColorRole.Text):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
+    app.setPalette(palette)
 
 
 def child(args: argparse.Namespace) -> int:
@@ -72,6 +100,9 @@ def child(args: argparse.Namespace) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication([])
+    prefix = "real-dark" if args.dark else "real"
+    if args.dark:  # what a person with a dark desktop theme sees (Xvfb has no theme of its own)
+        use_dark_palette(app)
     network = FednNetwork(run_dir=home / "fednet", envs=ensure_environments()).start()
     try:
         archive = example_archive(home / "example.tgz")
@@ -102,8 +133,8 @@ def child(args: argparse.Namespace) -> int:
             if tab is not None:
                 window.tabs.setCurrentWidget(tab)
             pump_until(lambda: False, 0.8)
-            window.grab().save(str(args.out / f"real-{name}.png"))
-            print("saved", args.out / f"real-{name}.png")
+            window.grab().save(str(args.out / f"{prefix}-{name}.png"))
+            print("saved", args.out / f"{prefix}-{name}.png")
 
         window.start_or_resume()
         if not pump_until(lambda: window.state is SessionState.READY, 90):
@@ -140,6 +171,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--dark", action="store_true", help="a dark palette, as a dark desktop theme gives")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     return child(args) if args.child else run_xvfb(args)
