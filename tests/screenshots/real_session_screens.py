@@ -14,7 +14,6 @@ import argparse
 import io
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -28,21 +27,10 @@ DEFAULT_OUT = ROOT / "tests" / "_artifacts" / "screenshots"
 
 
 def run_xvfb(args: argparse.Namespace) -> int:
-    if not shutil.which("Xvfb"):
-        print("Xvfb is not installed (apt-get install xvfb)", file=sys.stderr)
-        return 2
-    display = f":{140 + os.getpid() % 50}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-    try:
-        time.sleep(1.0)
-        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
-        command = [sys.executable, __file__, "--child", "--out", str(args.out), "--rounds", str(args.rounds)]
-        if args.dark:
-            command.append("--dark")
-        return subprocess.run(command, env=env).returncode
-    finally:
-        xvfb.terminate()
-        xvfb.wait()
+    from tests.screenshots.xvfb import rerun_inside_xvfb
+
+    arguments = ["--out", str(args.out), "--rounds", str(args.rounds)] + (["--dark"] if args.dark else [])
+    return rerun_inside_xvfb(Path(__file__), arguments)
 
 
 def example_archive(dest: Path) -> Path:

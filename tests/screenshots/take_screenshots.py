@@ -15,7 +15,6 @@ import math
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -24,22 +23,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "tests" / "_artifacts" / "screenshots"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tests.screenshots.xvfb import rerun_inside_xvfb  # noqa: E402
 
 
 def run_xvfb(out: Path) -> int:
-    if not shutil.which("Xvfb"):
-        print("Xvfb is not installed (apt-get install xvfb)", file=sys.stderr)
-        return 2
-    display = f":{90 + os.getpid() % 50}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-    try:
-        time.sleep(1.0)
-        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
-        env.pop("WAYLAND_DISPLAY", None)
-        return subprocess.run([sys.executable, __file__, "--child", "--out", str(out)], env=env).returncode
-    finally:
-        xvfb.terminate()
-        xvfb.wait()
+    return rerun_inside_xvfb(Path(__file__), ["--out", str(out)])
 
 
 # ---- inside Xvfb ---------------------------------------------------------------------------------
