@@ -25,7 +25,7 @@ from pathlib import Path
 from fedgui.core import paths
 from fedgui.core.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python
 from fedgui.core.errors import FedguiError
-from fedgui.core.events import EventBus, LogLine, StateChanged, TransferProgress
+from fedgui.core.events import EventBus, LogLine, StateChanged
 from fedgui.core.history import HistoryStore
 from fedgui.core.package import PackageCache, PreparedPackage, require_approval
 from fedgui.core.profile import Profile, ProfileStore
@@ -38,8 +38,7 @@ from fedgui.core.session.failures import Disposition, classify
 from fedgui.core.session.model_cache import ModelCache
 from fedgui.core.session.package_watch import PackageWatcher
 from fedgui.core.session.states import SessionState, describe
-from fedgui.core.session.tasks import TaskContext, TaskExecutor
-from fedgui.core.session.tokens import token_is_expired
+from fedgui.core.session.tasks import TaskContext, TaskExecutor, progress_emitter
 
 log = logging.getLogger(__name__)
 
@@ -418,10 +417,7 @@ class Session:
             folder = self._work_dir / "downloads"
             folder.mkdir(parents=True, exist_ok=True)
 
-            def progress(done: int, total: int | None) -> None:
-                self.bus.emit(TransferProgress(what="package", done=done, total=total))
-
-            archive = controller.download_package(folder, progress=progress)
+            archive = controller.download_package(folder, progress=progress_emitter(self.bus, "package"))
             try:
                 package = self._packages.prepare(archive, expected_checksum=checksum)
             finally:
@@ -505,4 +501,4 @@ def entry_point_variables(profile: Profile) -> dict[str, str]:
     return variables
 
 
-__all__ = ["PackageRejected", "Session", "SessionTiming", "token_is_expired"]
+__all__ = ["PackageRejected", "Session", "SessionTiming"]

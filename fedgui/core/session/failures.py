@@ -23,16 +23,12 @@ class Disposition(enum.Enum):
     NEEDS_PERSON = "needs_person"
 
 
-_RETRY_CONTROLLER_ERRORS = tuple(
-    getattr(ctl, name)
-    for name in (
-        "ControllerUnreachable",
-        "ControllerTimeout",
-        "ControllerServerError",
-        "NoCombinerAvailable",
-        "UnexpectedResponse",
-    )
-    if hasattr(ctl, name)
+_RETRY_CONTROLLER_ERRORS = (
+    ctl.ControllerUnreachable,
+    ctl.ControllerTimeout,
+    ctl.ControllerServerError,
+    ctl.NoCombinerAvailable,
+    ctl.UnexpectedResponse,
 )
 
 
@@ -62,7 +58,7 @@ def _protocol_error(exc: BaseException) -> BaseException:
 
 def classify(exc: BaseException, token: str | None) -> tuple[Disposition, FedguiError]:
     exc = _protocol_error(exc)
-    if isinstance(exc, getattr(ctl, "TokenExpired", ())):
+    if isinstance(exc, ctl.TokenExpired):
         return Disposition.TOKEN_EXPIRED, exc
     if _is_token_problem(exc):
         if token_is_expired(token):

@@ -69,7 +69,6 @@ class TaskContext:
 class TaskExecutor:
     def __init__(self, context: TaskContext) -> None:
         self.ctx = context
-        self._current: Task | None = None
         self._cancelled = threading.Event()
         self.me = ClientIdentity(context.connection.client_id, context.connection.client_name)
 
@@ -109,7 +108,6 @@ class TaskExecutor:
             )
         )
         timings: dict[str, float] = {}
-        self._current = task
         with self._task_log(task_id), self._forward_live_metrics(task, task_id):
             try:
                 result_metrics, update_id = self._run(task, task_id, timings)
@@ -122,8 +120,6 @@ class TaskExecutor:
                         task_id=task_id, kind=task.kind, status="ok", metrics=result_metrics, timings=timings
                     )
                 )
-            finally:
-                self._current = None
 
     def _run(self, task: Task, task_id: str, timings: dict[str, float]) -> tuple[dict, str | None]:
         ctx = self.ctx
@@ -267,16 +263,7 @@ class TaskExecutor:
         return download
 
     def _progress(self, what: str):
-        bus = self.ctx.bus
-        last = [0.0]
-
-        def progress(done: int, total: int | None) -> None:
-            now = time.monotonic()
-            if now - last[0] >= 0.1 or (total is not None and done >= total):
-                last[0] = now
-                bus.emit(TransferProgress(what=what, done=done, total=total))
-
-        return progress
+        return progress_emitter(self.ctx.bus, what)
 
     def _report(self, task: Task, text: str, level: int, about=None) -> None:
         """A status line about ``task`` for the network's event log, as FEDn's client sends it."""
@@ -328,6 +315,20 @@ class TaskExecutor:
         finally:
             unsubscribe()
             sender.finish()
+
+
+def progress_emitter(bus: EventBus, what: str) -> Callable[[int, int | None], None]:
+    """A transfer's progress callback that emits TransferProgress at most every 0.1 s (and at
+    the end): a callback per 1 MiB chunk would flood the GUI with events at 1 GB/s."""
+    last = [0.0]
+
+    def progress(done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.1 or (total is not None and done >= total):
+            last[0] = now
+            bus.emit(TransferProgress(what=what, done=done, total=total))
+
+    return progress
 
 
 def _hand_over(cached: Path, dest: Path) -> os.stat_result | None:
