@@ -63,7 +63,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace):
-    from fedgui.core.clientconfig import import_client_config
+    from fedgui.core.clientconfig import ClientConfigError, import_client_config
     from fedgui.core.profile import ProfileStore
     from fedgui.core.secrets import SecretStore
 
@@ -94,7 +94,7 @@ def _load(args: argparse.Namespace):
             # Re-read the file, so that an admin can drop a new token into it while we wait.
             try:
                 return import_client_config(config_path).token
-            except Exception:  # keep the last good token if the file is mid-edit
+            except (ClientConfigError, OSError):  # keep the last good token if the file is mid-edit
                 return imported.token
 
     if args.data:
