@@ -19,18 +19,10 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from tests.fednet.packages import write_package_archive
+from tests.fednet.packages import FEDN_YAML, write_package_archive
 
 ENTRY_TIMES = "entry_times.jsonl"
 ARRAY_BYTES = 16 * 1024 * 1024  # float32 arrays of 16 MiB (the last one smaller)
-
-FEDN_YAML = """\
-entry_points:
-  train:
-    command: python train.py
-  validate:
-    command: python validate.py
-"""
 
 # train = load, add noise, save (np.savez, uncompressed), write <out>-metadata. The model is
 # written through an open handle: np.savez appends ".npz" to a bare path without it.
