@@ -130,10 +130,10 @@ def metrics_table(columns: dict[str, dict[str, Any]]) -> str:
 
 
 def exit_code_for(error: FedguiError) -> int:
-    from fedgui.core.environment import PythonEnvironmentError
-    from fedgui.core.package import PackageError, PackageNotApproved
+    from fedgui.core.execution.environment import PythonEnvironmentError
+    from fedgui.core.execution.errors import EntryPointError
+    from fedgui.core.package.errors import PackageError, PackageNotApproved
     from fedgui.core.preview import ApprovalMismatch, PreviewError
-    from fedgui.core.runner import EntryPointError
 
     if isinstance(error, (PackageNotApproved, ApprovalMismatch)):
         return EXIT_NOT_APPROVED

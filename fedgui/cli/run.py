@@ -109,7 +109,8 @@ def _load(args: argparse.Namespace):
 def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     from fedgui.cli.console import ConsoleRenderer
     from fedgui.core.events import StateChanged
-    from fedgui.core.session import Session, SessionState
+    from fedgui.core.session.engine import Session
+    from fedgui.core.session.states import SessionState
 
     session = Session(profile, token_source, profile_store=store, auto_approve=args.approve)
     session.bus.subscribe(ConsoleRenderer(show_progress=not args.quiet_progress))

@@ -17,19 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from fedgui.core import paths
-from fedgui.core.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python_info
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import EventSink, LogLine, ignore_event
+from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python_info
+from fedgui.core.execution.errors import EntryPointCancelled
+from fedgui.core.execution.runner import EntryPointRunner, new_model_temp_path, new_temp_path
 from fedgui.core.fileio import atomic_write_text
-from fedgui.core.package import (
-    PackageCache,
-    PackageNotApproved,
-    PreparedPackage,
-    is_approved,
-    normalize_checksum,
-    require_approval,
-)
-from fedgui.core.runner import EntryPointCancelled, EntryPointRunner, new_model_temp_path, new_temp_path
+from fedgui.core.package.approval import is_approved, require_approval
+from fedgui.core.package.cache import PackageCache, PreparedPackage
+from fedgui.core.package.checksum import normalize_checksum
 
 _APPROVALS_FILE = "preview-approvals.json"
 
@@ -246,7 +242,6 @@ def run_preview(package: Path, model: Path, data_folder: Path, **options: Any) -
 
 __all__ = [
     "ApprovalMismatch",
-    "PackageNotApproved",
     "Preview",
     "PreviewApprovals",
     "PreviewError",

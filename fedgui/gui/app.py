@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from fedgui.gui import theme
+from fedgui.gui.common import theme
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,10 @@ def tune_runtime_for_ui() -> None:
 
 def run_gui(options: LaunchOptions) -> int:
     from fedgui.core.errors import FedguiError
-    from fedgui.core.history import HistoryStore
+    from fedgui.core.history.store import HistoryStore
     from fedgui.core.profile import ProfileStore
     from fedgui.core.secrets import SecretStore
-    from fedgui.gui.settings_dialog import PreferencesStore
+    from fedgui.gui.settings.dialog import PreferencesStore
     from fedgui.gui.single_instance import SingleInstance
 
     app = create_application()
@@ -106,7 +106,7 @@ class AppController:
         self.wizard = None
 
     def open_first_wizard(self) -> None:
-        from fedgui.gui.main_window import open_connection_wizard
+        from fedgui.gui.window.main_window import open_connection_wizard
         from fedgui.gui.workers import run_in_background
 
         self.wizard = open_connection_wizard(None, self.store, self.secrets)
@@ -128,7 +128,7 @@ class AppController:
         self.wizard.show()
 
     def open_main_window(self, profiles, select_id: str | None = None) -> None:
-        from fedgui.gui.main_window import MainWindow
+        from fedgui.gui.window.main_window import MainWindow
         from fedgui.gui.workers import run_in_background
 
         known = {p.id for p in profiles}
@@ -173,9 +173,9 @@ def self_check() -> int:
         from PySide6 import __version__ as pyside_version
         from PySide6.QtCore import qVersion
 
-        from fedgui.core.history import HistoryStore
+        from fedgui.core.history.store import HistoryStore
         from fedgui.core.profile import Profile, ProfileStore
-        from fedgui.gui.main_window import MainWindow
+        from fedgui.gui.window.main_window import MainWindow
 
         app = create_application()
         profile = Profile.new("Self-check", "http://localhost:8092")

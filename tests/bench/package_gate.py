@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from fedgui.core.package import PackageCache, sha256_file
+from fedgui.core.package.cache import PackageCache
+from fedgui.core.package.checksum import sha256_file
 
 FEDN_YAML = b"entry_points:\n  train: {command: python train.py}\n  validate: {command: python validate.py}\n"
 

@@ -1,7 +1,7 @@
 """Benchmark: wall time from launching ``fedgui`` (a new process) to its main window first shown.
 
 The app prints ``FIRST_SHOWN <epoch>`` when FEDGUI_STARTUP_MARKER is "-" (see
-fedgui/gui/main_window.py), on the first event-loop turn after the window is shown; the
+fedgui/gui/window/main_window.py), on the first event-loop turn after the window is shown; the
 benchmark kills the process right after. Each run uses a fresh FEDGUI_HOME holding one profile
 and a small history, so the real start path (profiles, history, last profile) is measured.
 Warm runs: the first launch fills the page cache and is reported separately.
@@ -27,7 +27,7 @@ def prepare_home(home: Path) -> None:
     """One profile and a few rounds of history, written by a helper process (not timed)."""
     script = (
         "from fedgui.core.profile import Profile, ProfileStore\n"
-        "from fedgui.core.history import HistoryStore\n"
+        "from fedgui.core.history.store import HistoryStore\n"
         "p = Profile.new('Bench network', 'http://localhost:8092', ready=True)\n"
         "ProfileStore().save(p)\n"
         "with HistoryStore() as h:\n"

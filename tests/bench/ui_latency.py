@@ -1,6 +1,6 @@
 """Benchmark: how late the UI's event loop runs while an entry point floods the live log.
 
-A real entry point (a child process run by fedgui.core.runner.EntryPointRunner on a worker
+A real entry point (a child process run by fedgui.core.execution.runner.EntryPointRunner on a worker
 thread, as the session does) prints N lines; the runner turns each into a LogLine on the
 main window's real EventBus; the window's log view shows them. A 10 ms precise QTimer records
 the gap between its ticks: lateness = gap - 10 ms. Prints p50/p99/max lateness, total time and
@@ -43,15 +43,15 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit
 
-from fedgui.core.environment import PythonEnvironment
 from fedgui.core.events import Event, EventBus, LogLine
-from fedgui.core.history import HistoryStore
+from fedgui.core.execution.environment import PythonEnvironment
+from fedgui.core.execution.runner import EntryPointRunner
+from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.core.runner import EntryPointRunner
 from fedgui.gui.app import create_application, tune_runtime_for_ui
 from fedgui.gui.bridge import EventBridge
-from fedgui.gui.main_window import MainWindow
-from fedgui.gui.settings_dialog import PreferencesStore
+from fedgui.gui.settings.dialog import PreferencesStore
+from fedgui.gui.window.main_window import MainWindow
 
 FLOOD_PY = """\
 import sys

@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from fedgui.core.events import Event
-from fedgui.core.history import HistoryStore
+from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.session.states import SessionState
 
@@ -147,8 +147,8 @@ def secrets() -> RecordingSecrets:
 
 @pytest.fixture
 def window(qtbot, profiles, profile_store, history, sessions, secrets, tmp_path):
-    from fedgui.gui.main_window import MainWindow
-    from fedgui.gui.settings_dialog import PreferencesStore
+    from fedgui.gui.settings.dialog import PreferencesStore
+    from fedgui.gui.window.main_window import MainWindow
     from fedgui.gui.workers import wait_for_background_jobs
 
     def factory(profile, bus):

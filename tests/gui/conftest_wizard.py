@@ -13,7 +13,7 @@ import keyring.backend
 import keyring.backends.fail
 import pytest
 
-from fedgui.core.package import PackageCache
+from fedgui.core.package.cache import PackageCache
 from fedgui.core.profile import ProfileStore
 from fedgui.core.secrets import SecretStore
 from fedgui.gui.workers import wait_for_background_jobs

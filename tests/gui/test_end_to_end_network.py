@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QWizard
 
-from fedgui.core.history import HistoryStore
-from fedgui.core.session import SessionState
-from fedgui.gui.main_window import MainWindow
+from fedgui.core.history.store import HistoryStore
+from fedgui.core.session.states import SessionState
+from fedgui.gui.window.main_window import MainWindow
 from tests.gui.conftest_wizard import *  # noqa: F403 - fixtures
 from tests.gui.test_wizard_network import (
     LONG,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from fedgui.gui.widgets.history_table import format_duration, pick_key_metric
+from fedgui.gui.window.history_table import format_duration, pick_key_metric
 
 
 def row_texts(window) -> list[list[str]]:

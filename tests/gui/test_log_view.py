@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from fedgui.core.events import EventBus, LogLine
-from fedgui.gui.widgets.log_view import LogView
+from fedgui.gui.window.log_view import LogView
 from tests.gui.conftest import emit_from_thread
 
 
@@ -174,7 +174,7 @@ def test_save_failure_is_reported(qtbot, view, tmp_path):
 
 
 def test_flood_shows_newest_lines_then_rebuilds_the_full_view(qtbot):
-    from fedgui.gui.widgets.log_view import FLOOD_SHOWN
+    from fedgui.gui.window.log_view import FLOOD_SHOWN
 
     view = LogView(capacity=10_000)
     qtbot.addWidget(view)

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from fedgui.core.events import LogLine, MetricReported, ResourceUsage, StateChanged, TaskFinished, TaskStarted
 from fedgui.core.session.states import SessionState, describe
-from fedgui.gui.status_panel import button_states
+from fedgui.gui.window.status_panel import button_states
 from tests.gui.conftest import emit_from_thread
 
 
@@ -211,8 +211,8 @@ def test_every_button_has_a_name(window):
 
 
 def test_first_shown_marker(qtbot, tmp_path, monkeypatch, profiles, profile_store, history, secrets):
-    from fedgui.gui.main_window import MainWindow
-    from fedgui.gui.settings_dialog import PreferencesStore
+    from fedgui.gui.settings.dialog import PreferencesStore
+    from fedgui.gui.window.main_window import MainWindow
 
     marker = tmp_path / "shown.txt"
     monkeypatch.setenv("FEDGUI_STARTUP_MARKER", str(marker))
@@ -233,8 +233,8 @@ def test_first_shown_marker(qtbot, tmp_path, monkeypatch, profiles, profile_stor
 def test_first_run_opens_the_wizard_then_the_main_window(qtbot, tmp_path, profile_store, history, secrets):
     from fedgui.core.profile import Profile
     from fedgui.gui.app import AppController, LaunchOptions
-    from fedgui.gui.settings_dialog import PreferencesStore
-    from fedgui.gui.wizard import ConnectionWizard
+    from fedgui.gui.settings.dialog import PreferencesStore
+    from fedgui.gui.wizard.wizard import ConnectionWizard
 
     app = QApplication.instance()
     controller = AppController(
@@ -256,7 +256,7 @@ def test_first_run_opens_the_wizard_then_the_main_window(qtbot, tmp_path, profil
 def test_first_run_wizard_closed_without_a_profile_quits(qtbot, tmp_path, history, secrets, monkeypatch):
     from fedgui.core.profile import ProfileStore
     from fedgui.gui.app import AppController, LaunchOptions
-    from fedgui.gui.settings_dialog import PreferencesStore
+    from fedgui.gui.settings.dialog import PreferencesStore
 
     app = QApplication.instance()
     quits = []

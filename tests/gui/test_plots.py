@@ -7,8 +7,8 @@ import math
 import pytest
 
 from fedgui.core.events import MetricReported
-from fedgui.gui.widgets.metric_plots import MetricPlots
-from fedgui.gui.widgets.plot_data import load_plot_data, round_positions
+from fedgui.gui.window.metric_plots import MetricPlots
+from fedgui.gui.window.plot_data import load_plot_data, round_positions
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_export_png_and_csv(qtbot, plots, tmp_path):
 
 
 def test_empty_history(qtbot, tmp_path):
-    from fedgui.core.history import HistoryStore
+    from fedgui.core.history.store import HistoryStore
 
     with HistoryStore(tmp_path / "empty.sqlite3") as empty:
         widget = MetricPlots()

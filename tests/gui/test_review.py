@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from fedgui.core.package import PackageCache, PreparedPackage
+from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.profile import Profile
-from fedgui.gui.review import PackageReviewDialog, PackageReviewWidget
-from fedgui.gui.review.dialog import rejection_consequence
+from fedgui.gui.review.dialog import PackageReviewDialog, rejection_consequence
 from fedgui.gui.review.file_tree import CHANGE_ROLE, PATH_ROLE
 from fedgui.gui.review.highlighting import DiffHighlighter
+from fedgui.gui.review.widget import PackageReviewWidget
 from tests.fednet.packages import PACKAGE_FILES
 from tests.gui.conftest_wizard import *  # noqa: F403 - fixtures
 from tests.gui.conftest_wizard import write_tgz

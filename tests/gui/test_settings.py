@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedgui.gui.settings_dialog import AppPreferences, SettingsDialog, apply_resource_limits
+from fedgui.gui.settings.dialog import AppPreferences, SettingsDialog, apply_resource_limits
 
 
 @pytest.fixture

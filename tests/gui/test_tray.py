@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fedgui.core.events import LogLine, StateChanged, TaskFinished
 from fedgui.core.session.states import SessionState
-from fedgui.gui.tray import Tray, notification_for
+from fedgui.gui.window.tray import Tray, notification_for
 
 
 def test_which_events_notify():
@@ -27,7 +27,7 @@ def test_tray_sends_and_tracks_state(qtbot, monkeypatch):
     shown = []
     tray.available = True
     monkeypatch.setattr(tray.icon, "showMessage", lambda *args: shown.append(args))
-    monkeypatch.setattr("fedgui.gui.tray.QSystemTrayIcon.supportsMessages", staticmethod(lambda: True))
+    monkeypatch.setattr("fedgui.gui.window.tray.QSystemTrayIcon.supportsMessages", staticmethod(lambda: True))
     tray.handle_event(TaskFinished(task_id="t", kind="train", status="ok"))
     assert shown and shown[0][0] == "Training finished"
     tray.show_state(SessionState.PAUSED, "Paused", True, False)

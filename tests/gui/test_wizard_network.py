@@ -9,11 +9,12 @@ import pytest
 from PySide6.QtWidgets import QWizard
 
 from fedgui.core import autostart
-from fedgui.core.package import sha256_file
-from fedgui.gui.widgets_common import CheckState, Tone
-from fedgui.gui.wizard import ConnectionWizard, PageId
-from fedgui.gui.wizard.connection_check import COMBINER, PACKAGE, REACHABLE, TOKEN
+from fedgui.core.controller.connection_check import COMBINER, PACKAGE, REACHABLE, TOKEN
+from fedgui.core.package.checksum import sha256_file
+from fedgui.gui.common.checklist import CheckState
+from fedgui.gui.common.message import Tone
 from fedgui.gui.wizard.example import find_example_folder
+from fedgui.gui.wizard.wizard import ConnectionWizard, PageId
 from tests.gui.conftest_wizard import *  # noqa: F403 - fixtures
 from tests.gui.conftest_wizard import write_client_yaml
 

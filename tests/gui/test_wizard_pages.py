@@ -9,13 +9,14 @@ import socket
 import pytest
 from PySide6.QtWidgets import QWizard
 
-from fedgui.core.environment import EnvironmentBuilder
+from fedgui.core.controller.connection_check import REACHABLE, TOKEN
+from fedgui.core.execution.environment import EnvironmentBuilder
 from fedgui.core.preview import Preview
-from fedgui.gui.widgets_common import CheckState, Tone
-from fedgui.gui.wizard import ConnectionWizard, PageId
-from fedgui.gui.wizard.connection_check import REACHABLE, TOKEN
+from fedgui.gui.common.checklist import CheckState
+from fedgui.gui.common.message import Tone
 from fedgui.gui.wizard.example import find_example_folder
 from fedgui.gui.wizard.preview_panel import PreviewPanel
+from fedgui.gui.wizard.wizard import ConnectionWizard, PageId
 from tests.gui.conftest_wizard import *  # noqa: F403 - fixtures
 from tests.gui.conftest_wizard import write_client_yaml
 
@@ -242,7 +243,7 @@ def test_missing_data_folder_blocks_next(qtbot, tmp_path, profile_store, no_keyr
 
 
 def test_progress_bar_shows_amount_and_speed(qtbot):
-    from fedgui.gui.widgets_common import TransferProgressBar
+    from fedgui.gui.common.transfer_progress import TransferProgressBar
 
     bar = TransferProgressBar("Download")
     qtbot.addWidget(bar)

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedgui.core.events import Event, LogLine, StateChanged, TaskFinished
-from fedgui.core.history import HistoryStore
+from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile
-from fedgui.core.session import Session, SessionTiming
 from fedgui.core.session.backoff import Backoff
+from fedgui.core.session.engine import Session, SessionTiming
 from tests.fednet.packages import write_package_archive as build_package  # noqa: F401 - re-exported
 
 

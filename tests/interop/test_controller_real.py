@@ -9,8 +9,8 @@ import uuid
 import numpy as np
 import pytest
 
-from fedgui.core.controller import (
-    ControllerClient,
+from fedgui.core.controller.client import ControllerClient
+from fedgui.core.controller.errors import (
     ModelNotFound,
     NoCombinerAvailable,
     NoPackageYet,

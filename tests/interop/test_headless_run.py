@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fedgui.core.package import sha256_file
+from fedgui.core.package.checksum import sha256_file
 from fedgui.core.profile import Profile, ProfileStore
 
 pytestmark = pytest.mark.interop

@@ -19,19 +19,12 @@ import numpy as np
 import pytest
 import requests
 
-from fedgui.core.protocol import (
-    CombinerConnection,
-    CombinerEndpoint,
-    ModelNotFound,
-    TokenLacksClientRole,
-    TokenRejected,
-    download_model,
-    error_from_rpc,
-    parse_task,
-    upload_model,
-)
 from fedgui.core.protocol import messages as msg
+from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
+from fedgui.core.protocol.errors import ModelNotFound, TokenLacksClientRole, TokenRejected, error_from_rpc
 from fedgui.core.protocol.generated import fedn_pb2 as pb
+from fedgui.core.protocol.messages import parse_task
+from fedgui.core.protocol.transfer import download_model, upload_model
 
 pytestmark = pytest.mark.interop
 

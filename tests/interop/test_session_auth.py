@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedgui.core.controller import TokenRejected
+from fedgui.core.controller.errors import TokenRejected
 from tests.fednet.tokens import make_jwt
 from tests.interop.session_helpers import start_client
 

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from fedgui.core.events import TaskStarted
-from fedgui.core.package import sha256_file
+from fedgui.core.package.checksum import sha256_file
 from tests.interop.session_helpers import start_client
 from tests.interop.tamper_proxy import TamperingProxy
 

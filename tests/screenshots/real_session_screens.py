@@ -78,12 +78,12 @@ def child(args: argparse.Namespace) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from fedgui.core.history import HistoryStore
-    from fedgui.core.package import sha256_file
+    from fedgui.core.history.store import HistoryStore
+    from fedgui.core.package.checksum import sha256_file
     from fedgui.core.profile import Profile, ProfileStore
     from fedgui.core.secrets import SecretStore
-    from fedgui.core.session import SessionState
-    from fedgui.gui.main_window import MainWindow
+    from fedgui.core.session.states import SessionState
+    from fedgui.gui.window.main_window import MainWindow
     from tests.fednet import FednNetwork, ensure_environments
 
     args.out.mkdir(parents=True, exist_ok=True)

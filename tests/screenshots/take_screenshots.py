@@ -145,11 +145,11 @@ def take(out: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
     from fedgui.core.events import StateChanged
-    from fedgui.core.history import HistoryStore
+    from fedgui.core.history.store import HistoryStore
     from fedgui.core.profile import Profile, ProfileStore
     from fedgui.gui.app import create_application
-    from fedgui.gui.main_window import MainWindow
-    from fedgui.gui.settings_dialog import PreferencesStore, SettingsDialog
+    from fedgui.gui.settings.dialog import PreferencesStore, SettingsDialog
+    from fedgui.gui.window.main_window import MainWindow
 
     app = create_application()
     out.mkdir(parents=True, exist_ok=True)

@@ -75,11 +75,11 @@ def capture_wizard(out: Path, work: Path, network) -> None:
     import keyring.backends.fail
     from PySide6.QtWidgets import QWizard
 
-    from fedgui.core.package import PackageCache
+    from fedgui.core.package.cache import PackageCache
     from fedgui.core.profile import ProfileStore
     from fedgui.core.secrets import SecretStore
-    from fedgui.gui.wizard import ConnectionWizard, PageId
     from fedgui.gui.wizard.example import find_example_folder
+    from fedgui.gui.wizard.wizard import ConnectionWizard, PageId
 
     example = find_example_folder()
     # No keyring on a bare Xvfb: the controller page shows the session-only choice, as it would.
@@ -141,9 +141,9 @@ def capture_wizard(out: Path, work: Path, network) -> None:
 
 
 def capture_review_dialog(out: Path, work: Path) -> None:
-    from fedgui.core.package import PackageCache
+    from fedgui.core.package.cache import PackageCache
     from fedgui.core.profile import Profile
-    from fedgui.gui.review import PackageReviewDialog
+    from fedgui.gui.review.dialog import PackageReviewDialog
     from tests.fednet.packages import PACKAGE_FILES
     from tests.gui.conftest_wizard import write_tgz
 

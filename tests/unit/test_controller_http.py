@@ -15,8 +15,8 @@ import uuid
 
 import pytest
 
-from fedgui.core.controller import (
-    ControllerClient,
+from fedgui.core.controller.client import ControllerClient
+from fedgui.core.controller.errors import (
     ControllerServerError,
     ControllerTimeout,
     ControllerTooOld,

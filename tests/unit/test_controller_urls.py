@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fedgui.core.controller import WrongAddress, filename_from_disposition, normalize_controller_url
-from fedgui.core.controller_errors import ControllerError
+from fedgui.core.controller.client import filename_from_disposition
+from fedgui.core.controller.errors import ControllerError, WrongAddress
+from fedgui.core.controller.urls import normalize_controller_url
 
 
 @pytest.mark.parametrize(

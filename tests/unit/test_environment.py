@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fedgui.core.environment import (
+from fedgui.core.events import LogLine
+from fedgui.core.execution.environment import (
     COMPLETE_MARKER,
     BasePythonNotFound,
     EnvironmentBuildCancelled,
@@ -26,7 +27,6 @@ from fedgui.core.environment import (
     resolve_base_python,
     resolve_base_python_info,
 )
-from fedgui.core.events import LogLine
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths and bash in these tests")
 
@@ -234,7 +234,7 @@ def test_venv_creation_failure_says_what_to_install(tmp_path):
 
 
 def test_windows_gui_interpreter_is_swapped_for_its_console_twin(tmp_path):
-    from fedgui.core.environment import console_interpreter
+    from fedgui.core.execution.environment import console_interpreter
 
     (tmp_path / "pythonw.exe").write_bytes(b"")
     (tmp_path / "python.exe").write_bytes(b"")

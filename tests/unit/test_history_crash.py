@@ -11,12 +11,13 @@ import textwrap
 
 import pytest
 
-from fedgui.core.history import INTERRUPTED_MESSAGE, HistoryStore
+from fedgui.core.history.records import INTERRUPTED_MESSAGE
+from fedgui.core.history.store import HistoryStore
 
 CHILD = textwrap.dedent(
     """
     import sys, time
-    from fedgui.core.history import HistoryStore
+    from fedgui.core.history.store import HistoryStore
 
     store = HistoryStore(sys.argv[1])
     task_id = store.start_task("profile", "train", round_id="r1", model_id="m1")

@@ -6,8 +6,8 @@ import re
 import threading
 
 from fedgui.core import paths
-from fedgui.core.history import HistoryStore
-from fedgui.core.history_log import TaskLogWriter, format_timestamp, safe_folder_name
+from fedgui.core.history.store import HistoryStore
+from fedgui.core.history.task_logs import TaskLogWriter, format_timestamp, safe_folder_name
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[(\w+)\] (.*)$")
 

@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from fedgui.core.history import CURRENT_VERSION, HistoryStore, HistoryTooNew, HistoryUnreadable
-from fedgui.core.history_schema import upgrade
+from fedgui.core.history.schema import CURRENT_VERSION, HistoryTooNew, HistoryUnreadable, upgrade
+from fedgui.core.history.store import HistoryStore
 
 # The version 1 schema exactly as the first release wrote it. Written out here rather than taken
 # from MIGRATIONS so that editing a released step by mistake makes this test fail.

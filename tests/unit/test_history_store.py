@@ -10,12 +10,9 @@ import threading
 import pytest
 
 from fedgui.core import paths
-from fedgui.core.history import (
-    INTERRUPTED_MESSAGE,
-    HistoryError,
-    HistoryStore,
-    TaskNotFound,
-)
+from fedgui.core.history.records import INTERRUPTED_MESSAGE
+from fedgui.core.history.schema import HistoryError
+from fedgui.core.history.store import HistoryStore, TaskNotFound
 
 
 class FakeClock:

@@ -7,8 +7,8 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fedgui.core.history import HistoryStore
-from fedgui.core.history_records import decode_metric_value, encode_metric_value, worst_status
+from fedgui.core.history.records import decode_metric_value, encode_metric_value, worst_status
+from fedgui.core.history.store import HistoryStore
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),

@@ -3,16 +3,10 @@ import hashlib
 import pytest
 
 from fedgui.core import paths
-from fedgui.core.package import (
-    ChecksumMismatch,
-    ManifestError,
-    PackageCache,
-    PackageNotApproved,
-    UnsafeArchive,
-    is_approved,
-    require_approval,
-    sha256_file,
-)
+from fedgui.core.package.approval import is_approved, require_approval
+from fedgui.core.package.cache import PackageCache
+from fedgui.core.package.checksum import sha256_file
+from fedgui.core.package.errors import ChecksumMismatch, ManifestError, PackageNotApproved, UnsafeArchive
 from tests.unit.test_package_support import file, good_members, make_tar
 
 

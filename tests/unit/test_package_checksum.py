@@ -3,7 +3,8 @@ import zipfile
 
 import pytest
 
-from fedgui.core.package import detect_archive_type, normalize_checksum, sha256_file, sha256_folder
+from fedgui.core.package.archive_type import detect_archive_type
+from fedgui.core.package.checksum import normalize_checksum, sha256_file, sha256_folder
 from tests.unit.test_package_support import good_members, make_tar
 
 

@@ -1,11 +1,7 @@
 import pytest
 
-from fedgui.core.package import (
-    ManifestError,
-    PythonEnvSpec,
-    find_package_root,
-    load_manifest,
-)
+from fedgui.core.package.errors import ManifestError
+from fedgui.core.package.manifest import PythonEnvSpec, find_package_root, load_manifest
 from tests.unit.test_package_support import GOOD_FEDN_YAML, GOOD_PYTHON_ENV
 
 

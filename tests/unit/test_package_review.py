@@ -1,4 +1,5 @@
-from fedgui.core.package import PackageCache, build_review
+from fedgui.core.package.cache import PackageCache
+from fedgui.core.package.review import build_review
 from tests.unit.test_package_support import file, good_members, make_tar, symlink
 
 

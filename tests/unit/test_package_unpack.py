@@ -5,14 +5,8 @@ import zipfile
 
 import pytest
 
-from fedgui.core.package import (
-    ArchiveTooLarge,
-    PackageError,
-    UnpackLimits,
-    UnsafeArchive,
-    UnsupportedArchive,
-    safe_unpack,
-)
+from fedgui.core.package.errors import ArchiveTooLarge, PackageError, UnsafeArchive, UnsupportedArchive
+from fedgui.core.package.unpack import UnpackLimits, safe_unpack
 from tests.unit.test_package_support import (
     Member,
     file,
@@ -194,7 +188,8 @@ def test_error_messages_are_plain(tmp_path, sentinel):
 
 @pytest.mark.parametrize("compression", ["gz", "bz2", "xz", ""])
 def test_bytes_read_while_unpacking_are_verified(tmp_path, sentinel, compression):
-    from fedgui.core.package import ChecksumMismatch, sha256_file
+    from fedgui.core.package.checksum import sha256_file
+    from fedgui.core.package.errors import ChecksumMismatch
 
     archive = make_tar(tmp_path / "pkg", good_members(), compression)
     right = sha256_file(archive)

@@ -7,7 +7,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fedgui.core.package import PackageError, UnpackLimits, safe_unpack
+from fedgui.core.package.errors import PackageError
+from fedgui.core.package.unpack import UnpackLimits, safe_unpack
 from tests.unit.test_package_support import Member, file, folder, hardlink, make_tar, symlink
 
 # Placeholder for an absolute path pointing into the sentinel folder, filled in per example, so a

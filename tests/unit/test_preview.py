@@ -13,9 +13,9 @@ import pytest
 
 from fedgui.cli.preview import EXIT_ENTRY_POINT, EXIT_NOT_APPROVED, EXIT_OK, EXIT_USAGE, metrics_table
 from fedgui.core.events import LogLine, MetricReported
-from fedgui.core.package import sha256_folder
+from fedgui.core.execution.errors import EntryPointCancelled, EntryPointCrashed
+from fedgui.core.package.checksum import sha256_folder
 from fedgui.core.preview import Preview, PreviewApprovals, run_preview
-from fedgui.core.runner import EntryPointCancelled, EntryPointCrashed
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="entry points run through bash here")
 

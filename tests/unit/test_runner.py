@@ -13,19 +13,21 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fedgui.core.environment import PythonEnvironment
 from fedgui.core.events import LogLine, MetricReported, ResourceUsage
-from fedgui.core.runner import (
+from fedgui.core.execution.environment import PythonEnvironment
+from fedgui.core.execution.errors import (
     EntryPointCancelled,
     EntryPointCrashed,
     EntryPointMissing,
-    EntryPointRunner,
     EntryPointTimedOut,
     MetricsOutputInvalid,
     MetricsOutputMissing,
     ModelOutputMissing,
     TrainMetadataInvalid,
     TrainMetadataMissing,
+)
+from fedgui.core.execution.runner import (
+    EntryPointRunner,
     build_entry_point_argv,
     new_model_temp_path,
     new_temp_path,
@@ -271,7 +273,7 @@ def test_timeout_kills_grandchildren(tmp_path):
 
 
 def test_background_leftover_does_not_hang_the_run(tmp_path, monkeypatch):
-    monkeypatch.setattr("fedgui.core.runner.DRAIN_SECONDS", 0.5)
+    monkeypatch.setattr("fedgui.core.execution.runner.DRAIN_SECONDS", 0.5)
     # The shell exits at once, but a background sleeper keeps our stdout pipe open.
     runner, _, _, _ = make_runner(tmp_path, {}, {"startup": "sleep 60 & echo started"})
     started = time.monotonic()

@@ -6,7 +6,12 @@ import math
 
 import pytest
 
-from fedgui.core.metric_lines import MalformedMetricLine, has_non_finite, is_metric_line, parse_metric_line
+from fedgui.core.execution.metric_lines import (
+    MalformedMetricLine,
+    has_non_finite,
+    is_metric_line,
+    parse_metric_line,
+)
 
 
 def test_recognises_only_the_prefix_with_a_space():

@@ -15,8 +15,9 @@ from collections.abc import Callable
 import grpc
 
 from fedgui.core.events import EventBus, LogLine
-from fedgui.core.protocol import ClientIdentity, CombinerConnection
 from fedgui.core.protocol import messages as msg
+from fedgui.core.protocol.channel import CombinerConnection
+from fedgui.core.protocol.messages import ClientIdentity
 from fedgui.core.session.control import SessionControl
 
 log = logging.getLogger(__name__)

@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedgui.core import paths
-from fedgui.core.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import EventBus, LogLine, StateChanged
-from fedgui.core.history import HistoryStore
-from fedgui.core.package import PackageCache, PreparedPackage, require_approval
+from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python
+from fedgui.core.execution.runner import EntryPointRunner
+from fedgui.core.history.store import HistoryStore
+from fedgui.core.package.approval import require_approval
+from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.core.protocol import CombinerConnection, CombinerEndpoint
-from fedgui.core.runner import EntryPointRunner
+from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
 from fedgui.core.session.backoff import Backoff
 from fedgui.core.session.connection import CombinerLink
 from fedgui.core.session.control import SessionControl
@@ -289,7 +290,7 @@ class Session:
     def _connect_and_serve(self) -> float:
         """Assign, prepare the package, connect to the combiner and work until the stream ends.
         Returns how long the combiner connection lasted (seconds)."""
-        from fedgui.core.controller import ControllerClient  # local: keeps `import session` light
+        from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
 
         token = self._token()
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import enum
 import errno
 
-from fedgui.core import controller as ctl
-from fedgui.core import protocol as proto
+from fedgui.core.controller import errors as ctl
 from fedgui.core.errors import FedguiError
+from fedgui.core.protocol import errors as proto
 from fedgui.core.session.tokens import token_is_expired
 
 

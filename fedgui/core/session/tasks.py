@@ -30,18 +30,13 @@ from fedgui.core.events import (
     TaskStarted,
     TransferProgress,
 )
-from fedgui.core.history import HistoryStore
-from fedgui.core.protocol import (
-    ClientIdentity,
-    CombinerConnection,
-    Task,
-    download_model,
-    parse_task,
-    upload_model,
-)
+from fedgui.core.execution.runner import EntryPointRunner
+from fedgui.core.history.store import HistoryStore
 from fedgui.core.protocol import messages as msg
+from fedgui.core.protocol.channel import CombinerConnection
 from fedgui.core.protocol.generated import fedn_pb2 as pb
-from fedgui.core.runner import EntryPointRunner
+from fedgui.core.protocol.messages import ClientIdentity, Task, parse_task
+from fedgui.core.protocol.transfer import download_model, upload_model
 from fedgui.core.session.model_cache import ModelCache
 
 log = logging.getLogger(__name__)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from fedgui.core.package import PreparedPackage
+from fedgui.core.package.cache import PreparedPackage
 from fedgui.core.profile import Profile, ProfileStore
+from fedgui.gui.common.message import MessageBox, Tone
 from fedgui.gui.review.widget import PackageReviewWidget
-from fedgui.gui.widgets_common import MessageBox, Tone
 from fedgui.gui.workers import run_in_background
 
 

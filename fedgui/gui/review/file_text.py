@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedgui.core.package import PackageReview
+from fedgui.core.package.review import PackageReview
 
 MAX_VIEW_BYTES = 512 * 1024
 

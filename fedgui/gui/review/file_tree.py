@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QStyle
 
-from fedgui.core.package import PackageReview
-from fedgui.gui.widgets_common import format_size
+from fedgui.core.package.review import PackageReview
+from fedgui.gui.common.transfer_progress import format_size
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 CHANGE_ROLE = Qt.ItemDataRole.UserRole + 2

@@ -20,11 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fedgui.core.package import PackageReview, PreparedPackage, build_review
+from fedgui.core.package.cache import PreparedPackage
+from fedgui.core.package.review import PackageReview, build_review
+from fedgui.gui.common.message import MessageBox, Tone
+from fedgui.gui.common.transfer_progress import format_size
 from fedgui.gui.review.file_text import FileView, load_file_view
 from fedgui.gui.review.file_tree import CHANGE_ROLE, PATH_ROLE, REMOVED, build_file_model
 from fedgui.gui.review.highlighting import CodeHighlighter, DiffHighlighter, language_for
-from fedgui.gui.widgets_common import MessageBox, Tone, format_size
 from fedgui.gui.workers import run_in_background
 
 #: Files opened first, in this order, so the viewer starts on something meaningful.

@@ -7,9 +7,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fedgui.core.controller import ControllerClient
-from fedgui.core.environment import PythonEnvironment
-from fedgui.core.package import PackageCache, PreparedPackage
+from fedgui.core.controller.client import ControllerClient
+from fedgui.core.execution.environment import PythonEnvironment
+from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.profile import Profile, ProfileStore, unique_name
 from fedgui.core.secrets import SecretStore
 

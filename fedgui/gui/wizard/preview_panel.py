@@ -13,11 +13,14 @@ from typing import Any, Protocol
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from fedgui.core.environment import EnvironmentBuildStep
 from fedgui.core.events import Event, EventSink, LogLine
+from fedgui.core.execution.environment import EnvironmentBuildStep
+from fedgui.core.execution.errors import EntryPointCancelled
 from fedgui.core.preview import PreviewResult
-from fedgui.core.runner_errors import EntryPointCancelled
-from fedgui.gui.widgets_common import ExpandableLog, MessageBox, MetricsTable, Relay, Tone, plain_error
+from fedgui.gui.common.expandable_log import ExpandableLog
+from fedgui.gui.common.message import MessageBox, Tone, plain_error
+from fedgui.gui.common.metrics_table import MetricsTable
+from fedgui.gui.common.relay import Relay
 from fedgui.gui.workers import run_in_background
 
 

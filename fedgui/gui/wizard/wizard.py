@@ -9,22 +9,19 @@ import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
-from fedgui.core.environment import EnvironmentBuilder
-from fedgui.core.package import PackageCache
+from fedgui.core.execution.environment import EnvironmentBuilder
+from fedgui.core.package.cache import PackageCache
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.secrets import SecretStore
-from fedgui.gui.widgets_common import plain_error
+from fedgui.gui.common.message import plain_error
 from fedgui.gui.wizard.context import WizardContext, save_profile
-from fedgui.gui.wizard.pages import (
-    ComputerPage,
-    ControllerPage,
-    EnvironmentPage,
-    FinishPage,
-    PackagePage,
-    PreviewPage,
-    WelcomePage,
-)
-from fedgui.gui.wizard.pages.computer import default_client_name
+from fedgui.gui.wizard.pages.computer import ComputerPage, default_client_name
+from fedgui.gui.wizard.pages.controller import ControllerPage
+from fedgui.gui.wizard.pages.environment import EnvironmentPage
+from fedgui.gui.wizard.pages.finish import FinishPage
+from fedgui.gui.wizard.pages.package import PackagePage
+from fedgui.gui.wizard.pages.preview import PreviewPage
+from fedgui.gui.wizard.pages.welcome import WelcomePage
 from fedgui.gui.workers import run_in_background
 
 
@@ -179,7 +176,7 @@ class ConnectionWizard(QWizard):
             self.setEnabled(True)
             text = f"The connection could not be saved. {plain_error(error)}"
             if self.currentId() == PageId.FINISH:
-                from fedgui.gui.widgets_common import Tone
+                from fedgui.gui.common.message import Tone
 
                 self.finish_page.error.show_text(text, Tone.ERROR)
             else:

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from fedgui.gui.widgets_common import FolderSummary, Tone, plain_error
-from fedgui.gui.widgets_common.folder_summary import FolderContents, summarize_folder
+from fedgui.gui.common.folder_summary import FolderContents, FolderSummary, summarize_folder
+from fedgui.gui.common.message import Tone, plain_error
 from fedgui.gui.wizard.pages.base import WizardPageBase
 
 SUMMARY_DELAY_MS = 400  # wait until the person stops typing a path before counting files

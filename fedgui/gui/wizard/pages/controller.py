@@ -16,10 +16,11 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core.clientconfig import ImportedClientConfig, import_client_config
+from fedgui.core.controller.connection_check import CHECKS, ConnectionReport, check_connection
 from fedgui.core.errors import FedguiError
 from fedgui.core.secrets import SecretBackendStatus
-from fedgui.gui.widgets_common import Checklist, CheckState, MessageBox, Tone, plain_error
-from fedgui.gui.wizard.connection_check import CHECKS, ConnectionReport, check_connection
+from fedgui.gui.common.checklist import Checklist, CheckState
+from fedgui.gui.common.message import MessageBox, Tone, plain_error
 from fedgui.gui.wizard.context import display_name_for
 from fedgui.gui.wizard.pages.base import WizardPageBase
 

@@ -6,16 +6,18 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
-from fedgui.core.environment import (
+from fedgui.core.events import Event, LogLine
+from fedgui.core.execution.environment import (
     BasePython,
     EnvironmentBuilder,
     EnvironmentBuildStep,
     PythonEnvironment,
     resolve_base_python_info,
 )
-from fedgui.core.events import Event, LogLine
-from fedgui.core.package import PythonEnvSpec
-from fedgui.gui.widgets_common import ExpandableLog, MessageBox, Relay, Tone, plain_error
+from fedgui.core.package.manifest import PythonEnvSpec
+from fedgui.gui.common.expandable_log import ExpandableLog
+from fedgui.gui.common.message import MessageBox, Tone, plain_error
+from fedgui.gui.common.relay import Relay
 from fedgui.gui.wizard.pages.base import WizardPageBase
 
 

@@ -6,7 +6,7 @@ import importlib.util
 
 from PySide6.QtWidgets import QCheckBox, QVBoxLayout
 
-from fedgui.gui.widgets_common import MessageBox
+from fedgui.gui.common.message import MessageBox
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
 

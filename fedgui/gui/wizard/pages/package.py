@@ -6,9 +6,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
-from fedgui.core.package import PreparedPackage
-from fedgui.gui.review import PackageReviewWidget
-from fedgui.gui.widgets_common import MessageBox, Relay, Tone, TransferProgressBar, plain_error
+from fedgui.core.package.cache import PreparedPackage
+from fedgui.gui.common.message import MessageBox, Tone, plain_error
+from fedgui.gui.common.relay import Relay
+from fedgui.gui.common.transfer_progress import TransferProgressBar
+from fedgui.gui.review.widget import PackageReviewWidget
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
 from fedgui.gui.wizard.throttle import throttled

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QVBoxLayout
 
-from fedgui.core.controller import TokenExpired, TokenRejected
+from fedgui.core.controller.errors import TokenExpired, TokenRejected
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import EventSink, LogLine
+from fedgui.core.execution.errors import EntryPointCancelled
 from fedgui.core.preview import Preview, PreviewResult
-from fedgui.core.runner_errors import EntryPointCancelled
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
 from fedgui.gui.wizard.preview_panel import PreviewPanel

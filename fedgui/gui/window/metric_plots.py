@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core.events import MetricReported
-from fedgui.core.history import HistoryStore
-from fedgui.gui.widgets.plot_data import PlotData, load_plot_data, plot_data_csv, round_positions
+from fedgui.core.history.store import HistoryStore
+from fedgui.gui.window.plot_data import PlotData, load_plot_data, plot_data_csv, round_positions
 from fedgui.gui.workers import run_in_background
 
 DEFAULT_TICKED = 3  # per group, so a first look is not a tangle of lines

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fedgui.core import controller as ctl
-from fedgui.core.controller import Assignment, ControllerClient
+from fedgui.core.controller import errors as ctl
+from fedgui.core.controller.client import Assignment, ControllerClient
 from fedgui.core.errors import FedguiError
 
 REACHABLE, TOKEN, COMBINER, PACKAGE = "reachable", "token", "combiner", "package"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from fedgui.core.controller_errors import WrongAddress
+from fedgui.core.controller.errors import WrongAddress
 
 # FEDn's client uses plain http for these hosts and https for everything else.
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from fedgui.gui.widgets_common.message import MessageBox, Tone
-from fedgui.gui.widgets_common.transfer_progress import format_size
+from fedgui.gui.common.message import MessageBox, Tone
+from fedgui.gui.common.transfer_progress import format_size
 
 #: Stop counting after this many files: a summary must not take minutes on a huge share.
 MAX_FILES_COUNTED = 200_000

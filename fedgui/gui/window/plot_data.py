@@ -7,7 +7,8 @@ import io
 import math
 from dataclasses import dataclass, field
 
-from fedgui.core.history import HistoryStore, MetricPoint
+from fedgui.core.history.records import MetricPoint
+from fedgui.core.history.store import HistoryStore
 
 #: Shown first (and ticked by default) when present.
 PREFERRED_KEYS = ("accuracy", "test_accuracy", "val_accuracy", "loss", "test_loss", "val_loss", "f1", "auc")

@@ -21,42 +21,26 @@ from typing import Any
 
 import requests
 
-from fedgui.core.controller_errors import (
+from fedgui.core.controller.errors import (
     ControllerError,
     ControllerServerError,
-    ControllerTimeout,
     ControllerTooOld,
     ControllerUnreachable,
     ModelNotFound,
     NoCombinerAvailable,
     NoPackageYet,
-    TlsVerificationFailed,
     TokenExpired,
     TokenRejected,
     UnexpectedResponse,
     WrongAddress,
     describe_request_failure,
 )
+from fedgui.core.controller.urls import normalize_controller_url
 from fedgui.core.fileio import atomic_writer
-from fedgui.core.urls import normalize_controller_url
 
 __all__ = [
     "Assignment",
     "ControllerClient",
-    "ControllerError",
-    "ControllerServerError",
-    "ControllerTimeout",
-    "ControllerTooOld",
-    "ControllerUnreachable",
-    "ModelNotFound",
-    "NoCombinerAvailable",
-    "NoPackageYet",
-    "TlsVerificationFailed",
-    "TokenExpired",
-    "TokenRejected",
-    "UnexpectedResponse",
-    "WrongAddress",
-    "normalize_controller_url",
 ]
 
 log = logging.getLogger(__name__)

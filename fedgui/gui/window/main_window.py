@@ -45,19 +45,19 @@ from fedgui.core.events import (
     TaskStarted,
     TransferProgress,
 )
-from fedgui.core.history import HistoryStore
+from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.session.states import SessionState
-from fedgui.gui import theme
 from fedgui.gui.bridge import EventBridge
-from fedgui.gui.settings_dialog import AppPreferences, PreferencesStore, SettingsDialog
-from fedgui.gui.status_panel import NOT_RUNNING, StatusPanel, button_states, headline
-from fedgui.gui.tray import Tray
-from fedgui.gui.widgets.history_table import KIND_WORDS, HistoryTable
-from fedgui.gui.widgets.log_file_viewer import LogFileViewer
-from fedgui.gui.widgets.log_view import LogView
-from fedgui.gui.widgets.metric_plots import MetricPlots
-from fedgui.gui.widgets.resource_meter import ResourceMeter
+from fedgui.gui.common import theme
+from fedgui.gui.settings.dialog import AppPreferences, PreferencesStore, SettingsDialog
+from fedgui.gui.window.history_table import KIND_WORDS, HistoryTable
+from fedgui.gui.window.log_file_viewer import LogFileViewer
+from fedgui.gui.window.log_view import LogView
+from fedgui.gui.window.metric_plots import MetricPlots
+from fedgui.gui.window.resource_meter import ResourceMeter
+from fedgui.gui.window.status_panel import NOT_RUNNING, StatusPanel, button_states, headline
+from fedgui.gui.window.tray import Tray
 from fedgui.gui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ SessionFactory = Callable[[Profile, EventBus], SessionLike]
 
 def real_session_factory(history: HistoryStore, store: ProfileStore, secrets: Any) -> SessionFactory:
     def make(profile: Profile, bus: EventBus) -> SessionLike:
-        from fedgui.core.session import Session
+        from fedgui.core.session.engine import Session
 
         # Re-read each time: a new token may have been saved meanwhile.
         return Session(
@@ -102,7 +102,7 @@ def open_connection_wizard(parent: QWidget | None, store: ProfileStore, secrets:
     """The other engineer's connection wizard if it is there, else a placeholder that says so.
     The caller learns about a new profile by re-reading the store when the dialog finishes."""
     try:
-        from fedgui.gui.wizard import ConnectionWizard  # type: ignore[attr-defined]
+        from fedgui.gui.wizard.wizard import ConnectionWizard  # type: ignore[attr-defined]
     except ImportError:
         box = QMessageBox(parent)
         box.setWindowTitle("Connect to a network")
@@ -485,7 +485,7 @@ class MainWindow(QMainWindow):
 
     def make_review_dialog(self, package: Any, previous: Any) -> QDialog:
         try:
-            from fedgui.gui.review import PackageReviewDialog
+            from fedgui.gui.review.dialog import PackageReviewDialog
         except ImportError:
             return self._placeholder_review(package)
         return PackageReviewDialog(
@@ -683,7 +683,7 @@ class MainWindow(QMainWindow):
 
 
 def _tray_notice():
-    from fedgui.gui.tray import Notification
+    from fedgui.gui.window.tray import Notification
 
     return Notification(
         "fedgui keeps taking part",
@@ -711,7 +711,7 @@ def _combiner_text(assignment: Any) -> str:
 
 
 def _transfer_text(event: TransferProgress) -> str:
-    from fedgui.gui.widgets.resource_meter import format_bytes
+    from fedgui.gui.window.resource_meter import format_bytes
 
     if event.total:
         if event.done >= event.total:

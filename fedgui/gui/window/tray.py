@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from fedgui.core.events import Event, StateChanged, TaskFinished
 from fedgui.core.session.states import SessionState, describe
-from fedgui.gui import theme
-from fedgui.gui.widgets.history_table import KIND_WORDS
+from fedgui.gui.common import theme
+from fedgui.gui.window.history_table import KIND_WORDS
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,7 @@ from typing import Any
 import psutil
 
 from fedgui.core import paths
-from fedgui.core.history_log import TaskLogWriter, safe_folder_name
-from fedgui.core.history_records import (
+from fedgui.core.history.records import (
     FINISHED_STATUSES,
     INTERRUPTED_MESSAGE,
     METRIC_SOURCES,
@@ -44,32 +43,17 @@ from fedgui.core.history_records import (
     encode_timings,
     worst_status,
 )
-from fedgui.core.history_schema import (
-    CURRENT_VERSION,
+from fedgui.core.history.schema import (
     HistoryError,
-    HistoryTooNew,
     HistoryUnreadable,
     refuse_if_too_new,
     upgrade,
 )
+from fedgui.core.history.task_logs import TaskLogWriter, safe_folder_name
 
 __all__ = [
-    "CURRENT_VERSION",
-    "FINISHED_STATUSES",
-    "INTERRUPTED_MESSAGE",
-    "METRIC_SOURCES",
-    "TASK_KINDS",
-    "HistoryError",
     "HistoryStore",
-    "HistoryTooNew",
-    "HistoryUnreadable",
-    "MetricPoint",
-    "MetricRecord",
-    "PruneResult",
-    "RoundSummary",
-    "TaskLogWriter",
     "TaskNotFound",
-    "TaskRecord",
 ]
 
 #: How long a write waits for another process (a second fedgui, the headless CLI) to finish its own.

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from fedgui.core.runner_errors import (
+from fedgui.core.execution.errors import (
     MetricsOutputInvalid,
     MetricsOutputMissing,
     ModelOutputMissing,

@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fedgui.core.history import HistoryStore, TaskRecord
-from fedgui.gui import theme
+from fedgui.core.history.records import TaskRecord
+from fedgui.core.history.store import HistoryStore
+from fedgui.gui.common import theme
 from fedgui.gui.workers import run_in_background
 
 #: Metrics shown in the "key metric" column, first one present wins.

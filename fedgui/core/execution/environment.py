@@ -29,8 +29,8 @@ from typing import Any, Protocol
 from fedgui.core import paths
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import Event, EventSink, LogLine
+from fedgui.core.execution.process_tree import IS_WINDOWS, new_group_popen_kwargs, terminate_tree
 from fedgui.core.fileio import atomic_write_text
-from fedgui.core.proctree import IS_WINDOWS, new_group_popen_kwargs, terminate_tree
 
 MIN_PYTHON = (3, 9)
 #: Written last into a finished environment; an environment without it is half-built.

@@ -22,58 +22,43 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from fedgui.core.environment import PythonEnvironment
 from fedgui.core.events import EventSink, LogLine, ResourceUsage, ignore_event
-from fedgui.core.fileio import atomic_write_text
-from fedgui.core.metric_lines import MalformedMetricLine, has_non_finite, is_metric_line, parse_metric_line
-from fedgui.core.proctree import (
-    IS_WINDOWS,
-    TreeSampler,
-    kill_group_leftovers,
-    new_group_popen_kwargs,
-    terminate_tree,
-)
-from fedgui.core.runner_errors import (
-    BadEntryPointOutput,
+from fedgui.core.execution.environment import PythonEnvironment
+from fedgui.core.execution.errors import (
     EntryPointCancelled,
     EntryPointCrashed,
-    EntryPointError,
     EntryPointMissing,
     EntryPointStartFailed,
     EntryPointTimedOut,
-    MetricsOutputInvalid,
-    MetricsOutputMissing,
-    ModelOutputMissing,
-    TrainMetadataInvalid,
-    TrainMetadataMissing,
 )
-from fedgui.core.runner_outputs import (
+from fedgui.core.execution.metric_lines import (
+    MalformedMetricLine,
+    has_non_finite,
+    is_metric_line,
+    parse_metric_line,
+)
+from fedgui.core.execution.outputs import (
     check_model_output,
     metadata_path,
     read_prediction,
     read_train_metadata,
     read_validation_metrics,
 )
+from fedgui.core.execution.process_tree import (
+    IS_WINDOWS,
+    TreeSampler,
+    kill_group_leftovers,
+    new_group_popen_kwargs,
+    terminate_tree,
+)
+from fedgui.core.fileio import atomic_write_text
 
 __all__ = [
-    "BadEntryPointOutput",
-    "EntryPointCancelled",
-    "EntryPointCrashed",
-    "EntryPointError",
-    "EntryPointMissing",
     "EntryPointRunner",
-    "EntryPointStartFailed",
-    "EntryPointTimedOut",
-    "MetricsOutputInvalid",
-    "MetricsOutputMissing",
-    "ModelOutputMissing",
     "RunResult",
-    "TrainMetadataInvalid",
-    "TrainMetadataMissing",
     "TrainOutput",
     "build_entry_point_argv",
     "build_entry_point_environ",
-    "metadata_path",
     "new_model_temp_path",
     "new_temp_path",
 ]

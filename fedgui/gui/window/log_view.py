@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core.events import Event, EventBus, LogLine
-from fedgui.gui.widgets.log_model import LogFilter, LogListModel, LogRing, format_line, source_label
+from fedgui.gui.window.log_model import LogFilter, LogListModel, LogRing, format_line, source_label
 from fedgui.gui.workers import run_in_background
 
 DEFAULT_CAPACITY = 10_000

@@ -1,0 +1,1 @@
+"""Task history: the SQLite store, its records and schema, and per-task log files."""
