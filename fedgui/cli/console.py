@@ -16,7 +16,7 @@ from fedgui.core.events import (
     TaskStarted,
     TransferProgress,
 )
-from fedgui.core.session.states import SessionState, describe
+from fedgui.core.session.states import describe
 
 
 def _clock(timestamp: float) -> str:
@@ -24,10 +24,7 @@ def _clock(timestamp: float) -> str:
 
 
 def _state_words(event: StateChanged) -> str:
-    try:
-        words = describe(SessionState(event.state))
-    except ValueError:
-        words = event.state
+    words = describe(event.state)
     if event.detail and event.detail != words:
         return f"{words} ({event.detail})"
     return words

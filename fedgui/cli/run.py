@@ -108,7 +108,7 @@ def _load(args: argparse.Namespace):
 
 def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     from fedgui.cli.console import ConsoleRenderer
-    from fedgui.core.events import StateChanged
+    from fedgui.core.events import ReviewNeeded, StateChanged
     from fedgui.core.session.engine import Session
     from fedgui.core.session.states import SessionState
 
@@ -118,9 +118,8 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     outcome = {"code": EXIT_OK}
 
     def watch(event) -> None:
-        if isinstance(event, StateChanged) and event.state == SessionState.REVIEW_NEEDED.value:
-            package = session.pending_review
-            checksum = package.checksum if package else "?"
+        if isinstance(event, ReviewNeeded):
+            checksum = event.package.checksum
             print(
                 "\nThe network's compute package has not been approved on this computer, so nothing "
                 f"from it will run.\n  checksum (SHA-256): {checksum}\n"
@@ -131,7 +130,7 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
             )
             outcome["code"] = EXIT_NEEDS_APPROVAL
             finished.set()
-        if isinstance(event, StateChanged) and event.state == SessionState.STOPPED.value:
+        if isinstance(event, StateChanged) and event.state is SessionState.STOPPED:
             finished.set()
 
     session.bus.subscribe(watch)

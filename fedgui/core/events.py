@@ -13,7 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from fedgui.core.session.states import SessionState
+
+if TYPE_CHECKING:  # annotations only: events stay cheap to import
+    from fedgui.core.errors import FedguiError
+    from fedgui.core.package.cache import PreparedPackage
+    from fedgui.core.profile import Profile
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +67,44 @@ class StateChanged(Event):
     ("training round 7", "reconnecting in 8 s"); ``error`` carries the user-facing reason for
     error states."""
 
-    state: str
+    state: SessionState
     detail: str = ""
-    error: Exception | None = None
+    error: FedguiError | None = None
+
+
+@dataclass(frozen=True)
+class NetworkDetails:
+    """Where this client takes part, for a Details view (never for default-visible text)."""
+
+    combiner: str  # the combiner's name or host
+    address: str  # host:port the client dials
+    encrypted: bool  # TLS on the combiner channel (else the token travels in plain text)
+
+
+@dataclass(frozen=True)
+class Assigned(Event):
+    """The controller assigned this client to a combiner."""
+
+    network: NetworkDetails
+
+
+@dataclass(frozen=True)
+class ReviewNeeded(Event):
+    """A compute package waits for the person's approval; nothing of it has run.
+
+    ``previous`` is the version this profile approved last (for "what changed"), when it is
+    still unpacked in the cache; ``previous_checksum`` names it even when it is not."""
+
+    package: PreparedPackage
+    previous: PreparedPackage | None
+    previous_checksum: str | None
+
+
+@dataclass(frozen=True)
+class ProfileSaved(Event):
+    """The session saved its profile (an approval); views replace their copy with this one."""
+
+    profile: Profile
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,22 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from fedgui.core.events import LogLine, MetricReported, ResourceUsage, StateChanged, TaskFinished, TaskStarted
+from fedgui.core.events import (
+    LogLine,
+    MetricReported,
+    ResourceUsage,
+    ReviewNeeded,
+    StateChanged,
+    TaskFinished,
+    TaskStarted,
+)
 from fedgui.core.session.states import SessionState, describe
 from fedgui.gui.window.status_panel import button_states
 from tests.gui.conftest import emit_from_thread
 
 
 def set_state(qtbot, window, state: SessionState, detail: str = "", error=None) -> None:
-    emit_from_thread(window.bus, StateChanged(state=state.value, detail=detail, error=error))
+    emit_from_thread(window.bus, StateChanged(state=state, detail=detail, error=error))
     qtbot.waitUntil(lambda: window.state is state)
 
 
@@ -91,7 +99,8 @@ def test_expired_token_is_replaced(qtbot, window, sessions, secrets, profiles, m
 def test_review_button_approves_through_the_session(qtbot, window, sessions, monkeypatch):
     window.start_or_resume()
     session = sessions[0]
-    session.pending_review = type("Package", (), {"checksum": "ab" * 32})()
+    package = type("Package", (), {"checksum": "ab" * 32})()
+    emit_from_thread(window.bus, ReviewNeeded(package, None, None))
     set_state(qtbot, window, SessionState.REVIEW_NEEDED)
     monkeypatch.setattr(
         window, "make_review_dialog", lambda package, previous: window._placeholder_review(package)
@@ -143,8 +152,8 @@ def test_notifications_go_to_the_tray_when_the_window_is_hidden(qtbot, window):
         window.bus,
         TaskFinished(task_id="x", kind="train", status="ok"),
         TaskFinished(task_id="y", kind="validate", status="failed", error="The validation code crashed."),
-        StateChanged(state="token_expired"),
-        StateChanged(state="review_needed"),
+        StateChanged(state=SessionState.TOKEN_EXPIRED),
+        StateChanged(state=SessionState.REVIEW_NEEDED),
     )
     qtbot.waitUntil(lambda: len(window.tray.sent) == 4)
     titles = [n.title for n in window.tray.sent]

@@ -12,13 +12,17 @@ def test_which_events_notify():
     failed = notification_for(TaskFinished(task_id="t", kind="validate", status="failed", error="boom"), None)
     assert failed.severity == "error" and failed.text == "boom"
     assert notification_for(TaskFinished(task_id="t", kind="train", status="cancelled"), None) is None
-    expired = notification_for(StateChanged(state="token_expired"), SessionState.READY)
+    expired = notification_for(StateChanged(state=SessionState.TOKEN_EXPIRED), SessionState.READY)
     assert expired.severity == "warning" and "token" in expired.text
-    assert notification_for(StateChanged(state="token_expired"), SessionState.TOKEN_EXPIRED) is None  # once
-    assert notification_for(StateChanged(state="review_needed"), None).title.startswith("A package update")
-    error = notification_for(StateChanged(state="error", error=RuntimeError("disk full")), None)
+    assert (
+        notification_for(StateChanged(state=SessionState.TOKEN_EXPIRED), SessionState.TOKEN_EXPIRED) is None
+    )  # once
+    assert notification_for(StateChanged(state=SessionState.REVIEW_NEEDED), None).title.startswith(
+        "A package update"
+    )
+    error = notification_for(StateChanged(state=SessionState.ERROR, error=RuntimeError("disk full")), None)
     assert error.text == "disk full"
-    assert notification_for(StateChanged(state="ready"), None) is None
+    assert notification_for(StateChanged(state=SessionState.READY), None) is None
     assert notification_for(LogLine(source="x", stream="stdout", text="y"), None) is None
 
 

@@ -97,16 +97,17 @@ class DemoSession:
 
     def _play(self) -> None:
         from fedgui.core.events import LogLine, MetricReported, ResourceUsage, StateChanged, TaskStarted
+        from fedgui.core.session.states import SessionState
 
         emit = self.bus.emit
-        emit(StateChanged(state="connecting_controller", detail="connecting to the network"))
+        emit(StateChanged(state=SessionState.CONNECTING_CONTROLLER, detail="connecting to the network"))
         emit(
             LogLine(source="client", stream="client", text="Connected to the controller at fedn.example.org.")
         )
         emit(LogLine(source="client", stream="client", text="Compute package 3f9c…e1 is approved; using it."))
-        emit(StateChanged(state="ready", detail="waiting for work"))
+        emit(StateChanged(state=SessionState.READY, detail="waiting for work"))
         emit(TaskStarted(task_id="demo", kind="train", round_id="13", model_id="global-12", session_id=None))
-        emit(StateChanged(state="working", detail="training round 13"))
+        emit(StateChanged(state=SessionState.WORKING, detail="training round 13"))
         emit(LogLine(source="client", stream="client", text="Round 13: training on your data (400 rows)."))
         for step in range(1, 61):
             loss = 0.9 * math.exp(-step / 20) + 0.12
@@ -147,6 +148,7 @@ def take(out: Path) -> int:
     from fedgui.core.events import StateChanged
     from fedgui.core.history.store import HistoryStore
     from fedgui.core.profile import Profile, ProfileStore
+    from fedgui.core.session.states import SessionState
     from fedgui.gui.app import create_application
     from fedgui.gui.settings.dialog import PreferencesStore, SettingsDialog
     from fedgui.gui.window.main_window import MainWindow
@@ -209,11 +211,13 @@ def take(out: Path) -> int:
     window.tabs.setCurrentIndex(3)
     shot(window, "05-computer-use")
     window.tabs.setCurrentWidget(window.log_view)
-    window.bus.emit(StateChanged(state="token_expired"))
+    window.bus.emit(StateChanged(state=SessionState.TOKEN_EXPIRED))
     shot(window, "06-token-expired")
-    window.bus.emit(StateChanged(state="review_needed"))
+    window.bus.emit(StateChanged(state=SessionState.REVIEW_NEEDED))
     shot(window, "07-review-needed")
-    window.bus.emit(StateChanged(state="reconnecting", detail="connection lost; reconnecting in 8 s"))
+    window.bus.emit(
+        StateChanged(state=SessionState.RECONNECTING, detail="connection lost; reconnecting in 8 s")
+    )
     shot(window, "08-reconnecting")
     settings = SettingsDialog(profile, store, window.preferences, window)
     settings.show()

@@ -24,7 +24,15 @@ from pathlib import Path
 
 from fedgui.core import paths
 from fedgui.core.errors import FedguiError
-from fedgui.core.events import EventBus, LogLine, StateChanged
+from fedgui.core.events import (
+    Assigned,
+    EventBus,
+    LogLine,
+    NetworkDetails,
+    ProfileSaved,
+    ReviewNeeded,
+    StateChanged,
+)
 from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python
 from fedgui.core.execution.runner import EntryPointRunner
 from fedgui.core.history.store import HistoryStore
@@ -193,7 +201,7 @@ class Session:
     def _set_state(self, state: SessionState, detail: str = "", error: Exception | None = None) -> None:
         with self._state_lock:
             self._state = state
-        self.bus.emit(StateChanged(state=state.value, detail=detail or describe(state), error=error))
+        self.bus.emit(StateChanged(state=state, detail=detail or describe(state), error=error))
 
     def _say(self, text: str, level: str = "info") -> None:
         self.bus.emit(LogLine(source="client", stream="client", text=text, level=level))
@@ -314,6 +322,15 @@ class Session:
 
         endpoint = CombinerEndpoint.from_assignment(
             self.assignment, ca_bundle=self.profile.ca_bundle, force_tls=None
+        )
+        self.bus.emit(
+            Assigned(
+                NetworkDetails(
+                    combiner=self.assignment.fqdn or self.assignment.host,
+                    address=f"{endpoint.host}:{endpoint.port}",
+                    encrypted=endpoint.use_tls,
+                )
+            )
         )
         self._set_state(SessionState.CONNECTING_COMBINER, f"connecting to {endpoint.host}:{endpoint.port}")
         connection = CombinerConnection(endpoint, token, self.profile.client_id, self.profile.client_name)
@@ -446,6 +463,9 @@ class Session:
             self._pending_review = package
             self._approval_answer = None
             self._say(str(not_approved), "warning")
+            previous_checksum = self.profile.last_approved_checksum
+            previous = self._packages.get(previous_checksum) if previous_checksum else None
+            self.bus.emit(ReviewNeeded(package, previous, previous_checksum))
             self._set_state(
                 SessionState.REVIEW_NEEDED, "a compute package waits for your review", not_approved
             )
@@ -465,6 +485,7 @@ class Session:
         self.profile.approve(checksum)
         if self._profile_store is not None:
             self._profile_store.save(self.profile)
+        self.bus.emit(ProfileSaved(self.profile))
 
     def _prepare_environment(self, package: PreparedPackage) -> PythonEnvironment:
         if self._environment and self._environment[0] == package.checksum:

@@ -35,11 +35,13 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core.events import (
+    Assigned,
     Event,
     EventBus,
     LogLine,
     MetricReported,
     ResourceUsage,
+    ReviewNeeded,
     StateChanged,
     TaskFinished,
     TaskStarted,
@@ -155,6 +157,7 @@ class MainWindow(QMainWindow):
         self.really_quit = False
         self._shown_once = False
         self._open_dialogs: list[QWidget] = []
+        self._review: ReviewNeeded | None = None  # the package waiting for review, from the session
 
         self.bus = EventBus()
         self._ui_bus = EventBus()  # everything but log lines, for the bridge
@@ -467,14 +470,10 @@ class MainWindow(QMainWindow):
         return token if ok and token else None
 
     def review_package(self) -> None:
-        session = self.session
-        package = session.pending_review if session else None
-        if session is None or package is None:
+        session, review = self.session, self._review
+        if session is None or review is None:
             return
-        previous = getattr(session, "package", None)
-        if previous is not None and getattr(previous, "checksum", None) == package.checksum:
-            previous = None
-        dialog = self.make_review_dialog(package, previous)
+        dialog = self.make_review_dialog(review.package, review.previous)
         self._keep(dialog)
         if hasattr(dialog, "approved"):
             dialog.approved.connect(
@@ -520,6 +519,10 @@ class MainWindow(QMainWindow):
         """Every event except log lines, on the UI thread."""
         if isinstance(event, StateChanged):
             self._state_changed(event)
+        elif isinstance(event, ReviewNeeded):
+            self._review = event
+        elif isinstance(event, Assigned):
+            self.status_panel.set_combiner(event.network.address)
         elif isinstance(event, MetricReported):
             self.plots.add_live(event)
         elif isinstance(event, ResourceUsage):
@@ -539,15 +542,11 @@ class MainWindow(QMainWindow):
             self.transfer_label.setText(_transfer_text(event))
 
     def _state_changed(self, event: StateChanged) -> None:
-        try:
-            state = SessionState(event.state)
-        except ValueError:
-            log.warning("unknown session state %r", event.state)
-            return
+        state = event.state
         self._notify(event)
         self._show_state(state, event.detail, event.error, event.timestamp)
-        if state.is_connected or state is SessionState.WORKING:
-            self.status_panel.set_combiner(_combiner_text(getattr(self.session, "assignment", None)))
+        if state is not SessionState.REVIEW_NEEDED:
+            self._review = None
         if state in NOT_RUNNING or state is SessionState.PAUSED:
             self.transfer_label.clear()
         if state is not SessionState.WORKING:
@@ -694,20 +693,7 @@ def _tray_notice():
 
 
 def _state_of(event: Event, current: SessionState | None) -> SessionState | None:
-    if isinstance(event, StateChanged):
-        try:
-            return SessionState(event.state)
-        except ValueError:
-            return current
-    return current
-
-
-def _combiner_text(assignment: Any) -> str:
-    if assignment is None:
-        return ""
-    host = getattr(assignment, "fqdn", None) or getattr(assignment, "host", "")
-    port = getattr(assignment, "port", None)
-    return f"{host}:{port}" if host and port else str(host or "")
+    return event.state if isinstance(event, StateChanged) else current
 
 
 def _transfer_text(event: TransferProgress) -> str:

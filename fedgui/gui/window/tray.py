@@ -32,10 +32,7 @@ def notification_for(event: Event, previous_state: SessionState | None) -> Notif
             return Notification(f"{what} failed", event.error or "See the log for details.", "error")
         return None
     if isinstance(event, StateChanged):
-        try:
-            state = SessionState(event.state)
-        except ValueError:
-            return None
+        state = event.state
         if state is previous_state:
             return None
         if state is SessionState.TOKEN_EXPIRED:
