@@ -145,7 +145,7 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
             pass
     finally:
         print("fedgui: stopping…", file=sys.stderr, flush=True)
-        session.stop()
+        session.stop_and_wait()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return outcome["code"]

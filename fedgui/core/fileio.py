@@ -43,3 +43,28 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically."""
     with atomic_writer(target, "wb") as handle:
         handle.write(data)
+
+
+@contextlib.contextmanager
+def exclusive_file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) while the block runs; other
+    processes that take the same lock wait. Released by the OS if this process dies."""
+    with open(path, "a+b") as handle:
+        if os.name == "nt":  # pragma: no cover - Windows
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

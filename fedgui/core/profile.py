@@ -17,8 +17,10 @@ leaves it at the next save.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ import yaml
 
 from fedgui.core import paths
 from fedgui.core.errors import FedguiError
-from fedgui.core.fileio import atomic_write_text
+from fedgui.core.fileio import atomic_write_text, exclusive_file_lock
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +259,9 @@ class ProfileScan:
     broken: list[ProfileError]
 
 
+_WRITE_LOCK = threading.Lock()
+
+
 class ProfileStore:
     """The profiles of this computer's user, one YAML file each."""
 
@@ -307,6 +312,25 @@ class ProfileStore:
         path = self.path_for(profile.id)
         atomic_write_text(path, _dump_yaml(profile_to_data(profile)))
         return path
+
+    def update(self, profile_id: str, change: Callable[[Profile], None]) -> Profile:
+        """Re-read the saved profile, apply ``change`` and write it back, as one step.
+
+        Writers that hold a copy of a profile (the session saving an approval, the settings
+        dialog) each change only their own fields this way, so neither undoes what the other
+        saved meanwhile. Serialised between threads and, where the OS has file locks, between
+        processes (the desktop app and ``fedgui run``)."""
+        with self._writing():
+            profile = self.load_file(self.path_for(profile_id))
+            change(profile)
+            self.save(profile)
+            return profile
+
+    @contextlib.contextmanager
+    def _writing(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with _WRITE_LOCK, exclusive_file_lock(self.folder / ".write.lock"):
+            yield
 
     def delete(self, profile_id: str) -> None:
         """Remove the profile file. (Its token is removed separately, through SecretStore.)"""

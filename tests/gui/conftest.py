@@ -43,7 +43,7 @@ class RecordingSession:
     def resume(self) -> None:
         self._record("resume")
 
-    def stop(self) -> None:
+    def stop_and_wait(self, timeout: float = 30.0) -> None:
         self._record("stop")
 
     def approve_package(self, checksum: str) -> None:

@@ -74,7 +74,7 @@ class RunningClient:
     history: HistoryStore
 
     def stop(self) -> None:
-        self.session.stop(timeout=30)
+        self.session.stop_and_wait(timeout=30)
         self.history.close()
 
 

@@ -140,6 +140,6 @@ def test_a_new_package_on_the_network_waits_for_review_before_anything_of_it_run
         ready_before = client.recorder.states().count("ready")
         client.recorder.wait_for(lambda: client.recorder.states().count("ready") > ready_before, 60, "ready")
         assert client.session.package.checksum == pending.checksum
-        assert pending.checksum in client.profile.approved_checksums
+        assert pending.checksum in client.session.profile.approved_checksums  # its own copy
     finally:
         client.stop()

@@ -16,6 +16,7 @@ and the network's round would wait for it until its timeout.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable
@@ -97,7 +98,7 @@ class Session:
         timing: SessionTiming | None = None,
         work_dir: Path | None = None,
     ) -> None:
-        self.profile = profile
+        self.profile = copy.deepcopy(profile)  # its own copy: views and dialogs keep theirs
         self.bus = bus or EventBus()
         self.history = history or HistoryStore()
         self.timing = timing or SessionTiming()
@@ -154,9 +155,9 @@ class Session:
     def resume(self) -> None:
         self.control.request_resume()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Cancel the running entry point (whole process tree) or environment build, disconnect,
-        end the thread."""
+    def request_stop(self) -> None:
+        """Ask the session to stop; returns at once. The session cancels the running entry point
+        (its whole process tree) or environment build, disconnects, and emits STOPPED."""
         self.control.request_stop()
         self._environments.cancel()
         if self._runner:
@@ -165,6 +166,11 @@ class Session:
             self._executor.cancel()
         if self._link:
             self._link.close_stream()
+
+    def stop_and_wait(self, timeout: float = 30.0) -> None:
+        """Stop and block until the session thread has ended (at most ``timeout`` seconds).
+        The only control that waits: call it from a worker thread or the command line."""
+        self.request_stop()
         if self._thread:
             self._thread.join(timeout)
         if self._state is not SessionState.STOPPED:
@@ -482,10 +488,13 @@ class Session:
             self._pending_review = None
 
     def _remember_approval(self, checksum: str) -> None:
+        """The one place an approval is saved: in this session's copy of the profile and, with a
+        store, in the saved profile, changing nothing else there (the settings dialog may have
+        saved other fields meanwhile)."""
         self.profile.approve(checksum)
         if self._profile_store is not None:
-            self._profile_store.save(self.profile)
-        self.bus.emit(ProfileSaved(self.profile))
+            saved = self._profile_store.update(self.profile.id, lambda p: p.approve(checksum))
+            self.bus.emit(ProfileSaved(saved))
 
     def _prepare_environment(self, package: PreparedPackage) -> PythonEnvironment:
         if self._environment and self._environment[0] == package.checksum:

@@ -78,7 +78,7 @@ class SessionLike(Protocol):
     def start(self) -> None: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
-    def stop(self) -> None: ...
+    def stop_and_wait(self, timeout: float = 30.0) -> None: ...
     def approve_package(self, checksum: str) -> None: ...
     def reject_package(self) -> None: ...
     def update_token(self, token: str) -> None: ...
@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
         """Show ``profile``; a running session of the previous profile is stopped in the background."""
         old = self.session
         if old is not None and self.state not in NOT_RUNNING:
-            run_in_background(old.stop)
+            run_in_background(old.stop_and_wait)
         self.session = None
         self.profile = profile
         self.preferences_store.last_profile_id = profile.id
@@ -424,7 +424,7 @@ class MainWindow(QMainWindow):
     def stop(self) -> None:
         if self.session is not None:
             self.status_panel.stop_button.setEnabled(False)
-            run_in_background(self.session.stop)
+            run_in_background(self.session.stop_and_wait)
 
     def retry(self) -> None:
         if self.session is not None:
@@ -661,7 +661,7 @@ class MainWindow(QMainWindow):
         if session is None:
             QTimer.singleShot(0, finish)
         else:
-            run_in_background(session.stop, on_done=finish, on_error=lambda _e: finish())
+            run_in_background(session.stop_and_wait, on_done=finish, on_error=lambda _e: finish())
 
     # --- startup measurement ------------------------------------------------------------------
 
