@@ -43,6 +43,11 @@ class LogLine(Event):
     level: str = "info"  # "debug" | "info" | "warning" | "error"
 
 
+def client_line(text: str, level: str = "info") -> LogLine:
+    """A line fedgui itself says (as opposed to the package's code or pip)."""
+    return LogLine(source="client", stream="client", text=text, level=level)
+
+
 @dataclass(frozen=True)
 class MetricReported(Event):
     """Live metric values, e.g. from a ``FEDGUI_METRIC {...}`` line of an entry point."""

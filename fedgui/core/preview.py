@@ -18,7 +18,7 @@ from typing import Any
 
 from fedgui.core import paths
 from fedgui.core.errors import FedguiError
-from fedgui.core.events import EventSink, LogLine, ignore_event
+from fedgui.core.events import EventSink, client_line, ignore_event
 from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python_info
 from fedgui.core.execution.errors import EntryPointCancelled
 from fedgui.core.execution.runner import EntryPointRunner, new_model_temp_path, new_temp_path
@@ -140,7 +140,7 @@ class Preview:
             raise EntryPointCancelled("preview")
 
     def _say(self, text: str, level: str = "info") -> None:
-        self._sink(LogLine(source="client", stream="client", text=text, level=level))
+        self._sink(client_line(text, level))
 
     def run(self) -> PreviewResult:
         self._check_inputs()

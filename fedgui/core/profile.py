@@ -117,6 +117,13 @@ class Profile:
             **settings,
         )
 
+    @property
+    def tls_verify_argument(self) -> bool | str:
+        """What ``requests`` takes as ``verify``: False, True, or the path of the CA bundle."""
+        if not self.tls_verify:
+            return False
+        return str(self.ca_bundle) if self.ca_bundle else True
+
     def approve(self, checksum: str) -> None:
         """Remember that the person approved the package with this SHA-256."""
         checksum = checksum.lower()

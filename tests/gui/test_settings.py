@@ -1,10 +1,11 @@
-"""Settings dialog: edits are saved through ProfileStore; resource limits land in extra_env."""
+"""Settings dialog: edits are saved through ProfileStore; resource limits are stored as choices."""
 
 from __future__ import annotations
 
 import pytest
 
-from fedgui.gui.settings.dialog import AppPreferences, SettingsDialog, apply_resource_limits
+from fedgui.core.execution.resource_limits import entry_point_variables
+from fedgui.gui.settings.dialog import AppPreferences, SettingsDialog
 
 
 @pytest.fixture
@@ -49,13 +50,8 @@ def test_save_writes_the_profile(qtbot, dialog, profile_store, tmp_path):
     assert stored.cpu_thread_limit == 4 and stored.gpu == "none"
     assert stored.tls_verify is False and stored.ca_bundle == tmp_path / "ca.pem"
     assert stored.log_retention_days == 90
-    assert stored.extra_env == {
-        "MY_SETTING": "1",
-        "DATASET": "site-a",
-        "OMP_NUM_THREADS": "4",
-        "MKL_NUM_THREADS": "4",
-        "CUDA_VISIBLE_DEVICES": "-1",
-    }
+    # Only the choices are stored; the variables are derived when an entry point starts.
+    assert stored.extra_env == {"MY_SETTING": "1", "DATASET": "site-a"}
     assert saved.args[0].id == stored.id
 
 
@@ -99,11 +95,15 @@ def test_start_at_login_writes_and_removes_the_autostart_entry(qtbot, dialog, au
 
 
 def test_resource_limits():
-    assert apply_resource_limits({"A": "1", "CUDA_VISIBLE_DEVICES": "3"}, None, "auto") == {"A": "1"}
-    assert apply_resource_limits({}, 2, "1") == {
+    assert entry_point_variables({"A": "1", "CUDA_VISIBLE_DEVICES": "3"}, None, "auto") == {"A": "1"}
+    assert entry_point_variables({}, 2, "1") == {
         "OMP_NUM_THREADS": "2",
         "MKL_NUM_THREADS": "2",
+        "OPENBLAS_NUM_THREADS": "2",
         "CUDA_VISIBLE_DEVICES": "1",
+    }
+    assert entry_point_variables({"CUDA_VISIBLE_DEVICES": "0"}, None, "none") == {
+        "CUDA_VISIBLE_DEVICES": "-1"
     }
 
 

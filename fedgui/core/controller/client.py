@@ -37,6 +37,7 @@ from fedgui.core.controller.errors import (
 )
 from fedgui.core.controller.urls import normalize_controller_url
 from fedgui.core.fileio import atomic_writer
+from fedgui.core.progress import ProgressCallback
 
 __all__ = [
     "Assignment",
@@ -44,8 +45,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-ProgressCallback = Callable[[int, "int | None"], None]
 
 CHUNK_BYTES = 1024 * 1024
 FALLBACK_PACKAGE_NAME = "compute-package"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import grpc
 
-from fedgui.core.events import EventBus, LogLine
+from fedgui.core.events import EventBus, client_line
 from fedgui.core.protocol import messages as msg
 from fedgui.core.protocol.channel import CombinerConnection
 from fedgui.core.protocol.messages import ClientIdentity
@@ -114,12 +114,7 @@ class CombinerLink:
                     return
                 if failures == 3:
                     self.bus.emit(
-                        LogLine(
-                            source="client",
-                            stream="client",
-                            text=f"Heartbeats to the combiner are failing ({code.name}).",
-                            level="warning",
-                        )
+                        client_line(f"Heartbeats to the combiner are failing ({code.name}).", "warning")
                     )
 
     def _telemetry_loop(self, interval: float) -> None:

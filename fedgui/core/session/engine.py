@@ -28,13 +28,14 @@ from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     Assigned,
     EventBus,
-    LogLine,
     NetworkDetails,
     ProfileSaved,
     ReviewNeeded,
     StateChanged,
+    client_line,
 )
 from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python
+from fedgui.core.execution.resource_limits import entry_point_variables
 from fedgui.core.execution.runner import EntryPointRunner
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.package.approval import require_approval
@@ -210,7 +211,7 @@ class Session:
         self.bus.emit(StateChanged(state=state, detail=detail or describe(state), error=error))
 
     def _say(self, text: str, level: str = "info") -> None:
-        self.bus.emit(LogLine(source="client", stream="client", text=text, level=level))
+        self.bus.emit(client_line(text, level))
 
     def _check_stop(self) -> None:
         if self.control.stop_requested:
@@ -309,7 +310,7 @@ class Session:
         token = self._token()
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")
         controller = ControllerClient(
-            self.profile.controller_url, token=token, verify=self._tls_verify(), timeout=10.0
+            self.profile.controller_url, token=token, verify=self.profile.tls_verify_argument, timeout=10.0
         )
         self.assignment = self._assign(controller)
         self._check_stop()
@@ -404,11 +405,6 @@ class Session:
             link.close()
 
     # ---- steps -------------------------------------------------------------------------------
-
-    def _tls_verify(self) -> bool | str:
-        if not self.profile.tls_verify:
-            return False
-        return str(self.profile.ca_bundle) if self.profile.ca_bundle else True
 
     def _assign(self, controller):
         def waiting(message: str) -> None:
@@ -513,23 +509,11 @@ class Session:
             package.manifest.entry_points,
             environment,
             data_folder=self.profile.data_folder,
-            extra_env=entry_point_variables(self.profile),
+            extra_env=entry_point_variables(
+                self.profile.extra_env or {}, self.profile.cpu_thread_limit, self.profile.gpu
+            ),
             sink=self.bus.emit,
         )
-
-
-def entry_point_variables(profile: Profile) -> dict[str, str]:
-    """The profile's extra variables plus its CPU and GPU choices, in the variables that the
-    usual libraries read (OpenMP/MKL/OpenBLAS threads, CUDA device visibility)."""
-    variables = dict(profile.extra_env or {})
-    if profile.cpu_thread_limit:
-        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            variables.setdefault(name, str(profile.cpu_thread_limit))
-    if profile.gpu == "none":
-        variables.setdefault("CUDA_VISIBLE_DEVICES", "")
-    elif profile.gpu not in ("", "auto"):
-        variables.setdefault("CUDA_VISIBLE_DEVICES", profile.gpu)
-    return variables
 
 
 __all__ = ["PackageRejected", "Session", "SessionTiming"]

@@ -29,9 +29,11 @@ from fedgui.core.events import (
     TaskFinished,
     TaskStarted,
     TransferProgress,
+    client_line,
 )
 from fedgui.core.execution.runner import EntryPointRunner
 from fedgui.core.history.store import HistoryStore
+from fedgui.core.progress import throttled
 from fedgui.core.protocol import messages as msg
 from fedgui.core.protocol.channel import CombinerConnection
 from fedgui.core.protocol.generated import fedn_pb2 as pb
@@ -275,7 +277,7 @@ class TaskExecutor:
             log.debug("status not sent: %s", exc.code())
 
     def _say(self, text: str, level: str = "info") -> None:
-        self.ctx.bus.emit(LogLine(source="client", stream="client", text=text, level=level))
+        self.ctx.bus.emit(client_line(text, level))
 
     @contextmanager
     def _task_log(self, task_id: str):
@@ -313,17 +315,8 @@ class TaskExecutor:
 
 
 def progress_emitter(bus: EventBus, what: str) -> Callable[[int, int | None], None]:
-    """A transfer's progress callback that emits TransferProgress at most every 0.1 s (and at
-    the end): a callback per 1 MiB chunk would flood the GUI with events at 1 GB/s."""
-    last = [0.0]
-
-    def progress(done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 0.1 or (total is not None and done >= total):
-            last[0] = now
-            bus.emit(TransferProgress(what=what, done=done, total=total))
-
-    return progress
+    """A transfer's progress callback that emits TransferProgress a few times a second."""
+    return throttled(lambda done, total: bus.emit(TransferProgress(what=what, done=done, total=total)))
 
 
 def _hand_over(cached: Path, dest: Path) -> os.stat_result | None:

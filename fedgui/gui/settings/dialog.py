@@ -30,12 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core import autostart
+from fedgui.core.execution.resource_limits import MANAGED_VARIABLES
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.gui.workers import run_in_background
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-GPU_VARIABLE = "CUDA_VISIBLE_DEVICES"
-MANAGED_VARIABLES = (*THREAD_VARIABLES, GPU_VARIABLE)
 GPU_CHOICES = (
     ("Let the network's code decide", "auto"),
     ("Do not use graphics cards", "none"),
@@ -44,9 +42,6 @@ GPU_CHOICES = (
     ("Graphics card 2", "2"),
     ("Graphics card 3", "3"),
 )
-#: CUDA hides every device when given an index that does not exist; "-1" is what TensorFlow's
-#: and PyTorch's documentation use for that.
-HIDE_ALL_GPUS = "-1"
 
 
 @dataclass
@@ -55,20 +50,6 @@ class AppPreferences:
 
     start_at_login: bool = False
     minimize_to_tray: bool = True
-
-
-def apply_resource_limits(extra_env: dict[str, str], threads: int | None, gpu: str) -> dict[str, str]:
-    """``extra_env`` with the thread and GPU variables set from the choices (and removed for
-    "no limit" / "let the code decide")."""
-    env = {k: v for k, v in extra_env.items() if k not in MANAGED_VARIABLES}
-    if threads:
-        for name in THREAD_VARIABLES:
-            env[name] = str(threads)
-    if gpu == "none":
-        env[GPU_VARIABLE] = HIDE_ALL_GPUS
-    elif gpu != "auto":
-        env[GPU_VARIABLE] = gpu
-    return env
 
 
 class SettingsDialog(QDialog):
@@ -265,7 +246,8 @@ class SettingsDialog(QDialog):
         bundle = self.ca_bundle.text().strip()
         profile.ca_bundle = Path(bundle).expanduser() if bundle else None
         profile.log_retention_days = self.retention.value()
-        profile.extra_env = apply_resource_limits(self.variables(), profile.cpu_thread_limit, profile.gpu)
+        # Only the choices are stored; the runner turns them into variables (resource_limits).
+        profile.extra_env = {k: v for k, v in self.variables().items() if k not in MANAGED_VARIABLES}
         return profile
 
     def edited_preferences(self) -> AppPreferences:

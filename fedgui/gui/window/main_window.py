@@ -46,6 +46,7 @@ from fedgui.core.events import (
     TaskFinished,
     TaskStarted,
     TransferProgress,
+    client_line,
 )
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
@@ -326,11 +327,9 @@ class MainWindow(QMainWindow):
         self.preferences_store.last_profile_id = profile.id
         self.log_view.clear()
         self.log_view.submit(
-            LogLine(
-                source="client",
-                stream="client",
-                text=f"This window shows “{profile.display_name}”. Press Start taking part to join; "
-                "what this computer does for the network will appear here.",
+            client_line(
+                f"This window shows “{profile.display_name}”. Press Start taking part to join; "
+                "what this computer does for the network will appear here."
             )
         )
         self.plots.set_source(self.history, profile.id)
@@ -414,7 +413,7 @@ class MainWindow(QMainWindow):
         if session is None:
             self.add_network()
             return
-        self.log_view.submit(LogLine(source="client", stream="client", text="Starting to take part."))
+        self.log_view.submit(client_line("Starting to take part."))
         session.start()  # starts the session thread and returns at once
 
     def pause(self) -> None:

@@ -42,10 +42,12 @@ class WizardContext:
         self.preview_summary = "not run"
 
     def controller(self, timeout: float = 10.0) -> ControllerClient:
-        verify: bool | str = self.profile.tls_verify
-        if verify and self.profile.ca_bundle:
-            verify = str(self.profile.ca_bundle)
-        return ControllerClient(self.profile.controller_url, token=self.token, verify=verify, timeout=timeout)
+        return ControllerClient(
+            self.profile.controller_url,
+            token=self.token,
+            verify=self.profile.tls_verify_argument,
+            timeout=timeout,
+        )
 
     def work_dir(self) -> Path:
         if self._work_dir is None:

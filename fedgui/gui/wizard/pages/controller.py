@@ -234,9 +234,7 @@ class ControllerPage(WizardPageBase):
             profile.controller_url = url
             if not profile.display_name or profile.display_name.startswith("FEDn at "):
                 profile.display_name = display_name_for(url)
-        verify: bool | str = profile.tls_verify
-        if verify and profile.ca_bundle:
-            verify = str(profile.ca_bundle)
+        verify = profile.tls_verify_argument
         client_id, name, preferred = profile.client_id, profile.client_name, profile.preferred_combiner
         self._testing = True
         self.test_button.setEnabled(False)

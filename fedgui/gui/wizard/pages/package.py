@@ -7,13 +7,13 @@ from pathlib import Path
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from fedgui.core.package.cache import PreparedPackage
+from fedgui.core.progress import throttled
 from fedgui.gui.common.message import MessageBox, Tone, plain_error
 from fedgui.gui.common.relay import Relay
 from fedgui.gui.common.transfer_progress import TransferProgressBar
 from fedgui.gui.review.widget import PackageReviewWidget
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
-from fedgui.gui.wizard.throttle import throttled
 
 REJECTED_TEXT = (
     "You rejected this package: nothing from it will run, and this computer cannot take part "

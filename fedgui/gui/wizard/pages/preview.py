@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QVBoxLayout
 
 from fedgui.core.controller.errors import TokenExpired, TokenRejected
 from fedgui.core.errors import FedguiError
-from fedgui.core.events import EventSink, LogLine
+from fedgui.core.events import EventSink, client_line
 from fedgui.core.execution.errors import EntryPointCancelled
 from fedgui.core.preview import Preview, PreviewResult
 from fedgui.gui.wizard.context import WizardContext
@@ -79,7 +79,7 @@ class NetworkPreview:
                 self._preview.cancel()
 
     def _say(self, text: str) -> None:
-        self._sink(LogLine(source="client", stream="client", text=text, level="info"))
+        self._sink(client_line(text, "info"))
 
 
 class PreviewPage(WizardPageBase):
