@@ -9,7 +9,7 @@
 - ``numpy_package`` / ``numpy_package_folder`` / ``seed_model``: the tiny numpy-only package.
 - ``prepared_fedn_network``: ``fedn_network`` with the numpy package and seed model uploaded.
 
-Mark tests that use them ``@pytest.mark.interop``.
+Tests that use them are marked ``interop`` by tests/conftest.py.
 """
 
 from __future__ import annotations

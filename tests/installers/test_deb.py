@@ -221,7 +221,7 @@ def test_login_entry_written_by_the_app_starts_the_installed_app(
     result = run([*argv[:-3], "gui", "--help"], env=env)
     assert "--minimized" in result.stdout and "--start" in result.stdout
     # And the icons are found from that command too.
-    probe = "from fedgui.gui import theme; print((theme.icons_dir() / 'app.svg').is_file())"
+    probe = "from fedgui.gui.common import theme; print((theme.icons_dir() / 'app.svg').is_file())"
     result = run([*argv[:-5], "-c", probe], env=env)
     assert result.stdout.strip() == "True"
 

@@ -18,8 +18,6 @@ from fedgui.core.controller.errors import (
     TokenRejected,
 )
 
-pytestmark = pytest.mark.interop
-
 
 def _sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -7,8 +7,6 @@ import subprocess
 import pytest
 import requests
 
-pytestmark = pytest.mark.interop
-
 
 def test_services_listen_on_loopback_only(fedn_network):
     """FEDn binds 0.0.0.0/[::] by default; the harness rewrites that to 127.0.0.1."""

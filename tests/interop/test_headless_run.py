@@ -15,8 +15,6 @@ import pytest
 from fedgui.core.package.checksum import sha256_file
 from fedgui.core.profile import Profile, ProfileStore
 
-pytestmark = pytest.mark.interop
-
 
 class ConsoleProcess:
     """A ``fedgui`` subprocess whose output is collected on a thread (no pipe deadlock)."""

@@ -26,8 +26,6 @@ from fedgui.core.protocol.generated import fedn_pb2 as pb
 from fedgui.core.protocol.messages import parse_task
 from fedgui.core.protocol.transfer import download_model, upload_model
 
-pytestmark = pytest.mark.interop
-
 
 def assign(net, client_id: str, name: str, token: str | None = None, package: str = "remote") -> dict:
     """POST /api/v1/clients/add with the body that works on SQL and MongoDB controllers (§2.3)."""

@@ -9,8 +9,6 @@ from fedgui.core.controller.errors import TokenRejected
 from tests.fednet.tokens import make_jwt
 from tests.interop.session_helpers import start_client
 
-pytestmark = pytest.mark.interop
-
 
 @pytest.fixture
 def auth_network(fresh_fedn_network, numpy_package, seed_model):

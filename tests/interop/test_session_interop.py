@@ -16,8 +16,6 @@ from fedgui.core.package.checksum import sha256_file
 from tests.interop.session_helpers import start_client
 from tests.interop.tamper_proxy import TamperingProxy
 
-pytestmark = pytest.mark.interop
-
 
 @pytest.fixture
 def network(fresh_prepared_network):

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from tests.fednet.packages import PACKAGE_FILES
 from tests.interop.session_helpers import build_package, start_client
-
-pytestmark = pytest.mark.interop
 
 # train.py that crashes on its N-th call when FEDGUI_TEST_CRASH_ON_CALL=N (counted in the
 # client's own data folder, so each client counts its own calls).

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 from tests.fednet.packages import PACKAGE_FILES
 from tests.fednet.tokens import make_jwt
 from tests.interop.session_helpers import build_package, start_client
-
-pytestmark = pytest.mark.interop
 
 SECRET = "leak-check-secret-0123456789abcdef"
 
