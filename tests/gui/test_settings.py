@@ -41,6 +41,8 @@ def test_save_writes_the_profile(qtbot, dialog, profile_store, tmp_path):
     dialog.tls_verify.setChecked(False)
     dialog.ca_bundle.setText(str(tmp_path / "ca.pem"))
     dialog.retention.setValue(90)
+    assert dialog.step_limit.text() == "As long as the network waits for a round"
+    dialog.step_limit.setValue(45)
     dialog.add_variable("DATASET", "site-a")
     with qtbot.waitSignal(dialog.saved, timeout=5000) as saved:
         dialog.save()
@@ -50,6 +52,7 @@ def test_save_writes_the_profile(qtbot, dialog, profile_store, tmp_path):
     assert stored.cpu_thread_limit == 4 and stored.gpu == "none"
     assert stored.tls_verify is False and stored.ca_bundle == tmp_path / "ca.pem"
     assert stored.log_retention_days == 90
+    assert stored.step_time_limit_minutes == 45
     # Only the choices are stored; the variables are derived when an entry point starts.
     assert stored.extra_env == {"MY_SETTING": "1", "DATASET": "site-a"}
     assert saved.args[0].id == stored.id

@@ -78,6 +78,7 @@ class SessionTiming:
     healthy_after: float = 20.0  # connected this long → the next break backs off from the start
     package_check_interval: float = 300.0  # how often to ask whether the network's package changed
     error_retry_interval: float = 300.0  # an error state tries again by itself after this long
+    #: A fixed time limit for every step (seconds), over the profile's and the network's (tests).
     task_timeout: float | None = None
     backoff: Backoff = field(default_factory=Backoff)
 
@@ -123,6 +124,7 @@ class Session:
         self._started_package: str | None = None  # checksum whose `startup` already ran
         self._package_changed = False
         self._rounds: dict[str, str] = {}  # session id → latest training round seen
+        self._round_timeouts: dict[str, float] = {}  # session id → its rounds' time limit
         self._environment: tuple[str, PythonEnvironment] | None = None
         self.assignment = None
         self.package: PreparedPackage | None = None
@@ -355,6 +357,7 @@ class Session:
                 timeout=self.timing.task_timeout,
                 on_working=lambda detail: self._set_state(SessionState.WORKING, detail),
                 rounds=self._rounds,
+                round_timeouts=self._round_timeouts,
             )
         )
         self._executor = executor

@@ -31,6 +31,7 @@ from fedgui.core.events import (
     TransferProgress,
     client_line,
 )
+from fedgui.core.execution.errors import EntryPointTimedOut
 from fedgui.core.execution.runner import EntryPointRunner
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.progress import throttled
@@ -40,10 +41,18 @@ from fedgui.core.protocol.generated import fedn_pb2 as pb
 from fedgui.core.protocol.messages import ClientIdentity, Task, parse_task
 from fedgui.core.protocol.transfer import download_model, upload_model
 from fedgui.core.session.model_cache import ModelCache
+from fedgui.core.session.step_limit import (
+    StepLimit,
+    StepTimeLimitReached,
+    describe_seconds,
+    round_timeout,
+    step_limit,
+)
 
 log = logging.getLogger(__name__)
 
 TASK_VERBS = {"train": "training", "validate": "validating", "predict": "predicting"}
+STEP_NAMES = {"train": "training", "validate": "validation", "predict": "prediction"}
 STATUS_TYPES = {"train": pb.MODEL_UPDATE, "validate": pb.MODEL_VALIDATION, "predict": pb.MODEL_PREDICTION}
 
 
@@ -57,10 +66,13 @@ class TaskContext:
     models: ModelCache
     bus: EventBus
     work_dir: Path
+    #: A fixed limit for every step, in seconds (tests); None: see step_limit.py.
     timeout: float | None
     on_working: Callable[[str], None]
     #: session id → the latest training round seen in it (kept across reconnects)
     rounds: dict[str, str] = field(default_factory=dict)
+    #: session id → the round time limit (seconds) its latest training task carried
+    round_timeouts: dict[str, float] = field(default_factory=dict)
 
 
 class TaskExecutor:
@@ -132,26 +144,47 @@ class TaskExecutor:
             started = time.monotonic()
             linked = _hand_over(cached_model, model_in)
             timings["copy_input"] = time.monotonic() - started
+            limit = self._limit(task)
+            self._say(f"This step may run for {describe_seconds(limit.seconds)} ({limit.source}).", "debug")
             try:
                 if task.kind == "train":
-                    return self._train(task, task_id, model_in, scratch_dir, timings)
+                    return self._train(task, task_id, model_in, scratch_dir, timings, limit.seconds)
                 if task.kind == "validate":
-                    return self._validate(task, task_id, model_in, scratch_dir, timings), None
-                return self._predict(task, model_in, scratch_dir, timings), None
+                    return self._validate(task, task_id, model_in, scratch_dir, timings, limit.seconds), None
+                return self._predict(task, model_in, scratch_dir, timings, limit.seconds), None
+            except EntryPointTimedOut as exc:
+                raise StepTimeLimitReached(STEP_NAMES[task.kind], limit, exc.stderr_tail) from None
             finally:
                 if linked is not None:
                     _drop_if_changed(cached_model, linked)
 
-    def _train(self, task: Task, task_id: str, model_in: Path, scratch: Path, timings: dict[str, float]):
+    def _limit(self, task: Task) -> StepLimit:
+        ctx = self.ctx
+        if ctx.timeout:
+            return StepLimit(ctx.timeout, "fedgui's setting")
+        network = round_timeout(task.config)
+        if network is not None and task.session_id:
+            ctx.round_timeouts[task.session_id] = network
+        elif task.session_id:  # validations carry no round config
+            network = ctx.round_timeouts.get(task.session_id)
+        return step_limit(getattr(ctx.profile, "step_time_limit_minutes", None), network)
+
+    def _train(
+        self,
+        task: Task,
+        task_id: str,
+        model_in: Path,
+        scratch: Path,
+        timings: dict[str, float],
+        timeout: float,
+    ):
         ctx = self.ctx
         self._report(
             task, f"\t Starting processing of training request for model_id {task.model_id}", pb.INFO
         )
         model_out = scratch / "model_out.npz"
         started = time.monotonic()
-        output = ctx.runner.train(
-            model_in, model_out, client_settings=task.client_settings, timeout=ctx.timeout
-        )
+        output = ctx.runner.train(model_in, model_out, client_settings=task.client_settings, timeout=timeout)
         timings["exec_training"] = time.monotonic() - started
         # FEDn's processing_time is the client's own work around the entry point; ours is the
         # input copy and the output checks (the runner checks outputs before it returns).
@@ -178,12 +211,18 @@ class TaskExecutor:
         return dict(output.metadata), update_id
 
     def _validate(
-        self, task: Task, task_id: str, model_in: Path, scratch: Path, timings: dict[str, float]
+        self,
+        task: Task,
+        task_id: str,
+        model_in: Path,
+        scratch: Path,
+        timings: dict[str, float],
+        timeout: float,
     ) -> dict:
         ctx = self.ctx
         self._report(task, f"Processing validate request for model_id {task.model_id}", pb.INFO)
         started = time.monotonic()
-        metrics = ctx.runner.validate(model_in, scratch / "validation.json", timeout=ctx.timeout)
+        metrics = ctx.runner.validate(model_in, scratch / "validation.json", timeout=timeout)
         timings["exec_validation"] = time.monotonic() - started
         validation = msg.model_validation(self.me, task, metrics)
         ctx.connection.combiner.SendModelValidation(validation, timeout=60)
@@ -191,10 +230,12 @@ class TaskExecutor:
         ctx.history.add_metrics(task_id, "validation", metrics)
         return metrics
 
-    def _predict(self, task: Task, model_in: Path, scratch: Path, timings: dict[str, float]) -> dict:
+    def _predict(
+        self, task: Task, model_in: Path, scratch: Path, timings: dict[str, float], timeout: float
+    ) -> dict:
         ctx = self.ctx
         started = time.monotonic()
-        result = ctx.runner.predict(model_in, scratch / "prediction.json", timeout=ctx.timeout)
+        result = ctx.runner.predict(model_in, scratch / "prediction.json", timeout=timeout)
         timings["exec_prediction"] = time.monotonic() - started
         prediction = msg.model_prediction(self.me, task, result)
         ctx.connection.combiner.SendModelPrediction(prediction, timeout=60)

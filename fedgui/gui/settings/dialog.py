@@ -90,6 +90,16 @@ class SettingsDialog(QDialog):
             self.gpu.addItem(f"Graphics card {profile.gpu}", profile.gpu)
             index = self.gpu.count() - 1
         self.gpu.setCurrentIndex(index)
+        self.step_limit = QSpinBox()
+        self.step_limit.setRange(0, 7 * 24 * 60)
+        self.step_limit.setSuffix(" minutes")
+        self.step_limit.setSpecialValueText("As long as the network waits for a round")
+        self.step_limit.setValue(profile.step_time_limit_minutes or 0)
+        self.step_limit.setAccessibleName("Time limit for one training or validation step")
+        self.step_limit.setToolTip(
+            "A step still running after this is stopped and reported to the network as failed. "
+            "By default: the round time limit the network sends with each training task."
+        )
         self.tls_verify = QCheckBox("&Check the network's security certificate (recommended)")
         self.tls_verify.setChecked(profile.tls_verify)
         self.ca_bundle = QLineEdit(str(profile.ca_bundle or ""))
@@ -135,6 +145,7 @@ class SettingsDialog(QDialog):
         )
         data_form.addRow(self._labelled("Processor &threads:", self.threads), self.threads)
         data_form.addRow(self._labelled("&Graphics card:", self.gpu), self.gpu)
+        data_form.addRow(self._labelled("Time li&mit for one step:", self.step_limit), self.step_limit)
         env_buttons = QHBoxLayout()
         env_buttons.addWidget(add_button)
         env_buttons.addWidget(remove_button)
@@ -242,6 +253,7 @@ class SettingsDialog(QDialog):
         profile.base_python = self.interpreter.text().strip() or None
         profile.cpu_thread_limit = self.threads.value() or None
         profile.gpu = self.gpu.currentData()
+        profile.step_time_limit_minutes = self.step_limit.value() or None
         profile.tls_verify = self.tls_verify.isChecked()
         bundle = self.ca_bundle.text().strip()
         profile.ca_bundle = Path(bundle).expanduser() if bundle else None
