@@ -15,10 +15,14 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_USAGE = 2  # bad arguments, unknown profile, unreadable client.yaml
 EXIT_NEEDS_APPROVAL = 3  # the package must be approved first
+#: Stopping never takes longer: the running step gets a few seconds to stop, then it is killed
+#: (runner.KILL_GRACE_SECONDS); if something else still blocks after this, fedgui exits anyway.
+STOP_SECONDS = 12.0
 
 EPILOG = """\
 exit codes:
-  0  stopped by Ctrl-C / SIGTERM (the running entry point was stopped, the stream closed)
+  0  stopped by Ctrl-C / SIGTERM (the running entry point and everything it started were
+     stopped, the stream closed); within about 12 s, at once on a second Ctrl-C
   2  bad arguments, unknown profile or unreadable configuration file
   3  the network's compute package is not approved: run again with --approve after reviewing
      it (the message shows its checksum), or approve it in the desktop app
@@ -115,6 +119,7 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     session = Session(profile, token_source, profile_store=store, auto_approve=args.approve)
     session.bus.subscribe(ConsoleRenderer(show_progress=not args.quiet_progress))
     finished = threading.Event()
+    stopping = threading.Event()
     outcome = {"code": EXIT_OK}
 
     def watch(event) -> None:
@@ -136,6 +141,8 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     session.bus.subscribe(watch)
 
     def on_signal(signum, frame) -> None:
+        if finished.is_set() and stopping.is_set():  # asked twice: do not wait any longer
+            _exit_now(outcome["code"], "stopping now")
         finished.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -144,8 +151,21 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
         while not finished.wait(0.5):
             pass
     finally:
+        stopping.set()
         print("fedgui: stopping…", file=sys.stderr, flush=True)
-        session.stop_and_wait()
+        session.stop_and_wait(timeout=STOP_SECONDS)
+        if session.is_running():
+            _exit_now(outcome["code"], f"could not stop cleanly within {STOP_SECONDS:.0f} s; exiting anyway")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return outcome["code"]
+
+
+def _exit_now(code: int, why: str) -> None:
+    """End the process at once, threads and all. The step supervisor notices that fedgui is
+    gone and ends the running step (Linux), so nothing of the package keeps running."""
+    import os
+
+    print(f"fedgui: {why}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(code)

@@ -232,3 +232,37 @@ def test_cancel_and_timeout_end_a_step_that_ignores_sigterm_and_escaped_its_sess
     assert isinstance(result, EntryPointCancelled if how == "cancel" else EntryPointTimedOut), result
     assert ended < 8, f"stopping took {ended:.1f} s"
     assert _gone_within(pids, 2.0), "a process of the step survived the stop"
+
+
+RUN_IN_A_SEPARATE_PROCESS = """
+import sys
+from pathlib import Path
+from fedgui.core.execution.environment import PythonEnvironment
+from fedgui.core.execution.runner import EntryPointRunner
+package, pids = Path(sys.argv[1]), sys.argv[2]
+python = Path(sys.executable)
+runner = EntryPointRunner(
+    package, {"train": "python step.py"}, PythonEnvironment(python=python, bin_dir=python.parent), None,
+    extra_env={"PIDS_TO": pids},
+)
+runner.run("train", [])
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_killed_fedgui_leaves_no_step_running(tmp_path, reap_leftovers):
+    # kill -9 of fedgui mid-task: the supervisor gets SIGTERM from the kernel and ends the step.
+    import subprocess
+
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "step.py").write_text(textwrap.dedent(STUBBORN), encoding="utf-8")
+    pids_file = tmp_path / "pids"
+    reap_leftovers(pids_file)
+    fedgui = subprocess.Popen([sys.executable, "-c", RUN_IN_A_SEPARATE_PROCESS, str(package), str(pids_file)])
+    try:
+        pids = _recorded(pids_file, 3, seconds=20)
+    finally:
+        fedgui.kill()
+        fedgui.wait()
+    assert _gone_within(pids, 8.0), "the step kept running after fedgui was killed"

@@ -179,6 +179,10 @@ class Session:
         if self._state is not SessionState.STOPPED:
             self._set_state(SessionState.STOPPED)
 
+    def is_running(self) -> bool:
+        """True while the session thread has not ended."""
+        return bool(self._thread and self._thread.is_alive())
+
     def join(self, timeout: float | None = None) -> None:
         if self._thread:
             self._thread.join(timeout)
