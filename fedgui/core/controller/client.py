@@ -1,11 +1,11 @@
 """REST client for a FEDn controller: assignment, compute package, models.
 
 Speaks FEDn 0.33's ``/api/v1`` routes and falls back to the pre-0.21 paths (``/add_client`` …)
-when a v1 route does not exist (a plain 404, a 405 as on 0.20, another non-JSON 4xx; a new server
-answers the old paths with 410). Every
-failure becomes a typed :class:`ControllerError` whose text a person can read; the token never
-appears in a message or log line. Downloads stream to a temp file and are renamed into place,
-so neither a package nor a model is ever held in memory whole.
+when a v1 route does not exist (a plain 404, a 405 as on 0.20, another non-JSON 4xx; a new
+server answers the old paths with 410). Every failure becomes a typed :class:`ControllerError`
+whose text a person can read; the token never appears in a message or log line. Downloads
+stream to a temp file and are renamed into place, so neither a package nor a model is ever held
+in memory whole.
 """
 
 from __future__ import annotations

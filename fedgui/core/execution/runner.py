@@ -185,13 +185,16 @@ class EntryPointRunner:
         out_model: Path,
         client_settings: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        helper_type: str | None = None,
     ) -> TrainOutput:
-        """``train <in> <out>``; returns the checked model path and its ``-metadata`` object."""
+        """``train <in> <out>``; returns the checked model path and its ``-metadata`` object.
+        ``helper_type`` is the network's model format ("numpyhelper"): with it the model's
+        content is checked too."""
         in_model, out_model = Path(in_model), Path(out_model)
         # FEDn writes the round's client settings next to the input model, {} when there are none.
         atomic_write_text(metadata_path(in_model), json.dumps(dict(client_settings or {})))
         result = self.run("train", [str(in_model), str(out_model)], timeout=timeout)
-        check_model_output("train", out_model)
+        check_model_output("train", out_model, helper_type)
         metadata = read_train_metadata("train", out_model)
         if metadata["num_examples"] == 0:
             self._client_line("train", "The training metadata says num_examples is 0.", "warning")

@@ -362,6 +362,7 @@ class Session:
                 on_working=lambda detail: self._set_state(SessionState.WORKING, detail),
                 rounds=self._rounds,
                 round_timeouts=self._round_timeouts,
+                helper_type=self.assignment.helper_type,
             )
         )
         self._executor = executor

@@ -73,6 +73,8 @@ class TaskContext:
     rounds: dict[str, str] = field(default_factory=dict)
     #: session id → the round time limit (seconds) its latest training task carried
     round_timeouts: dict[str, float] = field(default_factory=dict)
+    #: The network's model format from the assignment ("numpyhelper"); a task's own wins.
+    helper_type: str = ""
 
 
 class TaskExecutor:
@@ -184,7 +186,13 @@ class TaskExecutor:
         )
         model_out = scratch / "model_out.npz"
         started = time.monotonic()
-        output = ctx.runner.train(model_in, model_out, client_settings=task.client_settings, timeout=timeout)
+        output = ctx.runner.train(
+            model_in,
+            model_out,
+            client_settings=task.client_settings,
+            timeout=timeout,
+            helper_type=str(task.config.get("helper_type") or ctx.helper_type),
+        )
         timings["exec_training"] = time.monotonic() - started
         # FEDn's processing_time is the client's own work around the entry point; ours is the
         # input copy and the output checks (the runner checks outputs before it returns).
