@@ -115,9 +115,18 @@ STUBBORN_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
     "def main(in_path, out_path):\n"
     "    import signal, subprocess, time\n"
     "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "    pids = os.path.join(os.environ['FEDN_DATA_PATH'], 'pids')\n"
+    "    if os.fork() == 0:\n"  # a daemon that ignores SIGTERM and keeps the output pipes
+    "        os.setsid()\n"
+    "        if os.fork() == 0:\n"
+    "            with open(pids, 'a') as f:\n"
+    "                f.write(f'{os.getpid()}\\n')\n"
+    "            time.sleep(1000)\n"
+    "        os._exit(0)\n"
+    "    os.wait()\n"
     "    child = subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
-    "    with open(os.path.join(os.environ['FEDN_DATA_PATH'], 'pids'), 'w') as f:\n"
-    "        f.write(f'{os.getpid()} {child.pid}')\n"
+    "    with open(pids, 'a') as f:\n"
+    "        f.write(f'{os.getpid()}\\n{child.pid}\\n')\n"
     "    while True:\n"
     "        time.sleep(1)\n",
     1,
@@ -148,7 +157,7 @@ def test_sigterm_ends_fedgui_run_within_seconds_whatever_the_step_does(
         network.wait_clients_online(1, timeout=90)
         network.start_session(rounds=1, round_timeout=600, min_clients=1)
         deadline = time.monotonic() + 90
-        while not (pids_file.exists() and len(_recorded(pids_file)) == 2):
+        while not (pids_file.exists() and len(_recorded(pids_file)) == 3):
             assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()[-3000:]
             time.sleep(0.2)
         time.sleep(1)
