@@ -43,6 +43,9 @@ class RecordingSession:
     def resume(self) -> None:
         self._record("resume")
 
+    def request_stop(self) -> None:
+        self._record("stop")
+
     def stop_and_wait(self, timeout: float = 30.0) -> None:
         self._record("stop")
 

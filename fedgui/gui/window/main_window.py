@@ -79,6 +79,7 @@ class SessionLike(Protocol):
     def start(self) -> None: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
+    def request_stop(self) -> None: ...
     def stop_and_wait(self, timeout: float = 30.0) -> None: ...
     def approve_package(self, checksum: str) -> None: ...
     def reject_package(self) -> None: ...
@@ -321,7 +322,7 @@ class MainWindow(QMainWindow):
         """Show ``profile``; a running session of the previous profile is stopped in the background."""
         old = self.session
         if old is not None and self.state not in NOT_RUNNING:
-            run_in_background(old.stop_and_wait)
+            old.request_stop()
         self.session = None
         self.profile = profile
         self.preferences_store.last_profile_id = profile.id
@@ -403,7 +404,7 @@ class MainWindow(QMainWindow):
 
     def start_or_resume(self) -> None:
         if self.state is SessionState.PAUSED and self.session is not None:
-            run_in_background(self.session.resume)
+            self.session.resume()  # every control but stop_and_wait only queues a request
             return
         if self.state not in NOT_RUNNING:
             return
@@ -418,16 +419,16 @@ class MainWindow(QMainWindow):
 
     def pause(self) -> None:
         if self.session is not None:
-            run_in_background(self.session.pause)
+            self.session.pause()
 
     def stop(self) -> None:
         if self.session is not None:
             self.status_panel.stop_button.setEnabled(False)
-            run_in_background(self.session.stop_and_wait)
+            self.session.request_stop()
 
     def retry(self) -> None:
         if self.session is not None:
-            run_in_background(self.session.retry)
+            self.session.retry()
 
     def enter_new_token(self) -> None:
         token = self.ask_new_token()
@@ -475,10 +476,8 @@ class MainWindow(QMainWindow):
         dialog = self.make_review_dialog(review.package, review.previous)
         self._keep(dialog)
         if hasattr(dialog, "approved"):
-            dialog.approved.connect(
-                lambda checksum: run_in_background(lambda: session.approve_package(checksum))
-            )
-            dialog.rejected_package.connect(lambda _c: run_in_background(session.reject_package))
+            dialog.approved.connect(session.approve_package)
+            dialog.rejected_package.connect(lambda _c: session.reject_package())
         dialog.open()
 
     def make_review_dialog(self, package: Any, previous: Any) -> QDialog:
@@ -505,9 +504,9 @@ class MainWindow(QMainWindow):
             if session is None:
                 return
             if box.clickedButton() is approve:
-                run_in_background(lambda: session.approve_package(package.checksum))
+                session.approve_package(package.checksum)
             else:
-                run_in_background(session.reject_package)
+                session.reject_package()
 
         box.finished.connect(lambda _r: answered())
         return box
