@@ -56,17 +56,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from fedgui.cli.console import print_stamped
     from fedgui.core.errors import FedguiError
 
     try:
         profile, token_source, store = _load(args)
     except FedguiError as exc:
-        print(f"fedgui: {exc}", file=sys.stderr)
+        print_stamped(f"fedgui: {exc}")
         return EXIT_USAGE
     return _run_session(profile, token_source, store, args)
 
 
 def _load(args: argparse.Namespace):
+    from fedgui.cli.console import print_stamped
     from fedgui.core.clientconfig import ClientConfigError, import_client_config
     from fedgui.core.profile import ProfileStore
     from fedgui.core.secrets import SecretStore
@@ -84,12 +86,11 @@ def _load(args: argparse.Namespace):
         store = None
         imported = import_client_config(args.config)
         for note in imported.notes:
-            print(f"fedgui: note: {note}", file=sys.stderr)
+            print_stamped(f"fedgui: note: {note}")
         if imported.unknown_keys:
-            print(
+            print_stamped(
                 f"fedgui: note: {args.config} has keys fedgui does not know and ignores: "
-                + ", ".join(imported.unknown_keys),
-                file=sys.stderr,
+                + ", ".join(imported.unknown_keys)
             )
         profile = imported.profile
         config_path = Path(args.config)
@@ -111,7 +112,7 @@ def _load(args: argparse.Namespace):
 
 
 def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
-    from fedgui.cli.console import ConsoleRenderer
+    from fedgui.cli.console import ConsoleRenderer, print_stamped
     from fedgui.core.events import ReviewNeeded, StateChanged
     from fedgui.core.session.engine import Session
     from fedgui.core.session.states import SessionState
@@ -125,13 +126,11 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     def watch(event) -> None:
         if isinstance(event, ReviewNeeded):
             checksum = event.package.checksum
-            print(
-                "\nThe network's compute package has not been approved on this computer, so nothing "
+            print_stamped(
+                "The network's compute package has not been approved on this computer, so nothing "
                 f"from it will run.\n  checksum (SHA-256): {checksum}\n"
                 "Review it (for example with `fedgui preview --package ...`), then run again with "
-                "--approve, or approve it in the desktop app.",
-                file=sys.stderr,
-                flush=True,
+                "--approve, or approve it in the desktop app."
             )
             outcome["code"] = EXIT_NEEDS_APPROVAL
             finished.set()
@@ -152,7 +151,7 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
             pass
     finally:
         stopping.set()
-        print("fedgui: stopping…", file=sys.stderr, flush=True)
+        print_stamped("fedgui: stopping…")
         session.stop_and_wait(timeout=STOP_SECONDS)
         if session.is_running():
             _exit_now(outcome["code"], f"could not stop cleanly within {STOP_SECONDS:.0f} s; exiting anyway")
@@ -166,6 +165,8 @@ def _exit_now(code: int, why: str) -> None:
     gone and ends the running step (Linux), so nothing of the package keeps running."""
     import os
 
-    print(f"fedgui: {why}", file=sys.stderr, flush=True)
+    from fedgui.cli.console import print_stamped
+
+    print_stamped(f"fedgui: {why}")
     sys.stdout.flush()
     os._exit(code)

@@ -73,6 +73,8 @@ class Profile:
     data_folder: Path | None = None
     preferred_combiner: str = ""
     tls_verify: bool = True
+    #: Refuse to connect (and to send the token) unless the controller and combiner use TLS.
+    require_tls: bool = False
     ca_bundle: Path | None = None
     #: Extra environment variables for the compute package's entry points. Left out of repr:
     #: people put credentials for their own data sources here.
@@ -235,7 +237,7 @@ def _check_field(name: str, value: Any) -> Any:
     """Type-check one stored field so a hand-edited mistake is reported, not carried along."""
     if name in _PATH_FIELDS:
         return None if value in (None, "") else Path(_expect(name, value, str))
-    if name in {"tls_verify", "ready"}:
+    if name in {"tls_verify", "ready", "require_tls"}:
         return _expect(name, value, bool)
     if name == "extra_env":
         env = _expect(name, value or {}, dict)

@@ -39,6 +39,7 @@ def test_save_writes_the_profile(qtbot, dialog, profile_store, tmp_path):
     dialog.threads.setValue(4)
     dialog.gpu.setCurrentIndex(dialog.gpu.findData("none"))
     dialog.tls_verify.setChecked(False)
+    dialog.require_tls.setChecked(True)
     dialog.ca_bundle.setText(str(tmp_path / "ca.pem"))
     dialog.retention.setValue(90)
     assert dialog.step_limit.text() == "As long as the network waits for a round"
@@ -53,6 +54,7 @@ def test_save_writes_the_profile(qtbot, dialog, profile_store, tmp_path):
     assert stored.tls_verify is False and stored.ca_bundle == tmp_path / "ca.pem"
     assert stored.log_retention_days == 90
     assert stored.step_time_limit_minutes == 45
+    assert stored.require_tls is True
     # Only the choices are stored; the variables are derived when an entry point starts.
     assert stored.extra_env == {"MY_SETTING": "1", "DATASET": "site-a"}
     assert saved.args[0].id == stored.id

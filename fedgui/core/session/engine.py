@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedgui.core import paths
+from fedgui.core.controller.transport_security import require_secure_controller, token_exposure_notice
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     Assigned,
@@ -148,6 +149,7 @@ class Session:
         self._started_package: str | None = None  # checksum whose `startup` already ran
         self._rounds: dict[str, str] = {}  # session id → latest training round seen
         self._round_timeouts: dict[str, float] = {}  # session id → its rounds' time limit
+        self._said_token_unencrypted = False
         self._environment: tuple[str, PythonEnvironment] | None = None
         self.assignment = None
         self.package: PreparedPackage | None = None
@@ -376,6 +378,7 @@ class Session:
         from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
 
         token = self._token()
+        require_secure_controller(self.profile.controller_url, self.profile.require_tls)
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")
         controller = ControllerClient(
             self.profile.controller_url, token=token, verify=self.profile.tls_verify_argument, timeout=10.0
@@ -398,6 +401,12 @@ class Session:
         endpoint = CombinerEndpoint.from_assignment(
             self.assignment, ca_bundle=self.profile.ca_bundle, force_tls=None
         )
+        notice = token_exposure_notice(
+            self.profile.controller_url, endpoint.use_tls, token, self.profile.require_tls
+        )
+        if notice and not self._said_token_unencrypted:  # once per session, not per reconnect
+            self._said_token_unencrypted = True
+            self._say(notice, "warning")
         self.bus.emit(
             Assigned(
                 NetworkDetails(
@@ -524,8 +533,13 @@ class Session:
     # ---- steps -------------------------------------------------------------------------------
 
     def _assign(self, controller):
+        said: list[str] = []
+
         def waiting(message: str) -> None:
-            self._set_state(SessionState.WAITING_FOR_PACKAGE, message)
+            # The controller is asked every few seconds: say it once, again only if it changes.
+            if said[-1:] != [message]:
+                said.append(message)
+                self._set_state(SessionState.WAITING_FOR_PACKAGE)
 
         assignment = controller.assign(
             self.profile.client_id,

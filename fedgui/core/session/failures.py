@@ -52,7 +52,8 @@ def _protocol_error(exc: BaseException) -> BaseException:
     import grpc
 
     if isinstance(exc, grpc.RpcError):
-        return proto.error_from_rpc(exc, "talking to the combiner")
+        # Completes "The combiner could not be reached while …": the stream is what broke.
+        return proto.error_from_rpc(exc, "waiting for work")
     return exc
 
 

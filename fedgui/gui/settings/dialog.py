@@ -102,6 +102,8 @@ class SettingsDialog(QDialog):
         )
         self.tls_verify = QCheckBox("&Check the network's security certificate (recommended)")
         self.tls_verify.setChecked(profile.tls_verify)
+        self.require_tls = QCheckBox("Re&quire a secure connection (never send the token unencrypted)")
+        self.require_tls.setChecked(profile.require_tls)
         self.ca_bundle = QLineEdit(str(profile.ca_bundle or ""))
         self.ca_bundle.setPlaceholderText("The system's certificates")
         self.ca_bundle.setAccessibleName("Certificate file")
@@ -160,6 +162,7 @@ class SettingsDialog(QDialog):
         network_box = QGroupBox("Connection")
         network_form = QFormLayout(network_box)
         network_form.addRow(self.tls_verify)
+        network_form.addRow(self.require_tls)
         network_form.addRow(
             self._labelled("&Certificate file:", self.ca_bundle), self._with_browse(self.ca_bundle, False)
         )
@@ -255,6 +258,7 @@ class SettingsDialog(QDialog):
         profile.gpu = self.gpu.currentData()
         profile.step_time_limit_minutes = self.step_limit.value() or None
         profile.tls_verify = self.tls_verify.isChecked()
+        profile.require_tls = self.require_tls.isChecked()
         bundle = self.ca_bundle.text().strip()
         profile.ca_bundle = Path(bundle).expanduser() if bundle else None
         profile.log_retention_days = self.retention.value()
