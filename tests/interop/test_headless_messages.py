@@ -35,10 +35,10 @@ def test_headless_says_things_once_with_the_time_on_every_line(
     data = tmp_path / "data"
     data.mkdir()
     log_path = tmp_path / "run.log"
+    argv = ["run", "--config", str(config), "--data", str(data), "--approve"]
     with log_path.open("w") as log:
         run = subprocess.Popen(
-            [sys.executable, "-m", "fedgui", "run", "--config", str(config), "--data", str(data)]
-            + ["--approve"],
+            [sys.executable, "-m", "fedgui", *argv],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ},
