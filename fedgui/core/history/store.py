@@ -50,6 +50,7 @@ from fedgui.core.history.schema import (
     upgrade,
 )
 from fedgui.core.history.task_logs import TaskLogWriter, safe_folder_name
+from fedgui.core.private_files import private_file, private_folder
 
 __all__ = [
     "HistoryStore",
@@ -126,7 +127,16 @@ class HistoryStore:
     # ----------------------------------------------------------------------------- opening
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
+        private_folder(self.logs_dir)
+        try:
+            # Created private before SQLite opens it: its -wal and -shm files take the same mode.
+            private_file(self.path)
+        except OSError as exc:
+            raise HistoryUnreadable(
+                f"The task history at {self.path} could not be opened ({exc.strerror or exc}).",
+                "Check that the folder is writable.",
+            ) from exc
         try:
             # isolation_level=None: we write our own BEGIN/COMMIT, so the sqlite3 module never
             # holds a transaction open behind our back (which would block other processes).

@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
+from fedgui.core.private_files import private_file, private_folder
+
 _UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -37,10 +39,11 @@ class TaskLogWriter:
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
         self._clock = clock
         self._lock = threading.Lock()
         self._pending = ""  # text after the last newline given to write()
+        private_file(self.path)
         self._file = open(self.path, "a", encoding="utf-8", errors="replace", newline="\n")  # noqa: SIM115
 
     def write_line(self, text: str, stream: str = "stdout") -> None:
