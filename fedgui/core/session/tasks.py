@@ -21,6 +21,7 @@ from pathlib import Path
 
 import grpc
 
+from fedgui.core.disk_space import describe_write_failure
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     EventBus,
@@ -332,10 +333,15 @@ class TaskExecutor:
     def _task_log(self, task_id: str):
         """Write every log line emitted while the task runs into the task's own log file."""
         writer = self.ctx.history.open_task_log(task_id)
+        reported: list[bool] = []
 
         def observer(event) -> None:
             if isinstance(event, LogLine):
                 writer.write_line(event.text, f"{event.source}:{event.stream}")
+                if writer.failure is not None and not reported:
+                    reported.append(True)  # before saying it: this line comes back here
+                    text = describe_write_failure("the task's log file", writer.path, writer.failure)
+                    self._say(text, "warning")
 
         unsubscribe = self.ctx.bus.subscribe(observer)
         try:
