@@ -18,30 +18,31 @@ _FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _FULL_TEXTS = ("no space left on device", "disk quota exceeded", "database or disk is full")
 
 
-class DiskFull(FedguiError):
-    default_next_step = (
-        "Free some space on that disk (empty the trash, remove large files you no longer need); "
-        "fedgui tries again by itself."
+FREE_SOME_SPACE = (
+    "Free some space on that disk (empty the trash, remove large files you no longer need); "
+    "fedgui tries again by itself."
+)
+
+
+def disk_full_message(what: str, where: Path | str) -> str:
+    return (
+        f"There is no space left on the disk for {what} ({where}{_free_space(Path(where))}), so it "
+        "could not be written. Nothing half-written was kept."
     )
+
+
+class DiskFull(FedguiError):
+    default_next_step = FREE_SOME_SPACE
 
     def __init__(self, what: str, where: Path | str, next_step: str | None = None) -> None:
         self.what = what
         self.where = Path(where)
-        super().__init__(
-            f"There is no space left on the disk for {what} ({where}{_free_space(Path(where))}), so it "
-            "could not be written. Nothing half-written was kept.",
-            next_step,
-        )
+        super().__init__(disk_full_message(what, where), next_step)
 
 
 def _free_space(where: Path) -> str:
-    for folder in (where, *where.parents):
-        try:
-            free = shutil.disk_usage(folder).free
-        except OSError:
-            continue
-        return f"; {free / 1e6:.0f} MB free" if free < 10e9 else ""
-    return ""
+    free = free_bytes(where)
+    return f"; {free / 1e6:.0f} MB free" if free is not None and free < 10e9 else ""
 
 
 def is_disk_full(exc: BaseException | None) -> bool:
@@ -56,6 +57,35 @@ def is_disk_full(exc: BaseException | None) -> bool:
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
+
+
+def full_file(exc: BaseException | None) -> str | None:
+    """The file name an ENOSPC error carries, looking through wrapping errors."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, OSError) and exc.filename:
+            return str(exc.filename)
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
+#: Below this much free space, a failed build or install is taken to be the disk's fault: tools
+#: such as ``python -m venv`` report only "ensurepip returned non-zero exit status 1".
+LOW_SPACE_BYTES = 64 * 1024 * 1024
+
+
+def free_bytes(where: Path) -> int | None:
+    for folder in (where, *where.parents):
+        try:
+            return shutil.disk_usage(folder).free
+        except OSError:
+            continue
+    return None
+
+
+def low_on_space(where: Path, threshold: int = LOW_SPACE_BYTES) -> bool:
+    free = free_bytes(where)
+    return free is not None and free < threshold
 
 
 def mentions_disk_full(lines: list[str]) -> bool:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from fedgui.core import paths
 from fedgui.core.controller.transport_security import require_secure_controller, token_exposure_notice
+from fedgui.core.disk_space import DiskFull, full_file, is_disk_full
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     Assigned,
@@ -568,11 +569,16 @@ class Session:
             folder = self._work_dir / "downloads"
             folder.mkdir(parents=True, exist_ok=True)
 
-            archive = controller.download_package(folder, progress=progress_emitter(self.bus, "package"))
             try:
-                package = self._packages.prepare(archive, expected_checksum=checksum)
-            finally:
-                archive.unlink(missing_ok=True)
+                archive = controller.download_package(folder, progress=progress_emitter(self.bus, "package"))
+                try:
+                    package = self._packages.prepare(archive, expected_checksum=checksum)
+                finally:
+                    archive.unlink(missing_ok=True)
+            except Exception as exc:
+                if is_disk_full(exc) and not isinstance(exc, DiskFull):
+                    raise DiskFull("the compute package", full_file(exc) or folder) from exc
+                raise
         if pin and package.checksum.lower() != pin.lower():
             raise PackagePinMismatch(
                 f"The downloaded compute package {package.checksum[:12]}… is not the pinned "

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import grpc
 
-from fedgui.core.disk_space import describe_write_failure
+from fedgui.core.disk_space import DiskFull, describe_write_failure, full_file, is_disk_full
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     EventBus,
@@ -34,6 +34,7 @@ from fedgui.core.events import (
 )
 from fedgui.core.execution.errors import EntryPointTimedOut
 from fedgui.core.execution.runner import EntryPointRunner
+from fedgui.core.history.schema import HistoryError
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.progress import throttled
 from fedgui.core.protocol import messages as msg
@@ -83,6 +84,9 @@ class TaskExecutor:
         self.ctx = context
         self._cancelled = threading.Event()
         self.me = ClientIdentity(context.connection.client_id, context.connection.client_name)
+        self._history_problem_said = False
+        #: What the task is writing now and where, for a plain message when the disk is full.
+        self._writing: tuple[str, Path] = ("the task's files", context.work_dir)
 
     def cancel(self) -> None:
         """Stop the running entry point (its whole process tree)."""
@@ -102,14 +106,21 @@ class TaskExecutor:
             return
         where = f" round {task.round_id}" if task.round_id else ""
         ctx.on_working(f"{TASK_VERBS[task.kind]}{where}")
-        task_id = ctx.history.start_task(
-            ctx.profile.id,
-            task.kind,
-            session_id=task.session_id,
-            round_id=task.round_id,
-            model_id=task.model_id,
-            package_checksum=ctx.package.checksum,
-        )
+        try:
+            task_id = ctx.history.start_task(
+                ctx.profile.id,
+                task.kind,
+                session_id=task.session_id,
+                round_id=task.round_id,
+                model_id=task.model_id,
+                package_checksum=ctx.package.checksum,
+            )
+        except HistoryError as exc:  # a full disk: run nothing that cannot be recorded
+            reason = f"{exc.message} fedgui did not run the task, since it could not record it."
+            self._say(reason, "error")
+            name = ctx.connection.client_name
+            self._report(task, f"Client {name} could not take the {task.kind} task: {reason}", pb.ERROR)
+            return
         ctx.bus.emit(
             TaskStarted(
                 task_id=task_id,
@@ -126,7 +137,9 @@ class TaskExecutor:
             except Exception as exc:  # any failure is recorded and reported
                 self._fail(task, task_id, exc, timings)
             else:
-                ctx.history.finish_task(task_id, "ok", timings=timings, model_update_id=update_id)
+                self._record(
+                    lambda: ctx.history.finish_task(task_id, "ok", timings=timings, model_update_id=update_id)
+                )
                 ctx.bus.emit(
                     TaskFinished(
                         task_id=task_id, kind=task.kind, status="ok", metrics=result_metrics, timings=timings
@@ -138,12 +151,14 @@ class TaskExecutor:
         with tempfile.TemporaryDirectory(prefix="task-", dir=self._scratch()) as scratch:
             scratch_dir = Path(scratch)
             started = time.monotonic()
+            self._writing = ("the global model fedgui downloads for this task", ctx.work_dir / "models")
             cached_model, was_cached = ctx.models.fetch(task.model_id, self._downloader(task.model_id))
             timings["fetch_model"] = time.monotonic() - started
             if was_cached:
                 self._say(f"Using the cached global model {task.model_id} (downloaded earlier).")
             # The `.npz` suffix matters: numpy appends it to paths without it.
             model_in = scratch_dir / "model_in.npz"
+            self._writing = ("the step's input and output files", scratch_dir)
             started = time.monotonic()
             linked = _hand_over(cached_model, model_in)
             timings["copy_input"] = time.monotonic() - started
@@ -214,7 +229,7 @@ class TaskExecutor:
         )
         ctx.connection.combiner.SendModelUpdate(update, timeout=60)
         self._report(task, "Model update completed.", pb.AUDIT, about=update)
-        ctx.history.add_metrics(task_id, "training_metadata", output.metadata)
+        self._record(lambda: ctx.history.add_metrics(task_id, "training_metadata", output.metadata))
         examples = output.metadata.get("num_examples")
         self._say(f"Sent the model update for round {task.round_id} ({examples} examples).")
         return dict(output.metadata), update_id
@@ -236,7 +251,7 @@ class TaskExecutor:
         validation = msg.model_validation(self.me, task, metrics)
         ctx.connection.combiner.SendModelValidation(validation, timeout=60)
         self._report(task, "Model validation completed.", pb.AUDIT, about=validation)
-        ctx.history.add_metrics(task_id, "validation", metrics)
+        self._record(lambda: ctx.history.add_metrics(task_id, "validation", metrics))
         return metrics
 
     def _predict(
@@ -253,9 +268,26 @@ class TaskExecutor:
 
     # ---- failure -------------------------------------------------------------------------------
 
+    def _record(self, write: Callable[[], object]) -> None:
+        """A history write after the work is done: a full disk must not turn a task that was
+        sent into a failed one. The history store keeps a finish that could not be written and
+        writes it when there is room again."""
+        try:
+            write()
+        except HistoryError as exc:
+            if not self._history_problem_said:
+                self._history_problem_said = True
+                self._say(
+                    f"{exc.message} The task's result could not be recorded in the history yet; "
+                    "fedgui records it once there is room again.",
+                    "warning",
+                )
+
     def _fail(self, task: Task, task_id: str, exc: BaseException, timings: dict[str, float]) -> None:
         ctx = self.ctx
         cancelled = self._cancelled.is_set()
+        if is_disk_full(exc) and not isinstance(exc, (DiskFull, HistoryError)):
+            exc = DiskFull(self._writing[0], full_file(exc) or self._writing[1])
         if isinstance(exc, FedguiError):
             reason = str(exc)
         elif isinstance(exc, grpc.RpcError):
@@ -264,7 +296,7 @@ class TaskExecutor:
             log.exception("task %s failed", task_id)
             reason = f"{type(exc).__name__}: {exc}"
         status = "cancelled" if cancelled else "failed"
-        ctx.history.finish_task(task_id, status, error=reason, timings=timings)
+        self._record(lambda: ctx.history.finish_task(task_id, status, error=reason, timings=timings))
         ctx.bus.emit(
             TaskFinished(task_id=task_id, kind=task.kind, status=status, error=reason, timings=timings)
         )
@@ -332,7 +364,13 @@ class TaskExecutor:
     @contextmanager
     def _task_log(self, task_id: str):
         """Write every log line emitted while the task runs into the task's own log file."""
-        writer = self.ctx.history.open_task_log(task_id)
+        try:
+            writer = self.ctx.history.open_task_log(task_id)
+        except (OSError, HistoryError) as exc:
+            text = describe_write_failure("the task's log file", self.ctx.history.logs_dir, exc)
+            self._say(text, "warning")
+            yield
+            return
         reported: list[bool] = []
 
         def observer(event) -> None:
