@@ -96,6 +96,8 @@ class Profile:
     gpu: str = "auto"
     #: How long one step of a task may run; None: the network's round time limit (step_limit.py).
     step_time_limit_minutes: int | None = None
+    #: The largest compute package or model fedgui downloads, in MB; None: download_limit.py's default.
+    download_limit_mb: int | None = None
     #: Keys from a newer fedgui, kept so that saving here does not lose them.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -246,7 +248,7 @@ def _check_field(name: str, value: Any) -> Any:
         return [str(c).lower() for c in _expect(name, value or [], list)]
     if name == "log_retention_days":
         return _expect(name, value, int)
-    if name in {"cpu_thread_limit", "step_time_limit_minutes"}:
+    if name in {"cpu_thread_limit", "step_time_limit_minutes", "download_limit_mb"}:
         return None if value is None else _expect(name, value, int)
     if name in {"base_python", "last_approved_checksum", "package_checksum_pin", "helper_type"}:
         return None if value is None else str(value)

@@ -40,6 +40,7 @@ def test_save_writes_the_profile(qtbot, dialog, profile_store, tmp_path):
     dialog.gpu.setCurrentIndex(dialog.gpu.findData("none"))
     dialog.tls_verify.setChecked(False)
     dialog.require_tls.setChecked(True)
+    dialog.download_limit.setValue(500)
     dialog.ca_bundle.setText(str(tmp_path / "ca.pem"))
     dialog.retention.setValue(90)
     assert dialog.step_limit.text() == "As long as the network waits for a round"
@@ -55,6 +56,7 @@ def test_save_writes_the_profile(qtbot, dialog, profile_store, tmp_path):
     assert stored.log_retention_days == 90
     assert stored.step_time_limit_minutes == 45
     assert stored.require_tls is True
+    assert stored.download_limit_mb == 500
     # Only the choices are stored; the variables are derived when an entry point starts.
     assert stored.extra_env == {"MY_SETTING": "1", "DATASET": "site-a"}
     assert saved.args[0].id == stored.id

@@ -38,6 +38,7 @@ from fedgui.core.controller.errors import (
     describe_request_failure,
 )
 from fedgui.core.controller.urls import normalize_controller_url
+from fedgui.core.download_limit import DownloadTooLarge, check_size
 from fedgui.core.fileio import atomic_writer
 from fedgui.core.progress import ProgressCallback
 
@@ -90,11 +91,14 @@ class ControllerClient:
         token: str | None = None,
         verify: bool | str = True,
         timeout: float = 10.0,
+        max_download_bytes: int | None = None,
     ) -> None:
         self.base_url = normalize_controller_url(base_url)
         self._token = token or None
         self.verify = verify
         self.timeout = timeout
+        #: Downloads larger than this stop with DownloadTooLarge (None: no limit).
+        self.max_download_bytes = max_download_bytes
         self.legacy_api = False  # set once a pre-0.21 controller is detected
         self._http = requests.Session()
 
@@ -375,6 +379,7 @@ class ControllerClient:
         self, response: requests.Response, target: Path, progress: ProgressCallback | None, what: str
     ) -> Path:
         total = _content_length(response)
+        check_size(what, total, self.max_download_bytes)  # announced too large: not a byte read
         done = 0
         if progress is not None:
             progress(0, total)
@@ -383,6 +388,8 @@ class ControllerClient:
                 for chunk in response.iter_content(CHUNK_BYTES):
                     handle.write(chunk)
                     done += len(chunk)
+                    if self.max_download_bytes is not None and done > self.max_download_bytes:
+                        raise DownloadTooLarge(what, self.max_download_bytes)
                     if progress is not None:
                         progress(done, total)
                 if total is not None and done != total:

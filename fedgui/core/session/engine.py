@@ -33,6 +33,7 @@ from pathlib import Path
 from fedgui.core import paths
 from fedgui.core.controller.transport_security import require_secure_controller, token_exposure_notice
 from fedgui.core.disk_space import DiskFull, full_file, is_disk_full
+from fedgui.core.download_limit import limit_bytes
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     Assigned,
@@ -382,7 +383,11 @@ class Session:
         require_secure_controller(self.profile.controller_url, self.profile.require_tls)
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")
         controller = ControllerClient(
-            self.profile.controller_url, token=token, verify=self.profile.tls_verify_argument, timeout=10.0
+            self.profile.controller_url,
+            token=token,
+            verify=self.profile.tls_verify_argument,
+            timeout=10.0,
+            max_download_bytes=limit_bytes(self.profile.download_limit_mb),
         )
         self.assignment = self._assign(controller)
         self._check_stop()

@@ -22,6 +22,7 @@ from pathlib import Path
 import grpc
 
 from fedgui.core.disk_space import DiskFull, describe_write_failure, full_file, is_disk_full
+from fedgui.core.download_limit import limit_bytes
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     EventBus,
@@ -336,7 +337,12 @@ class TaskExecutor:
     def _downloader(self, model_id: str):
         def download(path: Path) -> None:
             download_model(
-                self.ctx.connection, model_id, path, progress=self._progress("model download"), durable=False
+                self.ctx.connection,
+                model_id,
+                path,
+                progress=self._progress("model download"),
+                durable=False,
+                max_bytes=limit_bytes(getattr(self.ctx.profile, "download_limit_mb", None)),
             )
 
         return download

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core import autostart
+from fedgui.core.download_limit import DEFAULT_LIMIT_MB
 from fedgui.core.execution.resource_limits import MANAGED_VARIABLES
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.gui.workers import run_in_background
@@ -100,6 +101,14 @@ class SettingsDialog(QDialog):
             "A step still running after this is stopped and reported to the network as failed. "
             "By default: the round time limit the network sends with each training task."
         )
+        self.download_limit = QSpinBox()
+        self.download_limit.setRange(1, 1_000_000)
+        self.download_limit.setSuffix(" MB")
+        self.download_limit.setValue(profile.download_limit_mb or DEFAULT_LIMIT_MB)
+        self.download_limit.setAccessibleName("Largest download")
+        self.download_limit.setToolTip(
+            "fedgui stops and deletes a compute package or model download that is larger than this."
+        )
         self.tls_verify = QCheckBox("&Check the network's security certificate (recommended)")
         self.tls_verify.setChecked(profile.tls_verify)
         self.require_tls = QCheckBox("Re&quire a secure connection (never send the token unencrypted)")
@@ -163,6 +172,7 @@ class SettingsDialog(QDialog):
         network_form = QFormLayout(network_box)
         network_form.addRow(self.tls_verify)
         network_form.addRow(self.require_tls)
+        network_form.addRow(self._labelled("Largest do&wnload:", self.download_limit), self.download_limit)
         network_form.addRow(
             self._labelled("&Certificate file:", self.ca_bundle), self._with_browse(self.ca_bundle, False)
         )
@@ -259,6 +269,8 @@ class SettingsDialog(QDialog):
         profile.step_time_limit_minutes = self.step_limit.value() or None
         profile.tls_verify = self.tls_verify.isChecked()
         profile.require_tls = self.require_tls.isChecked()
+        limit = self.download_limit.value()
+        profile.download_limit_mb = None if limit == DEFAULT_LIMIT_MB else limit
         bundle = self.ca_bundle.text().strip()
         profile.ca_bundle = Path(bundle).expanduser() if bundle else None
         profile.log_retention_days = self.retention.value()
