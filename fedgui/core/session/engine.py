@@ -22,6 +22,7 @@ and the network's round would wait for it until its timeout.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import logging
 import threading
@@ -592,7 +593,23 @@ class Session:
         self._check_stop()
         self._gate(package)
         self.package = package
+        self._prune_packages(package.checksum)
         return package
+
+    def _prune_packages(self, current: str) -> None:
+        """Drop unapproved and superseded packages from the shared cache: keep the one in use
+        and every profile's last approved one (the review compares a new version with it)."""
+        keep = {current, self.profile.last_approved_checksum or ""}
+        if self._profile_store is not None:
+            with contextlib.suppress(Exception):  # a broken profile file must not stop the session
+                keep.update(p.last_approved_checksum or "" for p in self._profile_store.scan().profiles)
+        try:
+            removed = self._packages.prune(keep)
+        except OSError as exc:
+            log.warning("could not prune the package cache: %s", exc)
+            return
+        if removed:
+            log.info("removed %d unused compute package(s) from the cache", len(removed))
 
     def _gate(self, package: PreparedPackage) -> None:
         approved = set(self.profile.approved_checksums)
