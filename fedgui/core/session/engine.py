@@ -47,7 +47,7 @@ from fedgui.core.session.connection import CombinerLink
 from fedgui.core.session.control import SessionControl
 from fedgui.core.session.failures import Disposition, classify
 from fedgui.core.session.model_cache import ModelCache
-from fedgui.core.session.package_watch import PackageWatcher
+from fedgui.core.session.package_watch import DEFAULT_INTERVAL, PackageChangeDetector, PackageWatcher
 from fedgui.core.session.states import SessionState, describe
 from fedgui.core.session.tasks import TaskContext, TaskExecutor, progress_emitter
 
@@ -76,7 +76,7 @@ class SessionTiming:
     telemetry_interval: float = 5.0
     token_poll_interval: float = 5.0  # how often a waiting session re-reads the keyring
     healthy_after: float = 20.0  # connected this long → the next break backs off from the start
-    package_check_interval: float = 300.0  # how often to ask whether the network's package changed
+    package_check_interval: float = DEFAULT_INTERVAL  # how often to ask whether the package changed
     error_retry_interval: float = 300.0  # an error state tries again by itself after this long
     task_timeout: float | None = None
     backoff: Backoff = field(default_factory=Backoff)
@@ -122,6 +122,8 @@ class Session:
         self._approval_answer: bool | None = None
         self._started_package: str | None = None  # checksum whose `startup` already ran
         self._package_changed = False
+        self._published_package = None  # how the controller named the package we run (watching)
+        self._said_no_checksum = False
         self._rounds: dict[str, str] = {}  # session id → latest training round seen
         self._environment: tuple[str, PythonEnvironment] | None = None
         self.assignment = None
@@ -358,12 +360,13 @@ class Session:
             )
         )
         self._executor = executor
-        watcher = PackageWatcher(
+        detector = PackageChangeDetector(
+            controller.published_package,
             controller.package_checksum,
             package.checksum,
-            self.timing.package_check_interval,
-            on_change=self._on_package_changed,
+            self._published_package,
         )
+        watcher = PackageWatcher(detector, self.timing.package_check_interval, self._on_package_changed)
         watcher.start()
         try:
             return self._link.serve(
@@ -377,10 +380,11 @@ class Session:
             self._close_link()
             controller.close()
 
-    def _on_package_changed(self, checksum: str) -> None:
+    def _on_package_changed(self) -> None:
         self._say(
-            f"The network published a new compute package ({checksum[:12]}…). fedgui finishes the "
-            "current task, then shows it to you for review; nothing of it runs before you approve it."
+            "The network published a new compute package. fedgui finishes the current task and "
+            "takes no new ones; then the new package is checked and, if you have not approved it "
+            "yet, shown to you for review. Nothing of it runs before you approve it."
         )
         self._package_changed = True
         link = self._link
@@ -392,6 +396,8 @@ class Session:
     def _on_task(self, request) -> bool:
         """Run one task; return False to stop reading the stream (pause, stop, new package)."""
         assert self._executor is not None
+        if self._package_changed:  # noticed between two tasks: take no new one
+            return False
         self._executor.execute(request)
         if self.control.stop_requested or self.control.pause_requested or self._package_changed:
             return False
@@ -424,6 +430,13 @@ class Session:
         """Checksum → (download) → verify → unpack → approval. A package is downloaded only
         when its checksum is not already unpacked in the cache."""
         self._set_state(SessionState.PREPARING_PACKAGE)
+        # Read how the package is named before fetching it: an upload in between then shows as a
+        # change at the first check, never as no change.
+        try:
+            self._published_package = controller.published_package()
+        except FedguiError as exc:
+            log.info("the controller did not say how it names the package: %s", exc)
+            self._published_package = None
         checksum = controller.package_checksum()
         pin = self.profile.package_checksum_pin
         if pin and checksum and checksum.lower() != pin.lower():
@@ -442,6 +455,13 @@ class Session:
                 package = self._packages.prepare(archive, expected_checksum=checksum)
             finally:
                 archive.unlink(missing_ok=True)
+        if checksum is None and not self._said_no_checksum:
+            self._said_no_checksum = True
+            self._say(
+                "The controller does not publish a fingerprint (SHA-256) of its compute package, as "
+                "FEDn 0.33 often does not, so the download could not be compared with it. fedgui "
+                "still runs only a version you approved, byte for byte."
+            )
         if pin and package.checksum.lower() != pin.lower():
             raise PackagePinMismatch(
                 f"The downloaded compute package {package.checksum[:12]}… is not the pinned "
