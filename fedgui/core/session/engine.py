@@ -41,6 +41,7 @@ from fedgui.core.history.store import HistoryStore
 from fedgui.core.package.approval import require_approval
 from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.profile import Profile, ProfileStore
+from fedgui.core.profile_lock import ProfileLock
 from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
 from fedgui.core.session.backoff import Backoff
 from fedgui.core.session.connection import CombinerLink
@@ -124,6 +125,9 @@ class Session:
         self._package_changed = False
         self._published_package = None  # how the controller named the package we run (watching)
         self._said_no_checksum = False
+        # One running session per profile, across processes (the desktop app, `fedgui run`).
+        profiles_folder = profile_store.folder if profile_store else paths.config_dir() / "profiles"
+        self._profile_lock = ProfileLock.for_profile(profiles_folder, profile.id)
         self._rounds: dict[str, str] = {}  # session id → latest training round seen
         self._environment: tuple[str, PythonEnvironment] | None = None
         self.assignment = None
@@ -260,6 +264,7 @@ class Session:
             self._set_state(SessionState.ERROR, error=self.last_error)
         finally:
             self._close_link()
+            self._profile_lock.release()
             self._set_state(SessionState.STOPPED)
 
     def _handle_failure(self, exc: Exception, backoff: Backoff) -> None:
@@ -309,6 +314,7 @@ class Session:
         Returns how long the combiner connection lasted (seconds)."""
         from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
 
+        self._claim_profile()
         token = self._token()
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")
         controller = ControllerClient(
@@ -379,6 +385,16 @@ class Session:
             watcher.stop()
             self._close_link()
             controller.close()
+
+    def _claim_profile(self) -> None:
+        """Hold the profile's lock from the first connection until the session ends; raises
+        ProfileInUse (the person decides: the session waits in the error state)."""
+        if self._profile_lock.held:
+            return
+        self._profile_lock.acquire()
+        dead = self._profile_lock.took_over_from
+        if dead is not None:
+            log.info("took over the profile lock of %s, which ended without releasing it", dead.describe())
 
     def _on_package_changed(self) -> None:
         self._say(
