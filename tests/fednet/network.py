@@ -101,10 +101,18 @@ class FednNetwork:
     def start_controller(self, timeout: float = 60.0) -> None:
         self._start_controller(timeout)
 
-    def restart_combiner(self, timeout: float = 60.0) -> None:
+    def restart_combiner(self, timeout: float = 60.0, crash: bool = False) -> None:
+        """Stop the combiner (``crash``: SIGKILL, so its streams break instead of ending) and
+        start it again."""
+        self.stop_combiner(crash)
+        self.start_combiner(timeout)
+
+    def stop_combiner(self, crash: bool = False) -> None:
         service = self.services.pop("combiner", None)
         if service:
-            service.stop()
+            service.kill() if crash else service.stop()
+
+    def start_combiner(self, timeout: float = 60.0) -> None:
         self._start_combiner(timeout)
 
     def __enter__(self) -> FednNetwork:

@@ -26,11 +26,13 @@ import copy
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedgui.core import paths
+from fedgui.core.controller.errors import ControllerUnreachable
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     Assigned,
@@ -50,7 +52,8 @@ from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.profile_lock import ProfileLock
 from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
-from fedgui.core.session.backoff import Backoff
+from fedgui.core.protocol.errors import CombinerUnreachable
+from fedgui.core.session.backoff import Backoff, ReturnWatch, reset_after_healthy
 from fedgui.core.session.connection import CombinerLink
 from fedgui.core.session.control import (
     Approve,
@@ -99,6 +102,7 @@ class SessionTiming:
     telemetry_interval: float = 5.0
     token_poll_interval: float = 5.0  # how often a waiting session re-reads the keyring
     healthy_after: float = 20.0  # connected this long → the next break backs off from the start
+    return_probe_interval: float = 1.0  # while backing off, how often to see if the server is back
     package_check_interval: float = DEFAULT_INTERVAL  # how often to ask whether the package changed
     error_retry_interval: float = 300.0  # an error state tries again by itself after this long
     task_timeout: float | None = None
@@ -140,6 +144,8 @@ class Session:
         self._package_changed = False
         self._published_package = None  # how the controller named the package we run (watching)
         self._said_no_checksum = False
+        self._stream_opened_at: float | None = None
+        self._combiner_address: tuple[str, int] | None = None
         # One running session per profile, across processes (the desktop app, `fedgui run`).
         profiles_folder = profile_store.folder if profile_store else paths.config_dir() / "profiles"
         self._profile_lock = ProfileLock.for_profile(profiles_folder, profile.id)
@@ -295,6 +301,8 @@ class Session:
                 except Exception as exc:  # every failure is classified below
                     if self._inbox.stop_requested:
                         break
+                    # A connection that worked for a while then broke starts its retries small.
+                    reset_after_healthy(backoff, self._stream_lasted(), self.timing.healthy_after)
                     self._handle_failure(exc, backoff)
                     continue
                 if connected_for >= self.timing.healthy_after:
@@ -324,7 +332,7 @@ class Session:
         self.last_error = error
         log.info("session failure (%s): %s", disposition.value, error)
         if disposition is Disposition.RETRY:
-            self._wait_before_reconnect(backoff, str(error))
+            self._wait_before_reconnect(backoff, str(error), self._return_watch(error))
         elif disposition in (Disposition.TOKEN_REJECTED, Disposition.TOKEN_EXPIRED):
             state = (
                 SessionState.TOKEN_EXPIRED
@@ -345,11 +353,33 @@ class Session:
             )
             backoff.reset()
 
-    def _wait_before_reconnect(self, backoff: Backoff, reason: str) -> None:
+    def _wait_before_reconnect(self, backoff: Backoff, reason: str, watch: ReturnWatch | None = None) -> None:
         delay = backoff.next_delay()
         self._say(f"{reason} — reconnecting in {delay:.0f} s", "warning")
         self._set_state(SessionState.RECONNECTING, f"reconnecting in {delay:.0f} s")
-        self._wait_until(lambda: self._retry_now or self._pause_requested, delay)
+        deadline = time.monotonic() + delay
+        while (remaining := deadline - time.monotonic()) > 0:
+            step = remaining if watch is None else min(remaining, self.timing.return_probe_interval)
+            if self._wait_until(lambda: self._retry_now or self._pause_requested, step):
+                return
+            if watch is not None and watch.is_back():
+                self._say("The server is reachable again; connecting now.")
+                return
+
+    def _return_watch(self, error: Exception) -> ReturnWatch | None:
+        """What to watch for the end of an outage: the controller's or the combiner's port."""
+        if isinstance(error, ControllerUnreachable):
+            url = urllib.parse.urlsplit(self.profile.controller_url)
+            if url.hostname:
+                return ReturnWatch(url.hostname, url.port or (443 if url.scheme == "https" else 80))
+        if isinstance(error, CombinerUnreachable) and self._combiner_address is not None:
+            return ReturnWatch(*self._combiner_address)
+        return None
+
+    def _stream_lasted(self) -> float | None:
+        """How long the last task stream has been open, None if none opened in this attempt."""
+        opened = self._stream_opened_at
+        return None if opened is None else time.monotonic() - opened
 
     def _wait_for_new_token(self, state: SessionState, error: FedguiError) -> None:
         rejected = self._token()
@@ -377,6 +407,7 @@ class Session:
         from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
 
         self._claim_profile()
+        self._stream_opened_at = None
         token = self._token()
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")
         controller = ControllerClient(
@@ -400,6 +431,7 @@ class Session:
         endpoint = CombinerEndpoint.from_assignment(
             self.assignment, ca_bundle=self.profile.ca_bundle, force_tls=None
         )
+        self._combiner_address = (endpoint.host, endpoint.port)
         self.bus.emit(
             Assigned(
                 NetworkDetails(
@@ -452,7 +484,7 @@ class Session:
         a thread of their own; this thread keeps carrying out requests meanwhile. Returns how
         long the stream was open; a broken stream raises its error for the session to classify."""
         link.open(self._inbox.put)
-        opened = time.monotonic()
+        opened = self._stream_opened_at = time.monotonic()
         self._set_state(SessionState.READY, f"waiting for work from {where}")
         waiting: collections.deque = collections.deque()
         running: threading.Thread | None = None
