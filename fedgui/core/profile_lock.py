@@ -128,7 +128,7 @@ def read_holder(path: Path, attempts: int = 5) -> LockHolder | None:
 
 
 def _try_lock(handle: IO[bytes]) -> bool:
-    if os.name == "nt":  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover - Windows
         import msvcrt
 
         handle.seek(_WINDOWS_LOCK_OFFSET)
@@ -147,7 +147,7 @@ def _try_lock(handle: IO[bytes]) -> bool:
 
 
 def _unlock(handle: IO[bytes]) -> None:
-    if os.name == "nt":  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover - Windows
         import msvcrt
 
         handle.seek(_WINDOWS_LOCK_OFFSET)
