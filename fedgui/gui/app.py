@@ -106,8 +106,8 @@ class AppController:
         self.wizard = None
 
     def open_first_wizard(self) -> None:
+        from fedgui.gui.threads import run_in_background
         from fedgui.gui.window.main_window import open_connection_wizard
-        from fedgui.gui.workers import run_in_background
 
         self.wizard = open_connection_wizard(None, self.store, self.secrets)
         saved: list[str] = []  # the wizard says which profile it wrote
@@ -121,14 +121,16 @@ class AppController:
                 else:
                     self.app.quit()  # the person closed the wizard without connecting
 
-            run_in_background(self.store.list, on_done=loaded, on_error=lambda _e: self.app.quit())
+            run_in_background(
+                self.store.list, on_done=loaded, on_error=lambda _e: self.app.quit(), owner=None
+            )
 
         self.wizard.finished.connect(finished)
         self.wizard.show()
 
     def open_main_window(self, profiles, select_id: str | None = None) -> None:
+        from fedgui.gui.threads import run_in_background
         from fedgui.gui.window.main_window import MainWindow
-        from fedgui.gui.workers import run_in_background
 
         known = {p.id for p in profiles}
         current = select_id if select_id in known else self.preferences.last_profile_id
@@ -152,7 +154,9 @@ class AppController:
             QTimer.singleShot(0, self.window.start_or_resume)
         keep_days = max(p.log_retention_days for p in profiles)
         history = self.history
-        run_in_background(lambda: history.prune(keep_days), on_error=lambda e: log.warning("pruning: %s", e))
+        run_in_background(
+            lambda: history.prune(keep_days), on_error=lambda e: log.warning("pruning: %s", e), owner=None
+        )
 
     def bring_to_front(self) -> None:
         if self.window is not None:

@@ -146,8 +146,8 @@ def secrets() -> RecordingSecrets:
 @pytest.fixture
 def window(qtbot, profiles, profile_store, history, sessions, secrets, tmp_path):
     from fedgui.gui.settings.dialog import PreferencesStore
+    from fedgui.gui.threads import wait_for_background_work
     from fedgui.gui.window.main_window import MainWindow
-    from fedgui.gui.workers import wait_for_background_jobs
 
     def factory(profile, bus):
         session = RecordingSession(profile, bus)
@@ -168,7 +168,7 @@ def window(qtbot, profiles, profile_store, history, sessions, secrets, tmp_path)
     qtbot.waitUntil(lambda: main.history_table.model.rowCount() > 0)
     yield main
     main.log_view.detach()
-    wait_for_background_jobs(10_000)
+    wait_for_background_work(10_000)
 
 
 def emit_from_thread(bus, *events: Event) -> None:

@@ -196,9 +196,9 @@ def main() -> int:
         app.setApplicationName("fedgui")
         capture_wizard(args.out, work, network)
         capture_review_dialog(args.out, work)
-        from fedgui.gui.workers import wait_for_background_jobs
+        from fedgui.gui.threads import wait_for_background_work
 
-        wait_for_background_jobs()
+        wait_for_background_work()
     finally:
         if network is not None:
             network.stop()

@@ -9,7 +9,7 @@ from fedgui.core.package.cache import PreparedPackage
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.gui.common.message import MessageBox, Tone
 from fedgui.gui.review.widget import PackageReviewWidget
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 
 def rejection_consequence(previous: PreparedPackage | None, last_approved: str | None) -> str:
@@ -99,7 +99,9 @@ class PackageReviewDialog(QDialog):
             profile.approve(checksum)
             store.save(profile)
 
-        run_in_background(save, on_done=lambda _r: self._approved(checksum), on_error=self._save_failed)
+        run_in_background(
+            save, on_done=lambda _r: self._approved(checksum), on_error=self._save_failed, owner=self
+        )
 
     def _approved(self, checksum: str) -> None:
         self.approved_checksum = checksum

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from fedgui.core import autostart
 from fedgui.core.execution.resource_limits import MANAGED_VARIABLES
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 GPU_CHOICES = (
     ("Let the network's code decide", "auto"),
@@ -277,7 +277,7 @@ class SettingsDialog(QDialog):
             return profile, preferences
 
         self.save_button.setEnabled(False)
-        run_in_background(write, on_done=self._saved, on_error=self._save_failed)
+        run_in_background(write, on_done=self._saved, on_error=self._save_failed, owner=self)
 
     def _saved(self, result: tuple[Profile, AppPreferences]) -> None:
         profile, preferences = result

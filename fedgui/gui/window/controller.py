@@ -29,8 +29,8 @@ from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.secrets import SecretStore
 from fedgui.core.session.states import SessionState
+from fedgui.gui.threads import main_thread_sink, run_in_background
 from fedgui.gui.window.status_panel import NOT_RUNNING
-from fedgui.gui.workers import run_in_background
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ class SessionController(QObject):
     profile_changed = Signal(object)  # the shown profile, after a switch, a settings save or an approval
     token_saved = Signal()
     token_not_saved = Signal(object)  # the exception; the session uses the token anyway
-    _delivered = Signal(object)  # from the emitting thread; Qt queues it to the UI thread
 
     def __init__(self, session_factory: SessionFactory, secrets: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -83,7 +82,7 @@ class SessionController(QObject):
         self.state = SessionState.IDLE
         self.review: ReviewNeeded | None = None  # the package waiting for the person, from the session
         self.bus = EventBus()
-        self._delivered.connect(self._on_event)
+        self._to_ui_thread = main_thread_sink(self._on_event, owner=self)
         self._unsubscribe = self.bus.subscribe(self._from_bus)
 
     @property
@@ -95,7 +94,7 @@ class SessionController(QObject):
     def _from_bus(self, event: Event) -> None:
         # On the emitting thread: hand over and return at once. Log lines never cross one by one.
         if not isinstance(event, LogLine):
-            self._delivered.emit(event)
+            self._to_ui_thread(event)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, StateChanged):
@@ -120,7 +119,7 @@ class SessionController(QObject):
         background. Views learn of it through :attr:`profile_changed` and an IDLE state."""
         old = self.session
         if old is not None and self.running:
-            run_in_background(old.stop_and_wait)
+            run_in_background(old.stop_and_wait, owner=None)
         self.session = None
         self.profile = profile
         self.review = None
@@ -157,7 +156,7 @@ class SessionController(QObject):
 
     def pause(self) -> None:
         if self.session is not None:
-            run_in_background(self.session.pause)  # closing the stream may take a moment
+            run_in_background(self.session.pause, owner=None)  # closing the stream may take a moment
 
     def stop(self) -> None:
         if self.session is not None:
@@ -191,7 +190,10 @@ class SessionController(QObject):
                     session.update_token(token)
 
         run_in_background(
-            store_and_use, on_done=lambda _r: self.token_saved.emit(), on_error=self.token_not_saved.emit
+            store_and_use,
+            on_done=lambda _r: self.token_saved.emit(),
+            on_error=self.token_not_saved.emit,
+            owner=self,
         )
 
     def stop_then(self, finished: Callable[[], None]) -> None:
@@ -201,5 +203,8 @@ class SessionController(QObject):
             QTimer.singleShot(0, finished)  # never inside the caller (it may be a closeEvent)
             return
         run_in_background(
-            session.stop_and_wait, on_done=lambda _r: finished(), on_error=lambda _e: finished()
+            session.stop_and_wait,
+            on_done=lambda _r: finished(),
+            on_error=lambda _e: finished(),
+            owner=self,
         )

@@ -49,6 +49,7 @@ from fedgui.core.session.states import SessionState
 from fedgui.gui.common import theme
 from fedgui.gui.review.dialog import PackageReviewDialog
 from fedgui.gui.settings.dialog import AppPreferences, PreferencesStore, SettingsDialog
+from fedgui.gui.threads import run_in_background
 from fedgui.gui.window.controller import SessionController, SessionFactory, real_session_factory
 from fedgui.gui.window.history_table import KIND_WORDS, HistoryTable
 from fedgui.gui.window.log_file_viewer import LogFileViewer
@@ -58,7 +59,6 @@ from fedgui.gui.window.resource_meter import ResourceMeter
 from fedgui.gui.window.status_panel import NOT_RUNNING, StatusPanel, button_states, headline
 from fedgui.gui.window.tray import Tray
 from fedgui.gui.wizard.wizard import ConnectionWizard
-from fedgui.gui.workers import run_in_background
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
                 new = [p for p in profiles if p.id not in known]
                 self.set_profiles(profiles, new[0].id if new else None)
 
-            run_in_background(self.profile_store.list, on_done=done)
+            run_in_background(self.profile_store.list, on_done=done, owner=self)
 
         dialog.finished.connect(reload_profiles)
         dialog.open()
