@@ -24,12 +24,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def launch_gui(args: argparse.Namespace) -> int:
-    if getattr(args, "self_check", False):
+    if args.self_check:
         from fedgui.gui.app import self_check
 
         return self_check()
     from fedgui.gui.app import LaunchOptions, run_gui
 
-    return run_gui(
-        LaunchOptions(start=getattr(args, "start", False), minimized=getattr(args, "minimized", False))
-    )
+    return run_gui(LaunchOptions(start=args.start, minimized=args.minimized))

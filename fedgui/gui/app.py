@@ -144,12 +144,11 @@ class AppController:
             preferences=self.preferences,
             current_profile_id=current,
         )
-        if self.options.minimized and self.window.tray.available:
-            pass  # stays in the tray; the tray icon shows the state
-        elif self.options.minimized:
-            self.window.showMinimized()
-        else:
+        if not self.options.minimized:
             self.window.show()
+        elif not self.window.tray.available:
+            self.window.showMinimized()
+        # else: it stays in the tray, whose icon shows the state
         if self.options.start:
             QTimer.singleShot(0, self.window.start_or_resume)
         keep_days = max(p.log_retention_days for p in profiles)
