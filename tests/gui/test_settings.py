@@ -117,3 +117,32 @@ def test_window_settings_action_saves_and_keeps_preferences(qtbot, window, profi
     assert window.preferences_store.preferences().minimize_to_tray is False
     assert profile_store.get(window.controller.profile.id).log_retention_days == 7
     assert window.controller.profile.log_retention_days == 7
+
+
+def test_saving_settings_keeps_an_approval_made_while_the_dialog_was_open(
+    qtbot, window, profile_store, history
+):
+    """A real Session approves (it saves through ProfileStore.update, as it does when the person
+    approves in the review dialog) while the settings dialog is open; saving the dialog keeps
+    that approval in the real profile file and in the window's copy."""
+    from fedgui.core.session.engine import Session
+
+    shown = window.controller.profile
+    checksum = "ab" * 32
+    assert checksum not in shown.approved_checksums
+    dialog = window.open_settings()
+    session = Session(
+        shown, lambda: None, bus=window.controller.bus, history=history, profile_store=profile_store
+    )
+    session.approve_package(checksum)  # nothing under review: saved at once, on its own thread
+    qtbot.waitUntil(lambda: profile_store.get(shown.id).last_approved_checksum == checksum)
+    qtbot.waitUntil(lambda: window.controller.profile.last_approved_checksum == checksum)
+
+    dialog.retention.setValue(7)
+    with qtbot.waitSignal(dialog.saved, timeout=5000):
+        dialog.save()
+    stored = profile_store.get(shown.id)
+    assert stored.log_retention_days == 7
+    assert checksum in stored.approved_checksums and stored.last_approved_checksum == checksum
+    assert window.controller.profile.log_retention_days == 7
+    assert window.controller.profile.last_approved_checksum == checksum

@@ -383,7 +383,9 @@ class MainWindow(QMainWindow):
         review = self.controller.review
         if review is None:
             return None
-        dialog = PackageReviewDialog(review.package, review.previous, self, profile=self.controller.profile)
+        dialog = PackageReviewDialog(
+            review.package, review.previous, self, last_approved=review.previous_checksum
+        )
         dialog.approved.connect(self.controller.approve)
         dialog.rejected_package.connect(lambda _checksum: self.controller.reject())
         self._keep(dialog)
