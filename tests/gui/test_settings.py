@@ -122,9 +122,11 @@ def test_window_settings_action_saves_and_keeps_preferences(qtbot, window, profi
 def test_saving_settings_keeps_an_approval_made_while_the_dialog_was_open(
     qtbot, window, profile_store, history
 ):
-    """A real Session approves (it saves through ProfileStore.update, as it does when the person
-    approves in the review dialog) while the settings dialog is open; saving the dialog keeps
-    that approval in the real profile file and in the window's copy."""
+    """A real Session saves an approval (ProfileStore.update, on its own thread) while the
+    settings dialog is open; saving the dialog keeps that approval in the real profile file and
+    in the window's copy."""
+    import threading
+
     from fedgui.core.session.engine import Session
 
     shown = window.controller.profile
@@ -134,7 +136,11 @@ def test_saving_settings_keeps_an_approval_made_while_the_dialog_was_open(
     session = Session(
         shown, lambda: None, bus=window.controller.bus, history=history, profile_store=profile_store
     )
-    session.approve_package(checksum)  # nothing under review: saved at once, on its own thread
+    # What the session thread runs when the person approves (started here without a FEDn
+    # network to connect to, so the method is called on a thread of its own).
+    saver = threading.Thread(target=session._remember_approval, args=(checksum,))
+    saver.start()
+    saver.join()
     qtbot.waitUntil(lambda: profile_store.get(shown.id).last_approved_checksum == checksum)
     qtbot.waitUntil(lambda: window.controller.profile.last_approved_checksum == checksum)
 

@@ -119,7 +119,7 @@ class SessionController(QObject):
         background. Views learn of it through :attr:`profile_changed` and an IDLE state."""
         old = self.session
         if old is not None and self.running:
-            run_in_background(old.stop_and_wait, owner=None)
+            old.request_stop()
         self.session = None
         self.profile = profile
         self.review = None
@@ -156,7 +156,7 @@ class SessionController(QObject):
 
     def pause(self) -> None:
         if self.session is not None:
-            run_in_background(self.session.pause, owner=None)  # closing the stream may take a moment
+            self.session.pause()  # a request: the session thread closes the stream
 
     def stop(self) -> None:
         if self.session is not None:
