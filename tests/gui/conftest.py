@@ -109,6 +109,16 @@ def isolated_autostart(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def synchronous_threads():
+    """Background work runs at once on the test's thread (gui.threads' switch): no waiting."""
+    from fedgui.gui import threads
+
+    threads.run_synchronously(True)
+    yield
+    threads.run_synchronously(False)
+
+
+@pytest.fixture
 def profile_store(tmp_path: Path) -> ProfileStore:
     return ProfileStore(tmp_path / "profiles")
 
