@@ -15,7 +15,6 @@ moment later, and that must not reach the views of the next one.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -32,11 +31,8 @@ from fedgui.core.events import (
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.secrets import SecretStore
-from fedgui.core.session.states import SessionState
+from fedgui.core.session.states import NOT_RUNNING, SessionState
 from fedgui.gui.threads import main_thread_sink, run_in_background
-from fedgui.gui.window.status_panel import NOT_RUNNING
-
-log = logging.getLogger(__name__)
 
 
 class SessionLike(Protocol):

@@ -10,7 +10,6 @@ worker thread.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from typing import Any
@@ -45,7 +44,7 @@ from fedgui.core.events import (
 )
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.core.session.states import SessionState
+from fedgui.core.session.states import NOT_RUNNING, SessionState
 from fedgui.gui.common import theme
 from fedgui.gui.review.dialog import PackageReviewDialog
 from fedgui.gui.settings.dialog import AppPreferences, PreferencesStore, SettingsDialog
@@ -56,11 +55,9 @@ from fedgui.gui.window.log_file_viewer import LogFileViewer
 from fedgui.gui.window.log_view import LogView
 from fedgui.gui.window.metric_plots import MetricPlots
 from fedgui.gui.window.resource_meter import ResourceMeter
-from fedgui.gui.window.status_panel import NOT_RUNNING, StatusPanel, button_states, headline
+from fedgui.gui.window.status_panel import StatusPanel, button_states, headline
 from fedgui.gui.window.tray import Tray
 from fedgui.gui.wizard.wizard import ConnectionWizard
-
-log = logging.getLogger(__name__)
 
 STARTUP_MARKER_VARIABLE = "FEDGUI_STARTUP_MARKER"  # "-" prints FIRST_SHOWN, else a file path
 
