@@ -27,11 +27,13 @@ import copy
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedgui.core import paths
+from fedgui.core.controller.errors import ControllerUnreachable
 from fedgui.core.controller.transport_security import require_secure_controller, token_exposure_notice
 from fedgui.core.disk_space import DiskFull, full_file, is_disk_full
 from fedgui.core.download_limit import limit_bytes
@@ -52,8 +54,10 @@ from fedgui.core.history.store import HistoryStore
 from fedgui.core.package.approval import require_approval
 from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.profile import Profile, ProfileStore
+from fedgui.core.profile_lock import ProfileLock
 from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
-from fedgui.core.session.backoff import Backoff
+from fedgui.core.protocol.errors import CombinerUnreachable
+from fedgui.core.session.backoff import Backoff, ReturnWatch, reset_after_healthy
 from fedgui.core.session.connection import CombinerLink
 from fedgui.core.session.control import (
     Approve,
@@ -72,7 +76,7 @@ from fedgui.core.session.control import (
 )
 from fedgui.core.session.failures import Disposition, classify
 from fedgui.core.session.model_cache import ModelCache
-from fedgui.core.session.package_watch import PackageWatcher
+from fedgui.core.session.package_watch import DEFAULT_INTERVAL, PackageChangeDetector, PackageWatcher
 from fedgui.core.session.states import SessionState, describe
 from fedgui.core.session.tasks import TaskContext, TaskExecutor, progress_emitter
 
@@ -102,7 +106,8 @@ class SessionTiming:
     telemetry_interval: float = 5.0
     token_poll_interval: float = 5.0  # how often a waiting session re-reads the keyring
     healthy_after: float = 20.0  # connected this long → the next break backs off from the start
-    package_check_interval: float = 300.0  # how often to ask whether the network's package changed
+    return_probe_interval: float = 1.0  # while backing off, how often to see if the server is back
+    package_check_interval: float = DEFAULT_INTERVAL  # how often to ask whether the package changed
     error_retry_interval: float = 300.0  # an error state tries again by itself after this long
     #: A fixed time limit for every step (seconds), over the profile's and the network's (tests).
     task_timeout: float | None = None
@@ -142,6 +147,13 @@ class Session:
         self._pause_requested = False  # these three are read and written on the session thread only
         self._retry_now = False
         self._package_changed = False
+        self._published_package = None  # how the controller named the package we run (watching)
+        self._said_no_checksum = False
+        self._stream_opened_at: float | None = None
+        self._combiner_address: tuple[str, int] | None = None
+        # One running session per profile, across processes (the desktop app, `fedgui run`).
+        profiles_folder = profile_store.folder if profile_store else paths.config_dir() / "profiles"
+        self._profile_lock = ProfileLock.for_profile(profiles_folder, profile.id)
         self._state = SessionState.IDLE
         self._state_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -300,6 +312,8 @@ class Session:
                 except Exception as exc:  # every failure is classified below
                     if self._inbox.stop_requested:
                         break
+                    # A connection that worked for a while then broke starts its retries small.
+                    reset_after_healthy(backoff, self._stream_lasted(), self.timing.healthy_after)
                     self._handle_failure(exc, backoff)
                     continue
                 if connected_for >= self.timing.healthy_after:
@@ -321,6 +335,7 @@ class Session:
             self._set_state(SessionState.ERROR, error=self.last_error)
         finally:
             self._close_link()
+            self._profile_lock.release()
             self._set_state(SessionState.STOPPED)
 
     def _handle_failure(self, exc: Exception, backoff: Backoff) -> None:
@@ -328,7 +343,7 @@ class Session:
         self.last_error = error
         log.info("session failure (%s): %s", disposition.value, error)
         if disposition is Disposition.RETRY:
-            self._wait_before_reconnect(backoff, str(error))
+            self._wait_before_reconnect(backoff, str(error), self._return_watch(error))
         elif disposition in (Disposition.TOKEN_REJECTED, Disposition.TOKEN_EXPIRED):
             state = (
                 SessionState.TOKEN_EXPIRED
@@ -349,11 +364,33 @@ class Session:
             )
             backoff.reset()
 
-    def _wait_before_reconnect(self, backoff: Backoff, reason: str) -> None:
+    def _wait_before_reconnect(self, backoff: Backoff, reason: str, watch: ReturnWatch | None = None) -> None:
         delay = backoff.next_delay()
         self._say(f"{reason} — reconnecting in {delay:.0f} s", "warning")
         self._set_state(SessionState.RECONNECTING, f"reconnecting in {delay:.0f} s")
-        self._wait_until(lambda: self._retry_now or self._pause_requested, delay)
+        deadline = time.monotonic() + delay
+        while (remaining := deadline - time.monotonic()) > 0:
+            step = remaining if watch is None else min(remaining, self.timing.return_probe_interval)
+            if self._wait_until(lambda: self._retry_now or self._pause_requested, step):
+                return
+            if watch is not None and watch.is_back():
+                self._say("The server is reachable again; connecting now.")
+                return
+
+    def _return_watch(self, error: Exception) -> ReturnWatch | None:
+        """What to watch for the end of an outage: the controller's or the combiner's port."""
+        if isinstance(error, ControllerUnreachable):
+            url = urllib.parse.urlsplit(self.profile.controller_url)
+            if url.hostname:
+                return ReturnWatch(url.hostname, url.port or (443 if url.scheme == "https" else 80))
+        if isinstance(error, CombinerUnreachable) and self._combiner_address is not None:
+            return ReturnWatch(*self._combiner_address)
+        return None
+
+    def _stream_lasted(self) -> float | None:
+        """How long the last task stream has been open, None if none opened in this attempt."""
+        opened = self._stream_opened_at
+        return None if opened is None else time.monotonic() - opened
 
     def _wait_for_new_token(self, state: SessionState, error: FedguiError) -> None:
         rejected = self._token()
@@ -380,6 +417,8 @@ class Session:
         Returns how long the combiner connection lasted (seconds)."""
         from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
 
+        self._claim_profile()
+        self._stream_opened_at = None
         token = self._token()
         require_secure_controller(self.profile.controller_url, self.profile.require_tls)
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")
@@ -414,6 +453,7 @@ class Session:
         if notice and not self._said_token_unencrypted:  # once per session, not per reconnect
             self._said_token_unencrypted = True
             self._say(notice, "warning")
+        self._combiner_address = (endpoint.host, endpoint.port)
         self.bus.emit(
             Assigned(
                 NetworkDetails(
@@ -445,11 +485,14 @@ class Session:
                 helper_type=self.assignment.helper_type,
             )
         )
-        watcher = PackageWatcher(
+        detector = PackageChangeDetector(
+            controller.published_package,
             controller.package_checksum,
             package.checksum,
-            self.timing.package_check_interval,
-            on_change=lambda checksum: self._inbox.put(PackageChanged(checksum)),
+            self._published_package,
+        )
+        watcher = PackageWatcher(
+            detector, self.timing.package_check_interval, lambda: self._inbox.put(PackageChanged())
         )
         watcher.start()
         try:
@@ -465,7 +508,7 @@ class Session:
         a thread of their own; this thread keeps carrying out requests meanwhile. Returns how
         long the stream was open; a broken stream raises its error for the session to classify."""
         link.open(self._inbox.put)
-        opened = time.monotonic()
+        opened = self._stream_opened_at = time.monotonic()
         self._set_state(SessionState.READY, f"waiting for work from {where}")
         waiting: collections.deque = collections.deque()
         running: threading.Thread | None = None
@@ -502,9 +545,9 @@ class Session:
                 executor.cancel()
             elif isinstance(item, PackageChanged):
                 self._say(
-                    f"The network published a new compute package ({item.checksum[:12]}…). fedgui "
-                    "finishes the current task, then shows it to you for review; nothing of it runs "
-                    "before you approve it."
+                    "The network published a new compute package. fedgui finishes the current task "
+                    "and takes no new ones; then the new package is checked and, if you have not "
+                    "approved it yet, shown to you for review. Nothing of it runs before you approve it."
                 )
                 self._package_changed = True
             else:
@@ -515,6 +558,16 @@ class Session:
         if error is not None and not self._leaving():
             raise error
         return time.monotonic() - opened
+
+    def _claim_profile(self) -> None:
+        """Hold the profile's lock from the first connection until the session ends; raises
+        ProfileInUse (the person decides: the session waits in the error state)."""
+        if self._profile_lock.held:
+            return
+        self._profile_lock.acquire()
+        dead = self._profile_lock.took_over_from
+        if dead is not None:
+            log.info("took over the profile lock of %s, which ended without releasing it", dead.describe())
 
     def _leaving(self) -> bool:
         return self._inbox.stop_requested or self._pause_requested or self._package_changed
@@ -562,6 +615,13 @@ class Session:
         """Checksum → (download) → verify → unpack → approval. A package is downloaded only
         when its checksum is not already unpacked in the cache."""
         self._set_state(SessionState.PREPARING_PACKAGE)
+        # Read how the package is named before fetching it: an upload in between then shows as a
+        # change at the first check, never as no change.
+        try:
+            self._published_package = controller.published_package()
+        except FedguiError as exc:
+            log.info("the controller did not say how it names the package: %s", exc)
+            self._published_package = None
         checksum = controller.package_checksum()
         pin = self.profile.package_checksum_pin
         if pin and checksum and checksum.lower() != pin.lower():
@@ -585,6 +645,13 @@ class Session:
                 if is_disk_full(exc) and not isinstance(exc, DiskFull):
                     raise DiskFull("the compute package", full_file(exc) or folder) from exc
                 raise
+        if checksum is None and not self._said_no_checksum:
+            self._said_no_checksum = True
+            self._say(
+                "The controller does not publish a fingerprint (SHA-256) of its compute package, as "
+                "FEDn 0.33 often does not, so the download could not be compared with it. fedgui "
+                "still runs only a version you approved, byte for byte."
+            )
         if pin and package.checksum.lower() != pin.lower():
             raise PackagePinMismatch(
                 f"The downloaded compute package {package.checksum[:12]}… is not the pinned "
