@@ -117,8 +117,10 @@ class TreeSampler:
     #: processes all day must not grow the list without bound).
     MAX_REMEMBERED = 10_000
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, include_root: bool = True) -> None:
         self._pid = pid
+        #: False when ``pid`` is the step supervisor: its few MB are not the package's.
+        self._include_root = include_root
         self._known: dict[int, psutil.Process] = {}
         self._seen: dict[tuple[int, float], psutil.Process] = {}
 
@@ -137,7 +139,8 @@ class TreeSampler:
         """(CPU percent summed over the tree, RSS bytes summed over the tree)."""
         cpu = 0.0
         rss = 0
-        current = {proc.pid: proc for proc in process_tree(self._pid)}
+        tree = process_tree(self._pid)
+        current = {proc.pid: proc for proc in (tree if self._include_root else tree[1:])}
         self._remember(current.values())
         for pid, fresh in current.items():
             proc = self._known.setdefault(pid, fresh)

@@ -283,7 +283,7 @@ class EntryPointRunner:
         ]
         for reader in readers:
             reader.start()
-        sampler = TreeSampler(proc.pid)
+        sampler = TreeSampler(proc.pid, include_root=IS_WINDOWS)  # POSIX: the root is the supervisor
         exited = threading.Event()
         try:
             timed_out = self._wait(proc, timeout, sampler, exited)
