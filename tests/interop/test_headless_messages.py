@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+from fedgui.core.package.checksum import sha256_file
+
 STAMP = re.compile(r"^\d\d:\d\d:\d\d ")
 
 
@@ -35,7 +37,7 @@ def test_headless_says_things_once_with_the_time_on_every_line(
     data = tmp_path / "data"
     data.mkdir()
     log_path = tmp_path / "run.log"
-    argv = ["run", "--config", str(config), "--data", str(data), "--approve"]
+    argv = ["run", "--config", str(config), "--data", str(data), "--approve", sha256_file(numpy_package)]
     with log_path.open("w") as log:
         run = subprocess.Popen(
             [sys.executable, "-m", "fedgui", *argv],

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 
+from fedgui.core.package.checksum import sha256_file
 from tests.fednet.packages import PACKAGE_FILES
 from tests.interop.session_helpers import build_package, start_client
 
@@ -137,9 +138,8 @@ def test_sigterm_ends_fedgui_run_within_seconds_whatever_the_step_does(
     fresh_fedn_network, seed_model, tmp_path
 ):
     network = fresh_fedn_network()
-    network.upload_package(
-        build_package(tmp_path / "stubborn.tgz", {**PACKAGE_FILES, "train.py": STUBBORN_TRAIN_PY})
-    )
+    package = build_package(tmp_path / "stubborn.tgz", {**PACKAGE_FILES, "train.py": STUBBORN_TRAIN_PY})
+    network.upload_package(package)
     network.set_seed_model(seed_model)
     data = tmp_path / "data"
     data.mkdir()
@@ -148,7 +148,18 @@ def test_sigterm_ends_fedgui_run_within_seconds_whatever_the_step_does(
     config.write_text(f"api_url: http://127.0.0.1\napi_port: {port}\nname: stubborn\n", encoding="utf-8")
     log = (tmp_path / "run.log").open("w")
     run = subprocess.Popen(
-        [sys.executable, "-m", "fedgui", "run", "--config", str(config), "--data", str(data), "--approve"],
+        [
+            sys.executable,
+            "-m",
+            "fedgui",
+            "run",
+            "--config",
+            str(config),
+            "--data",
+            str(data),
+            "--approve",
+            sha256_file(package),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -168,6 +179,7 @@ def test_sigterm_ends_fedgui_run_within_seconds_whatever_the_step_does(
         except subprocess.TimeoutExpired:
             code = None
         took = time.monotonic() - asked
+        print(f"fedgui run ended {took:.1f} s after SIGTERM")  # the README's figure
         output = (tmp_path / "run.log").read_text()
         assert code == 0, f"exit {code} after {took:.1f} s\n{output[-3000:]}"  # what `fedgui run --help` says
         assert took < 10, f"fedgui run took {took:.1f} s to end\n{output[-3000:]}"
