@@ -311,8 +311,10 @@ def test_environment_page_builds_a_python_env(
 def test_environment_failure_shows_pip_log_and_retry(
     qtbot, tmp_path, profile_store, no_keyring_store, package_cache
 ):
-    missing = tmp_path / "no-such-requirement"
-    wizard = _env_wizard(qtbot, tmp_path, profile_store, no_keyring_store, package_cache, [str(missing)])
+    # A path inside the package that does not exist (one outside it is refused before pip runs).
+    wizard = _env_wizard(
+        qtbot, tmp_path, profile_store, no_keyring_store, package_cache, ["./no-such-requirement"]
+    )
     page = wizard.environment_page
     qtbot.waitUntil(lambda: page.outcome is not None or page.retry_button.isVisible(), timeout=LONG)
     assert page.outcome is None
