@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fedgui.core import paths
 from fedgui.core.errors import FedguiError
@@ -75,6 +76,26 @@ from fedgui.core.session.tasks import TaskContext, TaskExecutor, progress_emitte
 log = logging.getLogger(__name__)
 
 TokenSource = Callable[[], "str | None"]
+#: (profile, token) → a client for the controller's REST API; tests pass a fake.
+ControllerFactory = Callable[[Profile, "str | None"], Any]
+#: (where the combiner is, token, profile) → an open gRPC connection to it.
+CombinerFactory = Callable[[CombinerEndpoint, "str | None", Profile], CombinerConnection]
+
+
+def connect_controller(profile: Profile, token: str | None) -> Any:
+    """The real controller client (FEDn's REST API)."""
+    from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
+
+    return ControllerClient(
+        profile.controller_url, token=token, verify=profile.tls_verify_argument, timeout=10.0
+    )
+
+
+def connect_combiner(endpoint: CombinerEndpoint, token: str | None, profile: Profile) -> CombinerConnection:
+    """The real gRPC connection to the assigned combiner."""
+    return CombinerConnection(endpoint, token, profile.client_id, profile.client_name)
+
+
 LINK_REPORTS = (TaskArrived, TaskWorking, TaskDone, StreamEnded)
 
 
@@ -120,6 +141,8 @@ class Session:
         auto_approve: bool = False,
         timing: SessionTiming | None = None,
         work_dir: Path | None = None,
+        controller_factory: ControllerFactory = connect_controller,
+        combiner_factory: CombinerFactory = connect_combiner,
     ) -> None:
         self.profile = copy.deepcopy(profile)  # its own copy: views and dialogs keep theirs
         self.bus = bus or EventBus()
@@ -131,6 +154,8 @@ class Session:
         self._packages = package_cache or PackageCache()
         self._environments = environment_builder or EnvironmentBuilder()
         self._auto_approve = auto_approve
+        self._connect_controller = controller_factory
+        self._connect_combiner = combiner_factory
         self._work_dir = Path(work_dir or paths.cache_dir() / "work" / profile.id)
         self._models = ModelCache(self._work_dir / "models")
         self._inbox = SessionInbox()
@@ -367,13 +392,15 @@ class Session:
     def _connect_and_serve(self) -> float:
         """Assign, prepare the package, connect to the combiner and work until the stream ends.
         Returns how long the combiner connection lasted (seconds)."""
-        from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
-
         token = self._token()
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")
-        controller = ControllerClient(
-            self.profile.controller_url, token=token, verify=self.profile.tls_verify_argument, timeout=10.0
-        )
+        controller = self._connect_controller(self.profile, token)
+        try:
+            return self._prepare_and_serve(controller, token)
+        finally:
+            controller.close()
+
+    def _prepare_and_serve(self, controller: Any, token: str | None) -> float:
         self.assignment = self._assign(controller)
         self._check_stop()
         self._set_state(SessionState.ASSIGNED, f"assigned to combiner {self.assignment.host}")
@@ -404,7 +431,7 @@ class Session:
         if self._pause_requested:  # asked while preparing: do not connect only to leave again
             return 0.0
         self._set_state(SessionState.CONNECTING_COMBINER, f"connecting to {endpoint.host}:{endpoint.port}")
-        connection = CombinerConnection(endpoint, token, self.profile.client_id, self.profile.client_name)
+        connection = self._connect_combiner(endpoint, token, self.profile)
         link = self._link = CombinerLink(connection, self.timing, self.bus)
         executor = TaskExecutor(
             TaskContext(
@@ -433,7 +460,6 @@ class Session:
         finally:
             watcher.stop()
             self._close_link()
-            controller.close()
 
     def _serve(self, link: CombinerLink, executor: TaskExecutor, where: str) -> float:
         """Take tasks from the combiner one at a time, in arrival order, until the stream ends or
