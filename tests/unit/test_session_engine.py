@@ -309,7 +309,7 @@ def test_a_package_not_matching_the_pin_is_not_downloaded(world):
 
 
 def test_pause_finishes_the_task_then_disconnects_and_resume_reconnects(world):
-    (world.profile.data_folder / "train-seconds").write_text("1.0")
+    (world.profile.data_folder / "train-seconds").write_text("2.0")
     session = world.start()
     world.wait_for(S.READY)
     world.combiner.push_task(task("train"))
@@ -317,7 +317,7 @@ def test_pause_finishes_the_task_then_disconnects_and_resume_reconnects(world):
     asked = time.monotonic()
     session.pause()
     assert time.monotonic() - asked < 0.05  # a request: it never waits for the task
-    world.wait_for(S.PAUSING, timeout=0.5)  # said at once, while the task still runs
+    world.wait_for(S.PAUSING, timeout=1.5)  # said at once, while the task still runs
     assert not world.recorder.of(TaskFinished)
     world.wait_for(S.PAUSED)
     assert world.recorder.of(TaskFinished)[0].status == "ok"  # the task was finished, not killed

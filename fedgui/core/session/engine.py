@@ -42,12 +42,11 @@ from fedgui.core.events import (
     StateChanged,
     client_line,
 )
-from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python
-from fedgui.core.execution.resource_limits import entry_point_variables
-from fedgui.core.execution.runner import EntryPointRunner
+from fedgui.core.execution.environment import EnvironmentBuilder
 from fedgui.core.history.store import HistoryStore
-from fedgui.core.package.approval import require_approval
 from fedgui.core.package.cache import PackageCache, PreparedPackage
+from fedgui.core.package.errors import PackageNotApproved
+from fedgui.core.prepare import PreparePipeline, PrepareStep, ProfileApprovals, RunSettings
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
 from fedgui.core.session.backoff import Backoff
@@ -150,9 +149,17 @@ class Session:
         self.timing = timing or SessionTiming()
         self._token_source = token_source
         self._token_override: str | None = None
-        self._profile_store = profile_store
         self._packages = package_cache or PackageCache()
-        self._environments = environment_builder or EnvironmentBuilder()
+        # Approvals live in this session's copy of the profile and are saved to its file.
+        self._approvals = ProfileApprovals(
+            self.profile, profile_store, on_saved=lambda saved: self.bus.emit(ProfileSaved(saved))
+        )
+        self._pipeline = PreparePipeline(
+            self._approvals,
+            environments=environment_builder or EnvironmentBuilder(),
+            sink=self.bus.emit,
+            on_step=self._prepare_step,
+        )
         self._auto_approve = auto_approve
         self._connect_controller = controller_factory
         self._connect_combiner = combiner_factory
@@ -166,12 +173,10 @@ class Session:
         self._state_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._link: CombinerLink | None = None
-        self._runner: EntryPointRunner | None = None
         self._pending_review: PreparedPackage | None = None
         self._approval_answer: bool | None = None
         self._started_package: str | None = None  # checksum whose `startup` already ran
         self._rounds: dict[str, str] = {}  # session id → latest training round seen
-        self._environment: tuple[str, PythonEnvironment] | None = None
         self.assignment = None
         self.package: PreparedPackage | None = None
         self.last_error: FedguiError | None = None
@@ -209,10 +214,7 @@ class Session:
         self._inbox.put(Stop())
         # The steps that keep the session thread busy for long cannot read the inbox: cancel
         # them from here (each cancel only sets a flag or signals a process, and returns at once).
-        self._environments.cancel()
-        runner = self._runner
-        if runner:
-            runner.cancel()
+        self._pipeline.cancel()
 
     def stop_and_wait(self, timeout: float = 30.0) -> None:
         """Stop and block until the session thread has ended (at most ``timeout`` seconds).
@@ -276,7 +278,7 @@ class Session:
             if pending is not None and pending.checksum == item.checksum:
                 self._approval_answer = True
             else:
-                self._remember_approval(item.checksum)
+                self._approvals.remember(item.checksum)
         elif isinstance(item, Reject) and self._pending_review is not None:
             self._approval_answer = False
 
@@ -405,11 +407,14 @@ class Session:
         self._check_stop()
         self._set_state(SessionState.ASSIGNED, f"assigned to combiner {self.assignment.host}")
 
-        package = self._prepare_package(controller)
+        prepared = self._pipeline.run(
+            lambda: self._fetch_package(controller),
+            self._ask_for_approval,
+            RunSettings.from_profile(self.profile),
+        )
         self._check_stop()
-        environment = self._prepare_environment(package)
-        self._check_stop()
-        runner = self._runner = self._make_runner(package, environment)
+        package, runner = prepared.package, prepared.runner
+        self.package = package
         if self._started_package != package.checksum and "startup" in package.manifest.entry_points:
             self._set_state(SessionState.STARTING_PACKAGE)
             runner.startup()
@@ -555,10 +560,16 @@ class Session:
         self._check_stop()
         return assignment
 
-    def _prepare_package(self, controller) -> PreparedPackage:
-        """Checksum → (download) → verify → unpack → approval. A package is downloaded only
-        when its checksum is not already unpacked in the cache."""
-        self._set_state(SessionState.PREPARING_PACKAGE)
+    def _prepare_step(self, step: PrepareStep) -> None:
+        self._check_stop()
+        if step is PrepareStep.PACKAGE:
+            self._set_state(SessionState.PREPARING_PACKAGE)
+        elif step is PrepareStep.ENVIRONMENT:
+            self._set_state(SessionState.BUILDING_ENVIRONMENT)
+
+    def _fetch_package(self, controller) -> PreparedPackage:
+        """Checksum → (download) → verify → unpack. A package is downloaded only when its
+        checksum is not already unpacked in the cache."""
         checksum = controller.package_checksum()
         pin = self.profile.package_checksum_pin
         if pin and checksum and checksum.lower() != pin.lower():
@@ -583,22 +594,18 @@ class Session:
                 f"{pin[:12]}…; nothing from it ran."
             )
         self._check_stop()
-        self._gate(package)
-        self.package = package
         return package
 
-    def _gate(self, package: PreparedPackage) -> None:
-        approved = set(self.profile.approved_checksums)
-        if self._auto_approve and package.checksum not in approved:
-            self._remember_approval(package.checksum)
+    def _ask_for_approval(self, package: PreparedPackage) -> bool:
+        """The package is not approved yet: approve it (``--approve``) or ask the person and wait
+        for their answer. The pipeline remembers an approval (saved here, on the session thread)."""
+        if self._auto_approve:
             self._say(f"Package {package.checksum[:12]}… approved from the command line.")
-            return
+            return True
+        not_approved = PackageNotApproved(package.checksum)
+        self._pending_review = package
+        self._approval_answer = None
         try:
-            require_approval(package.checksum, approved)
-            return
-        except FedguiError as not_approved:
-            self._pending_review = package
-            self._approval_answer = None
             self._say(str(not_approved), "warning")
             previous_checksum = self.profile.last_approved_checksum
             previous = self._packages.get(previous_checksum) if previous_checksum else None
@@ -606,48 +613,15 @@ class Session:
             self._set_state(
                 SessionState.REVIEW_NEEDED, "a compute package waits for your review", not_approved
             )
-        try:
             self._wait_until(lambda: self._approval_answer is not None, None)
             self._check_stop()
             if not self._approval_answer:
                 raise PackageRejected(
                     f"You rejected the compute package {package.checksum[:12]}…; nothing from it ran."
                 )
-            self._remember_approval(package.checksum)  # here, on the session thread: disk I/O
+            return True
         finally:
             self._pending_review = None
-
-    def _remember_approval(self, checksum: str) -> None:
-        """The one place an approval is saved: in this session's copy of the profile and, with a
-        store, in the saved profile, changing nothing else there (the settings dialog may have
-        saved other fields meanwhile)."""
-        self.profile.approve(checksum)
-        if self._profile_store is not None:
-            saved = self._profile_store.update(self.profile.id, lambda p: p.approve(checksum))
-            self.bus.emit(ProfileSaved(saved))
-
-    def _prepare_environment(self, package: PreparedPackage) -> PythonEnvironment:
-        if self._environment and self._environment[0] == package.checksum:
-            return self._environment[1]
-        self._set_state(SessionState.BUILDING_ENVIRONMENT)
-        base = resolve_base_python(self.profile.base_python)
-        environment = self._environments.ensure(
-            package.manifest.python_env, base, on_line=self.bus.emit, on_progress=self.bus.emit
-        )
-        self._environment = (package.checksum, environment)
-        return environment
-
-    def _make_runner(self, package: PreparedPackage, environment: PythonEnvironment) -> EntryPointRunner:
-        return EntryPointRunner(
-            package.root,
-            package.manifest.entry_points,
-            environment,
-            data_folder=self.profile.data_folder,
-            extra_env=entry_point_variables(
-                self.profile.extra_env or {}, self.profile.cpu_thread_limit, self.profile.gpu
-            ),
-            sink=self.bus.emit,
-        )
 
 
 __all__ = ["PackageRejected", "Session", "SessionTiming"]
