@@ -110,9 +110,8 @@ class AppController:
         from fedgui.gui.workers import run_in_background
 
         self.wizard = open_connection_wizard(None, self.store, self.secrets)
-        saved: list[str] = []
-        if hasattr(self.wizard, "profile_saved"):  # the wizard says which profile it wrote
-            self.wizard.profile_saved.connect(lambda profile, *_: saved.append(profile.id))
+        saved: list[str] = []  # the wizard says which profile it wrote
+        self.wizard.profile_saved.connect(lambda profile, *_: saved.append(profile.id))
 
         def finished(_result: int) -> None:
             def loaded(profiles) -> None:
