@@ -257,6 +257,7 @@ def test_a_token_that_expires_while_connected_is_renewed(world):
     world.wait_for(S.TOKEN_EXPIRED)  # found by a failed heartbeat, told apart by its exp claim
     session.update_token(renewed)
     world.wait_for(S.READY, count=2)
+    world.recorder.wait_for(lambda: len(world.combiner.calls_to("TaskStream")) == 2, "a new stream")
     assert world.combiner.calls_to("TaskStream")[-1].metadata["authorization"] == f"Bearer {renewed}"
 
 
@@ -326,7 +327,7 @@ def test_pause_finishes_the_task_then_disconnects_and_resume_reconnects(world):
     assert len(world.combiner.calls_to("SendHeartbeat")) == heartbeats  # really disconnected
     session.resume()
     world.wait_for(S.READY, count=2)
-    assert len(world.combiner.calls_to("TaskStream")) == 2
+    world.recorder.wait_for(lambda: len(world.combiner.calls_to("TaskStream")) == 2, "a new stream")
 
 
 def test_pause_while_waiting_for_work_disconnects_at_once(world):
