@@ -177,7 +177,7 @@ class Session:
         self._approval_answer: bool | None = None
         self._started_package: str | None = None  # checksum whose `startup` already ran
         self._rounds: dict[str, str] = {}  # session id → latest training round seen
-        self.assignment = None
+        self.assignment: Any = None  # the controller's Assignment, once assigned
         self.package: PreparedPackage | None = None
         self.last_error: FedguiError | None = None
 
@@ -247,7 +247,7 @@ class Session:
 
     # ---- state and events ------------------------------------------------------------------
 
-    def _set_state(self, state: SessionState, detail: str = "", error: Exception | None = None) -> None:
+    def _set_state(self, state: SessionState, detail: str = "", error: FedguiError | None = None) -> None:
         with self._state_lock:
             self._state = state
         self.bus.emit(StateChanged(state=state, detail=detail or describe(state), error=error))
@@ -474,7 +474,7 @@ class Session:
         link.open(self._inbox.put)
         opened = time.monotonic()
         self._set_state(SessionState.READY, f"waiting for work from {where}")
-        waiting: collections.deque = collections.deque()
+        waiting: collections.deque[Any] = collections.deque()
         running: threading.Thread | None = None
         ended: StreamEnded | None = None
         while True:
@@ -526,7 +526,7 @@ class Session:
     def _leaving(self) -> bool:
         return self._inbox.stop_requested or self._pause_requested or self._package_changed
 
-    def _start_task(self, link: CombinerLink, executor: TaskExecutor, request) -> threading.Thread:
+    def _start_task(self, link: CombinerLink, executor: TaskExecutor, request: Any) -> threading.Thread:
         def run() -> None:
             error: BaseException | None = None
             try:
@@ -546,7 +546,7 @@ class Session:
 
     # ---- steps -------------------------------------------------------------------------------
 
-    def _assign(self, controller):
+    def _assign(self, controller: Any) -> Any:
         def waiting(message: str) -> None:
             self._set_state(SessionState.WAITING_FOR_PACKAGE, message)
 
@@ -567,7 +567,7 @@ class Session:
         elif step is PrepareStep.ENVIRONMENT:
             self._set_state(SessionState.BUILDING_ENVIRONMENT)
 
-    def _fetch_package(self, controller) -> PreparedPackage:
+    def _fetch_package(self, controller: Any) -> PreparedPackage:
         """Checksum → (download) → verify → unpack. A package is downloaded only when its
         checksum is not already unpacked in the cache."""
         checksum = controller.package_checksum()
