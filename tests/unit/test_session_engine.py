@@ -420,3 +420,23 @@ def test_the_combiner_connection_comes_from_the_injected_factory(world):
     world.start(combiner_factory=factory)
     world.wait_for(S.READY)
     assert made == [(f"127.0.0.1:{world.combiner.port}", "token-1")]
+
+
+def test_approving_a_package_not_under_review_saves_it_on_the_session_thread(world):
+    session = world.start()
+    world.wait_for(S.READY)
+    other = "ab" * 32
+    session.approve_package(other)
+    world.recorder.wait_for(lambda: world.recorder.of(ProfileSaved), "the saved approval")
+    assert other in world.store.get(world.profile.id).approved_checksums
+    assert world.recorder.states()[-1] is S.READY  # the connection was not disturbed
+
+
+def test_a_stopped_session_starts_again(world):
+    session = world.start()
+    world.wait_for(S.READY)
+    session.pause()
+    world.wait_for(S.PAUSED)
+    session.stop_and_wait()
+    session.start()  # a fresh start: not paused any more
+    world.wait_for(S.READY, count=2)

@@ -198,6 +198,7 @@ class Session:
             return
         if self._inbox.stop_requested:  # started again after a stop: a fresh inbox
             self._inbox = SessionInbox()
+            self._pause_requested = self._retry_now = self._package_changed = False
         self._thread = threading.Thread(target=self._run, name="session-main", daemon=True)
         self._thread.start()
 
@@ -278,9 +279,17 @@ class Session:
             if pending is not None and pending.checksum == item.checksum:
                 self._approval_answer = True
             else:
-                self._approvals.remember(item.checksum)
+                self._remember_approval(item.checksum)
         elif isinstance(item, Reject) and self._pending_review is not None:
             self._approval_answer = False
+
+    def _remember_approval(self, checksum: str) -> None:
+        """An approval of a package that is not under review now (reviewed from the history)."""
+        try:
+            self._approvals.remember(checksum)
+        except (FedguiError, OSError) as exc:  # the session goes on; the person may approve again
+            log.warning("approval not saved: %s", exc)
+            self._say(f"Your approval of package {checksum[:12]}… could not be saved: {exc}", "warning")
 
     def _wait_until(self, condition: Callable[[], bool], timeout: float | None) -> bool:
         """Carry out requests until ``condition()`` holds or a stop is requested (True), or
