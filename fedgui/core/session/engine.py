@@ -30,6 +30,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fedgui.core import paths
 from fedgui.core.controller.errors import ControllerUnreachable
@@ -43,12 +44,11 @@ from fedgui.core.events import (
     StateChanged,
     client_line,
 )
-from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python
-from fedgui.core.execution.resource_limits import entry_point_variables
-from fedgui.core.execution.runner import EntryPointRunner
+from fedgui.core.execution.environment import EnvironmentBuilder
 from fedgui.core.history.store import HistoryStore
-from fedgui.core.package.approval import require_approval
 from fedgui.core.package.cache import PackageCache, PreparedPackage
+from fedgui.core.package.errors import PackageNotApproved
+from fedgui.core.prepare import PreparePipeline, PrepareStep, ProfileApprovals, RunSettings
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.profile_lock import ProfileLock
 from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
@@ -79,6 +79,26 @@ from fedgui.core.session.tasks import TaskContext, TaskExecutor, progress_emitte
 log = logging.getLogger(__name__)
 
 TokenSource = Callable[[], "str | None"]
+#: (profile, token) → a client for the controller's REST API; tests pass a fake.
+ControllerFactory = Callable[[Profile, "str | None"], Any]
+#: (where the combiner is, token, profile) → an open gRPC connection to it.
+CombinerFactory = Callable[[CombinerEndpoint, "str | None", Profile], CombinerConnection]
+
+
+def connect_controller(profile: Profile, token: str | None) -> Any:
+    """The real controller client (FEDn's REST API)."""
+    from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
+
+    return ControllerClient(
+        profile.controller_url, token=token, verify=profile.tls_verify_argument, timeout=10.0
+    )
+
+
+def connect_combiner(endpoint: CombinerEndpoint, token: str | None, profile: Profile) -> CombinerConnection:
+    """The real gRPC connection to the assigned combiner."""
+    return CombinerConnection(endpoint, token, profile.client_id, profile.client_name)
+
+
 LINK_REPORTS = (TaskArrived, TaskWorking, TaskDone, StreamEnded)
 
 
@@ -125,6 +145,8 @@ class Session:
         auto_approve: bool = False,
         timing: SessionTiming | None = None,
         work_dir: Path | None = None,
+        controller_factory: ControllerFactory = connect_controller,
+        combiner_factory: CombinerFactory = connect_combiner,
     ) -> None:
         self.profile = copy.deepcopy(profile)  # its own copy: views and dialogs keep theirs
         self.bus = bus or EventBus()
@@ -132,10 +154,20 @@ class Session:
         self.timing = timing or SessionTiming()
         self._token_source = token_source
         self._token_override: str | None = None
-        self._profile_store = profile_store
         self._packages = package_cache or PackageCache()
-        self._environments = environment_builder or EnvironmentBuilder()
+        # Approvals live in this session's copy of the profile and are saved to its file.
+        self._approvals = ProfileApprovals(
+            self.profile, profile_store, on_saved=lambda saved: self.bus.emit(ProfileSaved(saved))
+        )
+        self._pipeline = PreparePipeline(
+            self._approvals,
+            environments=environment_builder or EnvironmentBuilder(),
+            sink=self.bus.emit,
+            on_step=self._prepare_step,
+        )
         self._auto_approve = auto_approve
+        self._connect_controller = controller_factory
+        self._connect_combiner = combiner_factory
         self._work_dir = Path(work_dir or paths.cache_dir() / "work" / profile.id)
         self._models = ModelCache(self._work_dir / "models")
         self._inbox = SessionInbox()
@@ -153,13 +185,11 @@ class Session:
         self._state_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._link: CombinerLink | None = None
-        self._runner: EntryPointRunner | None = None
         self._pending_review: PreparedPackage | None = None
         self._approval_answer: bool | None = None
         self._started_package: str | None = None  # checksum whose `startup` already ran
         self._rounds: dict[str, str] = {}  # session id → latest training round seen
-        self._environment: tuple[str, PythonEnvironment] | None = None
-        self.assignment = None
+        self.assignment: Any = None  # the controller's Assignment, once assigned
         self.package: PreparedPackage | None = None
         self.last_error: FedguiError | None = None
 
@@ -180,6 +210,7 @@ class Session:
             return
         if self._inbox.stop_requested:  # started again after a stop: a fresh inbox
             self._inbox = SessionInbox()
+            self._pause_requested = self._retry_now = self._package_changed = False
         self._thread = threading.Thread(target=self._run, name="session-main", daemon=True)
         self._thread.start()
 
@@ -196,10 +227,7 @@ class Session:
         self._inbox.put(Stop())
         # The steps that keep the session thread busy for long cannot read the inbox: cancel
         # them from here (each cancel only sets a flag or signals a process, and returns at once).
-        self._environments.cancel()
-        runner = self._runner
-        if runner:
-            runner.cancel()
+        self._pipeline.cancel()
 
     def stop_and_wait(self, timeout: float = 30.0) -> None:
         """Stop and block until the session thread has ended (at most ``timeout`` seconds).
@@ -232,7 +260,7 @@ class Session:
 
     # ---- state and events ------------------------------------------------------------------
 
-    def _set_state(self, state: SessionState, detail: str = "", error: Exception | None = None) -> None:
+    def _set_state(self, state: SessionState, detail: str = "", error: FedguiError | None = None) -> None:
         with self._state_lock:
             self._state = state
         self.bus.emit(StateChanged(state=state, detail=detail or describe(state), error=error))
@@ -266,6 +294,14 @@ class Session:
                 self._remember_approval(item.checksum)
         elif isinstance(item, Reject) and self._pending_review is not None:
             self._approval_answer = False
+
+    def _remember_approval(self, checksum: str) -> None:
+        """An approval of a package that is not under review now (reviewed from the history)."""
+        try:
+            self._approvals.remember(checksum)
+        except (FedguiError, OSError) as exc:  # the session goes on; the person may approve again
+            log.warning("approval not saved: %s", exc)
+            self._say(f"Your approval of package {checksum[:12]}… could not be saved: {exc}", "warning")
 
     def _wait_until(self, condition: Callable[[], bool], timeout: float | None) -> bool:
         """Carry out requests until ``condition()`` holds or a stop is requested (True), or
@@ -404,24 +440,29 @@ class Session:
     def _connect_and_serve(self) -> float:
         """Assign, prepare the package, connect to the combiner and work until the stream ends.
         Returns how long the combiner connection lasted (seconds)."""
-        from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
-
         self._claim_profile()
         self._stream_opened_at = None
         token = self._token()
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")
-        controller = ControllerClient(
-            self.profile.controller_url, token=token, verify=self.profile.tls_verify_argument, timeout=10.0
-        )
+        controller = self._connect_controller(self.profile, token)
+        try:
+            return self._prepare_and_serve(controller, token)
+        finally:
+            controller.close()
+
+    def _prepare_and_serve(self, controller: Any, token: str | None) -> float:
         self.assignment = self._assign(controller)
         self._check_stop()
         self._set_state(SessionState.ASSIGNED, f"assigned to combiner {self.assignment.host}")
 
-        package = self._prepare_package(controller)
+        prepared = self._pipeline.run(
+            lambda: self._fetch_package(controller),
+            self._ask_for_approval,
+            RunSettings.from_profile(self.profile),
+        )
         self._check_stop()
-        environment = self._prepare_environment(package)
-        self._check_stop()
-        runner = self._runner = self._make_runner(package, environment)
+        package, runner = prepared.package, prepared.runner
+        self.package = package
         if self._started_package != package.checksum and "startup" in package.manifest.entry_points:
             self._set_state(SessionState.STARTING_PACKAGE)
             runner.startup()
@@ -444,7 +485,7 @@ class Session:
         if self._pause_requested:  # asked while preparing: do not connect only to leave again
             return 0.0
         self._set_state(SessionState.CONNECTING_COMBINER, f"connecting to {endpoint.host}:{endpoint.port}")
-        connection = CombinerConnection(endpoint, token, self.profile.client_id, self.profile.client_name)
+        connection = self._connect_combiner(endpoint, token, self.profile)
         link = self._link = CombinerLink(connection, self.timing, self.bus)
         executor = TaskExecutor(
             TaskContext(
@@ -476,7 +517,6 @@ class Session:
         finally:
             watcher.stop()
             self._close_link()
-            controller.close()
 
     def _serve(self, link: CombinerLink, executor: TaskExecutor, where: str) -> float:
         """Take tasks from the combiner one at a time, in arrival order, until the stream ends or
@@ -486,7 +526,7 @@ class Session:
         link.open(self._inbox.put)
         opened = self._stream_opened_at = time.monotonic()
         self._set_state(SessionState.READY, f"waiting for work from {where}")
-        waiting: collections.deque = collections.deque()
+        waiting: collections.deque[Any] = collections.deque()
         running: threading.Thread | None = None
         ended: StreamEnded | None = None
         while True:
@@ -548,7 +588,7 @@ class Session:
     def _leaving(self) -> bool:
         return self._inbox.stop_requested or self._pause_requested or self._package_changed
 
-    def _start_task(self, link: CombinerLink, executor: TaskExecutor, request) -> threading.Thread:
+    def _start_task(self, link: CombinerLink, executor: TaskExecutor, request: Any) -> threading.Thread:
         def run() -> None:
             error: BaseException | None = None
             try:
@@ -568,7 +608,7 @@ class Session:
 
     # ---- steps -------------------------------------------------------------------------------
 
-    def _assign(self, controller):
+    def _assign(self, controller: Any) -> Any:
         def waiting(message: str) -> None:
             self._set_state(SessionState.WAITING_FOR_PACKAGE, message)
 
@@ -582,10 +622,16 @@ class Session:
         self._check_stop()
         return assignment
 
-    def _prepare_package(self, controller) -> PreparedPackage:
-        """Checksum → (download) → verify → unpack → approval. A package is downloaded only
-        when its checksum is not already unpacked in the cache."""
-        self._set_state(SessionState.PREPARING_PACKAGE)
+    def _prepare_step(self, step: PrepareStep) -> None:
+        self._check_stop()
+        if step is PrepareStep.PACKAGE:
+            self._set_state(SessionState.PREPARING_PACKAGE)
+        elif step is PrepareStep.ENVIRONMENT:
+            self._set_state(SessionState.BUILDING_ENVIRONMENT)
+
+    def _fetch_package(self, controller: Any) -> PreparedPackage:
+        """Checksum → (download) → verify → unpack. A package is downloaded only when its
+        checksum is not already unpacked in the cache."""
         # Read how the package is named before fetching it: an upload in between then shows as a
         # change at the first check, never as no change.
         try:
@@ -624,22 +670,18 @@ class Session:
                 f"{pin[:12]}…; nothing from it ran."
             )
         self._check_stop()
-        self._gate(package)
-        self.package = package
         return package
 
-    def _gate(self, package: PreparedPackage) -> None:
-        approved = set(self.profile.approved_checksums)
-        if self._auto_approve and package.checksum not in approved:
-            self._remember_approval(package.checksum)
+    def _ask_for_approval(self, package: PreparedPackage) -> bool:
+        """The package is not approved yet: approve it (``--approve``) or ask the person and wait
+        for their answer. The pipeline remembers an approval (saved here, on the session thread)."""
+        if self._auto_approve:
             self._say(f"Package {package.checksum[:12]}… approved from the command line.")
-            return
+            return True
+        not_approved = PackageNotApproved(package.checksum)
+        self._pending_review = package
+        self._approval_answer = None
         try:
-            require_approval(package.checksum, approved)
-            return
-        except FedguiError as not_approved:
-            self._pending_review = package
-            self._approval_answer = None
             self._say(str(not_approved), "warning")
             previous_checksum = self.profile.last_approved_checksum
             previous = self._packages.get(previous_checksum) if previous_checksum else None
@@ -647,48 +689,15 @@ class Session:
             self._set_state(
                 SessionState.REVIEW_NEEDED, "a compute package waits for your review", not_approved
             )
-        try:
             self._wait_until(lambda: self._approval_answer is not None, None)
             self._check_stop()
             if not self._approval_answer:
                 raise PackageRejected(
                     f"You rejected the compute package {package.checksum[:12]}…; nothing from it ran."
                 )
-            self._remember_approval(package.checksum)  # here, on the session thread: disk I/O
+            return True
         finally:
             self._pending_review = None
-
-    def _remember_approval(self, checksum: str) -> None:
-        """The one place an approval is saved: in this session's copy of the profile and, with a
-        store, in the saved profile, changing nothing else there (the settings dialog may have
-        saved other fields meanwhile)."""
-        self.profile.approve(checksum)
-        if self._profile_store is not None:
-            saved = self._profile_store.update(self.profile.id, lambda p: p.approve(checksum))
-            self.bus.emit(ProfileSaved(saved))
-
-    def _prepare_environment(self, package: PreparedPackage) -> PythonEnvironment:
-        if self._environment and self._environment[0] == package.checksum:
-            return self._environment[1]
-        self._set_state(SessionState.BUILDING_ENVIRONMENT)
-        base = resolve_base_python(self.profile.base_python)
-        environment = self._environments.ensure(
-            package.manifest.python_env, base, on_line=self.bus.emit, on_progress=self.bus.emit
-        )
-        self._environment = (package.checksum, environment)
-        return environment
-
-    def _make_runner(self, package: PreparedPackage, environment: PythonEnvironment) -> EntryPointRunner:
-        return EntryPointRunner(
-            package.root,
-            package.manifest.entry_points,
-            environment,
-            data_folder=self.profile.data_folder,
-            extra_env=entry_point_variables(
-                self.profile.extra_env or {}, self.profile.cpu_thread_limit, self.profile.gpu
-            ),
-            sink=self.bus.emit,
-        )
 
 
 __all__ = ["PackageRejected", "Session", "SessionTiming"]
