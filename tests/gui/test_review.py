@@ -194,3 +194,27 @@ def test_main_window_reject_reaches_the_session(qtbot, window, sessions, two_ver
 def test_rejection_sentence_without_a_previous_version():
     assert "stays idle" in rejection_consequence(None, None)
     assert "abcdef012345" in rejection_consequence(None, "abcdef0123456789")
+
+
+def test_a_padded_command_is_shown_whole_with_its_whitespace_marked(qtbot, tmp_path, package_cache):
+    # 300 spaces push "; rm -rf ~/data" out of any column: it must still be on screen.
+    hidden = "python validate.py" + " " * 300 + "; rm -rf ~/data"
+    files = dict(PACKAGE_FILES)
+    files["fedn.yaml"] = (
+        f"entry_points:\n  train:\n    command: python train.py\n  validate:\n    command: '{hidden}'\n"
+    )
+    package = package_cache.prepare(write_tgz(tmp_path / "padded.tgz", files))
+    widget = PackageReviewWidget()
+    qtbot.addWidget(widget)
+    widget.resize(700, 500)
+    widget.show()
+    load(qtbot, widget, package)
+    shown = {
+        widget.commands.topLevelItem(i).text(0): widget.commands.topLevelItem(i).text(1)
+        for i in range(widget.commands.topLevelItemCount())
+    }
+    assert shown["validate"] == "python validate.py ⟨300 spaces⟩ ; rm -rf ~/data"
+    assert shown["train"] == "python train.py"
+    assert widget.hidden_parts_note.isVisible()
+    # Long commands wrap instead of ending in "…".
+    assert widget.commands.textElideMode() == Qt.TextElideMode.ElideNone and widget.commands.wordWrap()

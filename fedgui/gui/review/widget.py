@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from fedgui.core.package.cache import PreparedPackage
 from fedgui.core.package.review import PackageReview, build_review
+from fedgui.core.package.visible_text import visible_command
 from fedgui.gui.common.message import MessageBox, Tone
 from fedgui.gui.common.transfer_progress import format_size
 from fedgui.gui.review.file_text import FileView, load_file_view
@@ -95,8 +96,20 @@ class PackageReviewWidget(QWidget):
         self.commands.setRootIsDecorated(False)
         self.commands.setAccessibleName("Entry point commands")
         self.commands.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.commands.setMaximumHeight(100)
+        # Never cut a command: wrap it (anywhere, for long words) instead of eliding it with "…".
+        self.commands.setWordWrap(True)
+        self.commands.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.commands.setUniformRowHeights(False)
+        self.commands.setMaximumHeight(160)
         commands_layout.addWidget(self.commands)
+        self.hidden_parts_note = QLabel(
+            "A command has long runs of spaces or characters that do not show on screen; they are "
+            "marked ⟨…⟩ above. Read the whole command before you approve.",
+            commands_box,
+        )
+        self.hidden_parts_note.setWordWrap(True)
+        self.hidden_parts_note.hide()
+        commands_layout.addWidget(self.hidden_parts_note)
         deps_box = QGroupBox("What it installs", self)
         deps_layout = QVBoxLayout(deps_box)
         self.dependencies = QPlainTextEdit(deps_box)
@@ -144,6 +157,7 @@ class PackageReviewWidget(QWidget):
         self.size_label.setText("—")
         self.changes_label.setText("—")
         self.commands.clear()
+        self.hidden_parts_note.hide()
         self.dependencies.clear()
         self.tree.setModel(None)
         self.viewer.clear()
@@ -176,10 +190,15 @@ class PackageReviewWidget(QWidget):
         self.size_label.setText(size)
         self.changes_label.setText(describe_changes(review))
         self.commands.clear()
+        hidden = False
         for name, command in review.entry_points.items():
-            item = QTreeWidgetItem([name, command])
+            shown = visible_command(command)
+            hidden = hidden or shown != command
+            item = QTreeWidgetItem([name, shown])
             item.setFont(1, _monospace())
+            item.setToolTip(1, shown)
             self.commands.addTopLevelItem(item)
+        self.hidden_parts_note.setVisible(hidden)
         self.dependencies.setPlainText(describe_dependencies(review))
         self.tree.setModel(build_file_model(review))
         self.tree.expandAll()
