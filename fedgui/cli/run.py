@@ -21,7 +21,11 @@ exit codes:
   0  stopped by Ctrl-C / SIGTERM (the running entry point was stopped, the stream closed)
   2  bad arguments, unknown profile or unreadable configuration file
   3  the network's compute package is not approved: run again with --approve after reviewing
-     it (the message shows its checksum), or approve it in the desktop app
+     it (the message shows its checksum), or approve it in the desktop app; or this computer
+     cannot isolate the package and you have not agreed to run it anyway (--allow-unisolated)
+
+The package's steps run isolated (Linux, with bubblewrap): no network access, they can read
+only the package, its Python and your data folder, and write only their own task folder.
 
 Problems that can pass by themselves (the controller or the combiner is down, the token
 expired) do not end the command: fedgui waits, reconnects and says so.
@@ -45,6 +49,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--approve",
         action="store_true",
         help="approve the network's current compute package without the desktop review",
+    )
+    parser.add_argument(
+        "--allow-unisolated",
+        action="store_true",
+        help="agree to run the package with your rights where this computer cannot isolate it",
     )
     parser.add_argument("--python", help="base Python interpreter for the package's entry points")
     parser.add_argument("--quiet-progress", action="store_true", help="do not print transfer progress")
@@ -109,16 +118,33 @@ def _load(args: argparse.Namespace):
 def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     from fedgui.cli.console import ConsoleRenderer
     from fedgui.core.events import ReviewNeeded, StateChanged
+    from fedgui.core.execution.sandbox import UNISOLATED_WARNING
     from fedgui.core.session.engine import Session
     from fedgui.core.session.states import SessionState
 
-    session = Session(profile, token_source, profile_store=store, auto_approve=args.approve)
+    session = Session(
+        profile,
+        token_source,
+        profile_store=store,
+        auto_approve=args.approve,
+        allow_unisolated=args.allow_unisolated,
+    )
     session.bus.subscribe(ConsoleRenderer(show_progress=not args.quiet_progress))
     finished = threading.Event()
     outcome = {"code": EXIT_OK}
 
     def watch(event) -> None:
-        if isinstance(event, ReviewNeeded):
+        if isinstance(event, ReviewNeeded) and not session.isolation.available:
+            print(
+                f"\n{UNISOLATED_WARNING} ({session.isolation.reason})\nNothing from the package "
+                "runs until you agree: run again with --allow-unisolated if you trust this network's "
+                "code, or install bubblewrap (sudo apt install bubblewrap).",
+                file=sys.stderr,
+                flush=True,
+            )
+            outcome["code"] = EXIT_NEEDS_APPROVAL
+            finished.set()
+        elif isinstance(event, ReviewNeeded):
             checksum = event.package.checksum
             print(
                 "\nThe network's compute package has not been approved on this computer, so nothing "

@@ -22,10 +22,18 @@ from fedgui.core.events import EventSink, client_line, ignore_event
 from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python_info
 from fedgui.core.execution.errors import EntryPointCancelled
 from fedgui.core.execution.runner import EntryPointRunner, new_model_temp_path, new_temp_path
+from fedgui.core.execution.sandbox import (
+    IsolationSupport,
+    IsolationUnavailable,
+    describe,
+    detect_isolation,
+    make_sandbox,
+)
 from fedgui.core.fileio import atomic_write_text
 from fedgui.core.package.approval import is_approved, require_approval
 from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.package.checksum import normalize_checksum
+from fedgui.core.package.permissions import NO_EXTRA_PERMISSIONS, PackagePermissions
 
 _APPROVALS_FILE = "preview-approvals.json"
 
@@ -52,23 +60,52 @@ class PreviewResult:
 
 
 class PreviewApprovals:
-    """Checksums approved for previews when no profile is involved (``data_dir()/preview-approvals.json``)."""
+    """Checksums approved for previews when no profile is involved (``data_dir()/preview-approvals.json``),
+    with what each version was allowed beyond the isolation."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or paths.data_dir() / _APPROVALS_FILE
 
-    def checksums(self) -> list[str]:
+    def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return []
-        approved = data.get("approved", []) if isinstance(data, dict) else []
-        return [item for item in approved if isinstance(item, str)]
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def checksums(self) -> list[str]:
+        approved = self._read().get("approved", [])
+        return [item for item in approved if isinstance(item, str)] if isinstance(approved, list) else []
 
     def add(self, checksum: str) -> None:
+        data = self._read()
         current = self.checksums()
         if checksum not in current:
-            atomic_write_text(self.path, json.dumps({"approved": [*current, checksum]}, indent=2))
+            atomic_write_text(self.path, json.dumps({**data, "approved": [*current, checksum]}, indent=2))
+
+    def permissions_for(self, checksum: str) -> PackagePermissions:
+        stored = self._read().get("permissions", {})
+        if not isinstance(stored, dict) or checksum not in stored:
+            return NO_EXTRA_PERMISSIONS
+        try:
+            return PackagePermissions.from_data(stored[checksum])
+        except (ValueError, TypeError):
+            return NO_EXTRA_PERMISSIONS
+
+    def set_permissions(self, checksum: str, permissions: PackagePermissions) -> None:
+        data = self._read()
+        stored = data.get("permissions") if isinstance(data.get("permissions"), dict) else {}
+        stored = {k: v for k, v in stored.items() if k != checksum}
+        if not permissions.is_default:
+            stored[checksum] = permissions.to_data()
+        atomic_write_text(self.path, json.dumps({**data, "permissions": stored}, indent=2))
+
+    @property
+    def unisolated_agreed(self) -> bool:
+        return self._read().get("unisolated_agreed") is True
+
+    def agree_unisolated(self) -> None:
+        atomic_write_text(self.path, json.dumps({**self._read(), "unisolated_agreed": True}, indent=2))
 
 
 def prepare_package(package: Path, cache: PackageCache | None = None) -> PreparedPackage:
@@ -105,10 +142,17 @@ class Preview:
         package_cache: PackageCache | None = None,
         environment_builder: EnvironmentBuilder | None = None,
         approvals: PreviewApprovals | None = None,
+        permissions: PackagePermissions | None = None,
+        allow_unisolated: bool = False,
+        gpu: str = "auto",
+        isolation: IsolationSupport | None = None,
     ) -> None:
         """``approve``: True approves whatever package this is; a checksum approves only that one.
         ``approved_checksums``: a profile's approved list; without it the preview's own list
-        (:class:`PreviewApprovals`) is used and ``approve`` is remembered there."""
+        (:class:`PreviewApprovals`) is used and ``approve`` is remembered there.
+        ``permissions``: what this version may do beyond the isolation (None: what was allowed
+        for it before, with the preview's own list; else nothing). ``allow_unisolated``: the
+        person agreed to run it with their rights where this computer cannot isolate it."""
         self.package = Path(package)
         self.model = Path(model)
         self.data_folder = Path(data_folder).resolve()
@@ -123,6 +167,10 @@ class Preview:
         self._cache = package_cache
         self._builder = environment_builder or EnvironmentBuilder()
         self._approvals = approvals or PreviewApprovals()
+        self.permissions = permissions
+        self.allow_unisolated = allow_unisolated
+        self.gpu = gpu
+        self._isolation = isolation
         self._runner: EntryPointRunner | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -147,12 +195,26 @@ class Preview:
         self._say(f"Checking the package {self.package} ...")
         prepared = prepare_package(self.package, self._cache)
         newly_approved = self._gate(prepared.checksum)
+        permissions = self._permissions(prepared.checksum)
+        isolation = self._isolation or detect_isolation()
+        self._check_isolation(isolation)
         self._stop_if_cancelled()
         self._say("Preparing the Python environment ...")
         base = resolve_base_python_info(self.base_python)
+        # Outside the sandbox: pip needs the internet. Only the package's own steps are isolated.
         environment = self._builder.ensure(
             prepared.manifest.python_env, base, on_line=self._sink, on_progress=self._sink
         )
+        sandbox = make_sandbox(
+            environment,
+            prepared.root,
+            self.data_folder,
+            permissions,
+            self.gpu,
+            own_variables=self.extra_env,
+            support=isolation,
+        )
+        self._say(describe(isolation, permissions), "info" if sandbox is not None else "warning")
         runner = EntryPointRunner(
             prepared.root,
             prepared.manifest.entry_points,
@@ -160,6 +222,7 @@ class Preview:
             self.data_folder,
             self.extra_env,
             self._sink,
+            sandbox=sandbox,
         )
         with self._lock:
             self._runner = runner
@@ -225,6 +288,28 @@ class Preview:
             self._approvals.add(checksum)
         self._say(f"Approved the package {checksum}.")
         return True
+
+    def _permissions(self, checksum: str) -> PackagePermissions:
+        """Given ones are remembered with this version's approval; else the ones it had."""
+        if self.approved_checksums is not None:
+            return self.permissions or NO_EXTRA_PERMISSIONS
+        if self.permissions is not None:
+            self._approvals.set_permissions(checksum, self.permissions)
+            return self.permissions
+        return self._approvals.permissions_for(checksum)
+
+    def _check_isolation(self, isolation: IsolationSupport) -> None:
+        """Where nothing can be isolated, nothing runs until the person agreed (remembered)."""
+        if isolation.available:
+            return
+        own_list = self.approved_checksums is None
+        agreed = self.allow_unisolated or (own_list and self._approvals.unisolated_agreed)
+        if not agreed:
+            raise IsolationUnavailable(
+                isolation, "If you trust this package, run again with --allow-unisolated."
+            )
+        if self.allow_unisolated and self.approved_checksums is None:
+            self._approvals.agree_unisolated()
 
     def _copy_model(self, work: Path) -> Path:
         # A copy: the train step writes "<in>-metadata" next to its input, and a package must

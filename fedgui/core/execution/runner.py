@@ -44,7 +44,6 @@ from fedgui.core.execution.outputs import (
     read_train_metadata,
     read_validation_metrics,
 )
-from fedgui.core.execution.sandbox import Sandbox, task_folders
 from fedgui.core.execution.process_tree import (
     IS_WINDOWS,
     TreeSampler,
@@ -52,6 +51,7 @@ from fedgui.core.execution.process_tree import (
     new_group_popen_kwargs,
     terminate_tree,
 )
+from fedgui.core.execution.sandbox import Sandbox, task_folders
 from fedgui.core.fileio import atomic_write_text
 
 __all__ = [

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fedgui.core.errors import FedguiError
 from fedgui.core.execution.environment import PythonEnvironment
 from fedgui.core.package.permissions import NO_EXTRA_PERMISSIONS, PackagePermissions
 
@@ -134,13 +135,15 @@ def detect_isolation(search_path: str | None = None) -> IsolationSupport:
 
 @functools.lru_cache(maxsize=8)
 def _bwrap_problem(executable: str) -> str:
-    """"" if bwrap can make the namespaces we need here; else why not (checked once per path).
+    """ "" if bwrap can make the namespaces we need here; else why not (checked once per path).
 
     As a normal user bwrap needs user namespaces, which some systems switch off
     (``kernel.unprivileged_userns_clone=0``, AppArmor restrictions on Ubuntu 24.04)."""
     probe = [executable, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"]
     try:
-        completed = subprocess.run(probe, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+        completed = subprocess.run(
+            probe, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         return f"bubblewrap could not be started ({exc})."
     if completed.returncode != 0:
@@ -353,7 +356,9 @@ UNISOLATED_WARNING = (
 
 
 def describe(
-    support: IsolationSupport, permissions: PackagePermissions = NO_EXTRA_PERMISSIONS, has_data_folder: bool = True
+    support: IsolationSupport,
+    permissions: PackagePermissions = NO_EXTRA_PERMISSIONS,
+    has_data_folder: bool = True,
 ) -> str:
     """One plain sentence on what applies to the package, for the review and the overview."""
     if not support.available:
@@ -371,6 +376,20 @@ def describe(
         more = "1 more folder" if extra == 1 else f"{extra} more folders"
         return f"{network}; can read only {what} and {more} you chose."
     return f"{network}; can read only {what}."
+
+
+class IsolationUnavailable(FedguiError):
+    """Nothing runs on a computer that cannot isolate packages until the person agrees to it."""
+
+    default_next_step = (
+        "Install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap) and try again, or agree "
+        "to run packages with your rights if you trust this network's code."
+    )
+
+    def __init__(self, support: IsolationSupport, next_step: str | None = None) -> None:
+        reason = f" ({support.reason})" if support.reason else ""
+        super().__init__(f"{UNISOLATED_WARNING}{reason} Nothing was run.", next_step)
+        self.support = support
 
 
 def make_sandbox(
@@ -398,10 +417,11 @@ def make_sandbox(
 
 
 __all__ = [
+    "UNISOLATED_WARNING",
     "IsolationSupport",
+    "IsolationUnavailable",
     "Sandbox",
     "SandboxPolicy",
-    "UNISOLATED_WARNING",
     "bwrap_arguments",
     "describe",
     "detect_isolation",

@@ -37,9 +37,19 @@ from fedgui.core.events import (
 from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python
 from fedgui.core.execution.resource_limits import entry_point_variables
 from fedgui.core.execution.runner import EntryPointRunner
+from fedgui.core.execution.sandbox import (
+    IsolationSupport,
+    IsolationUnavailable,
+    detect_isolation,
+    make_sandbox,
+)
+from fedgui.core.execution.sandbox import (
+    describe as describe_isolation,
+)
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.package.approval import require_approval
 from fedgui.core.package.cache import PackageCache, PreparedPackage
+from fedgui.core.package.permissions import PackagePermissions
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
 from fedgui.core.session.backoff import Backoff
@@ -96,6 +106,8 @@ class Session:
         package_cache: PackageCache | None = None,
         environment_builder: EnvironmentBuilder | None = None,
         auto_approve: bool = False,
+        allow_unisolated: bool = False,
+        isolation: IsolationSupport | None = None,
         timing: SessionTiming | None = None,
         work_dir: Path | None = None,
     ) -> None:
@@ -109,6 +121,10 @@ class Session:
         self._packages = package_cache or PackageCache()
         self._environments = environment_builder or EnvironmentBuilder()
         self._auto_approve = auto_approve
+        self._allow_unisolated = allow_unisolated
+        self._isolation = isolation
+        self._answer_permissions: PackagePermissions | None = None
+        self._answer_unisolated = False
         self._work_dir = Path(work_dir or paths.cache_dir() / "work" / profile.id)
         self._models = ModelCache(self._work_dir / "models")
         self.control = SessionControl()
@@ -181,14 +197,32 @@ class Session:
         if self._thread:
             self._thread.join(timeout)
 
-    def approve_package(self, checksum: str) -> None:
-        """The person approved the package under review (or one they reviewed earlier). Returns
-        at once: the approval is saved on the session's thread, never on the caller's (the UI)."""
+    def approve_package(
+        self,
+        checksum: str,
+        permissions: PackagePermissions | None = None,
+        run_unisolated: bool = False,
+    ) -> None:
+        """The person approved the package under review (or one they reviewed earlier), with what
+        they allowed it beyond the isolation and whether they agreed to run it unisolated where
+        this computer cannot isolate it. Returns at once: the approval is saved on the session's
+        thread, never on the caller's (the UI)."""
         if self._pending_review and self._pending_review.checksum == checksum:
+            self._answer_permissions = permissions
+            self._answer_unisolated = run_unisolated
             self._approval_answer = True
             self.control.poke()
         else:
-            threading.Thread(target=self._remember_approval, args=(checksum,), daemon=True).start()
+            threading.Thread(
+                target=self._remember_approval, args=(checksum, permissions, run_unisolated), daemon=True
+            ).start()
+
+    @property
+    def isolation(self) -> IsolationSupport:
+        """How this computer isolates the package's steps (looked up once per session)."""
+        if self._isolation is None:
+            self._isolation = detect_isolation()
+        return self._isolation
 
     def reject_package(self) -> None:
         self._approval_answer = False
@@ -454,12 +488,23 @@ class Session:
 
     def _gate(self, package: PreparedPackage) -> None:
         approved = set(self.profile.approved_checksums)
-        if self._auto_approve and package.checksum not in approved:
-            self._remember_approval(package.checksum)
+        # Where nothing can be isolated, even an approved package waits until the person agreed
+        # to run it with their rights (asked in the review, remembered in the profile).
+        unisolated_ok = self.isolation.available or self.profile.run_unisolated_agreed
+        if not unisolated_ok and self._allow_unisolated:  # agreed on the command line
+            unisolated_ok = True
+            if package.checksum in approved:
+                self._remember_approval(package.checksum, None, run_unisolated=True)
+        if self._auto_approve and package.checksum not in approved and unisolated_ok:
+            self._remember_approval(package.checksum, None, self._allow_unisolated)
             self._say(f"Package {package.checksum[:12]}… approved from the command line.")
             return
         try:
             require_approval(package.checksum, approved)
+            if not unisolated_ok:
+                raise IsolationUnavailable(
+                    self.isolation, "Review the package and decide whether it may run."
+                )
             return
         except FedguiError as not_approved:
             self._pending_review = package
@@ -479,17 +524,28 @@ class Session:
                 raise PackageRejected(
                     f"You rejected the compute package {package.checksum[:12]}…; nothing from it ran."
                 )
-            self._remember_approval(package.checksum)  # here, on the session thread: disk I/O
+            if not unisolated_ok and not self._answer_unisolated:
+                raise IsolationUnavailable(self.isolation)
+            # here, on the session thread: disk I/O
+            self._remember_approval(package.checksum, self._answer_permissions, self._answer_unisolated)
         finally:
             self._pending_review = None
 
-    def _remember_approval(self, checksum: str) -> None:
+    def _remember_approval(
+        self, checksum: str, permissions: PackagePermissions | None = None, run_unisolated: bool = False
+    ) -> None:
         """The one place an approval is saved: in this session's copy of the profile and, with a
         store, in the saved profile, changing nothing else there (the settings dialog may have
-        saved other fields meanwhile)."""
-        self.profile.approve(checksum)
+        saved other fields meanwhile). ``permissions`` (None: keep) belong to this version only."""
+
+        def change(profile: Profile) -> None:
+            profile.approve(checksum, permissions)
+            if run_unisolated:
+                profile.run_unisolated_agreed = True
+
+        change(self.profile)
         if self._profile_store is not None:
-            saved = self._profile_store.update(self.profile.id, lambda p: p.approve(checksum))
+            saved = self._profile_store.update(self.profile.id, change)
             self.bus.emit(ProfileSaved(saved))
 
     def _prepare_environment(self, package: PreparedPackage) -> PythonEnvironment:
@@ -504,15 +560,32 @@ class Session:
         return environment
 
     def _make_runner(self, package: PreparedPackage, environment: PythonEnvironment) -> EntryPointRunner:
+        extra_env = entry_point_variables(
+            self.profile.extra_env or {}, self.profile.cpu_thread_limit, self.profile.gpu
+        )
+        permissions = self.profile.permissions_for(package.checksum)
+        data_folder = self.profile.data_folder.resolve() if self.profile.data_folder else None
+        sandbox = make_sandbox(
+            environment,
+            package.root,
+            data_folder,
+            permissions,
+            self.profile.gpu,
+            own_variables=extra_env,
+            support=self.isolation,
+        )
+        self._say(
+            describe_isolation(self.isolation, permissions, data_folder is not None),
+            "info" if sandbox else "warning",
+        )
         return EntryPointRunner(
             package.root,
             package.manifest.entry_points,
             environment,
-            data_folder=self.profile.data_folder,
-            extra_env=entry_point_variables(
-                self.profile.extra_env or {}, self.profile.cpu_thread_limit, self.profile.gpu
-            ),
+            data_folder=data_folder,
+            extra_env=extra_env,
             sink=self.bus.emit,
+            sandbox=sandbox,
         )
 
 
