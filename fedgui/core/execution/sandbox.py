@@ -296,7 +296,9 @@ def bwrap_arguments(policy: SandboxPolicy, writable: Sequence[Path] = ()) -> lis
         if folder.exists() and not (option == "--ro-bind" and _inside_system_folders(folder)):
             args += [option, str(folder.resolve()), str(folder.absolute())]
     args += _gpu_arguments(policy.gpu)
-    args += ["--chdir", str(policy.package_root.absolute())]
+    # The folders bwrap made to mount things on (the parents of the data folder…) live in the
+    # sandbox's own root; read-only, so "next to the data folder" cannot be written either.
+    args += ["--remount-ro", "/", "--chdir", str(policy.package_root.absolute())]
     return args
 
 
