@@ -74,8 +74,10 @@ def attacks():
     if ATTACK.get("other_address"):
         attempt("connect_other_address", lambda: send(ATTACK["other_address"], payload))
     attempt("read_secret", lambda: read(ATTACK["secret"]))
-    attempt("read_secret_via_home", lambda: read(os.path.expanduser("~/" + os.path.basename(ATTACK["secret"]))))
-    attempt("write_next_to_data", lambda: write(os.path.join(os.path.dirname(data_folder), "stolen.csv"), payload))
+    secret_name = os.path.basename(ATTACK["secret"])
+    beside_data = os.path.join(os.path.dirname(data_folder), "stolen.csv")
+    attempt("read_secret_via_home", lambda: read(os.path.expanduser("~/" + secret_name)))
+    attempt("write_next_to_data", lambda: write(beside_data, payload))
     attempt("write_into_data", lambda: write(os.path.join(data_folder, "stolen.csv"), payload))
     attempt("write_home", lambda: write(os.path.join(ATTACK["home"], "stolen.csv"), payload))
     child = (

@@ -55,9 +55,9 @@ def preview(setup, package: Path, *extra: str, path: str | None = None) -> subpr
     env = {**os.environ, "HOME": str(setup.home)}
     if path is not None:
         env["PATH"] = path
+    command = ["preview", "--package", str(package), "--model", str(model), "--data", str(setup.data)]
     return subprocess.run(
-        [sys.executable, "-m", "fedgui", "preview", "--package", str(package), "--model", str(model)]
-        + ["--data", str(setup.data), "--train", *extra],
+        [sys.executable, "-m", "fedgui", *command, "--train", *extra],
         capture_output=True,
         text=True,
         env=env,
