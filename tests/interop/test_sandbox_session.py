@@ -138,5 +138,5 @@ def test_a_python_env_package_finishes_real_rounds_isolated_beside_the_stock_cli
     output = _finish_beside_the_stock_client(
         fresh_fedn_network(), tmp_path, package, build_seed_model(tmp_path / "seed.npz"), data, "env-site"
     )
-    assert "Installing dependencies" in output  # built outside the sandbox, with pip
+    assert "[pip:" in output  # the python_env was built outside the sandbox, with pip
     assert "Runs without network access; can read only your data folder." in output

@@ -30,6 +30,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fedgui.core.errors import FedguiError
 from fedgui.core.execution.environment import PythonEnvironment
@@ -380,6 +381,18 @@ def describe(
     return f"{network}; can read only {what}."
 
 
+def describe_for_profile(
+    profile: Any, checksum: str | None = None, support: IsolationSupport | None = None
+) -> str:
+    """The sentence for a connection profile's package (``checksum``, default the last one it
+    approved): what the overview shows. ``profile`` is a :class:`fedgui.core.profile.Profile`."""
+    support = support or detect_isolation()
+    checksum = checksum or profile.last_approved_checksum or ""
+    if not support.available and profile.run_unisolated_agreed:
+        return UNISOLATED_WARNING + " You agreed to that for this connection."
+    return describe(support, profile.permissions_for(checksum), profile.data_folder is not None)
+
+
 class IsolationUnavailable(FedguiError):
     """Nothing runs on a computer that cannot isolate packages until the person agrees to it."""
 
@@ -426,6 +439,7 @@ __all__ = [
     "SandboxPolicy",
     "bwrap_arguments",
     "describe",
+    "describe_for_profile",
     "detect_isolation",
     "gpu_device_nodes",
     "interpreter_folders",

@@ -5,9 +5,12 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from fedgui.core.execution.sandbox import IsolationSupport, detect_isolation
 from fedgui.core.package.cache import PreparedPackage
+from fedgui.core.package.permissions import PackagePermissions
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.gui.common.message import MessageBox, Tone
+from fedgui.gui.review.isolation import IsolationPanel
 from fedgui.gui.review.widget import PackageReviewWidget
 from fedgui.gui.workers import run_in_background
 
@@ -27,7 +30,9 @@ class PackageReviewDialog(QDialog):
     """Shows the package (and for an update, what changed); Approve records the checksum.
 
     With ``profile`` (and ``profile_store``) the approval is written to the profile; either way
-    :attr:`approved_checksum` and the ``approved`` signal tell the caller.
+    :attr:`approved_checksum` and the ``approved`` signal tell the caller, and :attr:`permissions`
+    and :attr:`run_unisolated` what the person allowed this version beyond the isolation.
+    ``isolation``: how this computer isolates packages (default: found out on a worker thread).
     """
 
     approved = Signal(str)
@@ -41,12 +46,16 @@ class PackageReviewDialog(QDialog):
         *,
         profile: Profile | None = None,
         profile_store: ProfileStore | None = None,
+        isolation: IsolationSupport | None = None,
     ) -> None:
         super().__init__(parent)
         self.package = package
         self.profile = profile
         self.profile_store = profile_store
         self.approved_checksum: str | None = None
+        self.permissions = PackagePermissions()
+        self.run_unisolated = False
+        self._review_loaded = False
         self.setWindowTitle("Review the compute package")
         self.resize(1000, 720)
         layout = QVBoxLayout(self)
@@ -59,6 +68,11 @@ class PackageReviewDialog(QDialog):
         layout.addWidget(intro)
         self.review_widget = PackageReviewWidget(self)
         layout.addWidget(self.review_widget, 1)
+        has_data = profile is None or profile.data_folder is not None
+        # Starts with nothing allowed, also for an update: a new version asks again.
+        self.isolation_panel = IsolationPanel(self, has_data_folder=has_data)
+        self.isolation_panel.changed.connect(self._update_approve_button)
+        layout.addWidget(self.isolation_panel)
         last = profile.last_approved_checksum if profile else None
         self.consequence = QLabel(rejection_consequence(previous, last), self)
         self.consequence.setWordWrap(True)
@@ -81,23 +95,50 @@ class PackageReviewDialog(QDialog):
         self.approve_button.clicked.connect(self._approve)
         self.reject_button.clicked.connect(self.reject)
         layout.addLayout(buttons)
-        self.review_widget.loaded.connect(lambda _review: self.approve_button.setEnabled(True))
+        self.review_widget.loaded.connect(self._loaded)
         self.review_widget.load(package, previous)
+        if isolation is not None:
+            self._isolation_known(isolation)
+        else:
+            run_in_background(detect_isolation, on_done=self._isolation_known)
         self.review_widget.tree.setFocus()  # start on the files, never on "Approve"
+
+    def _loaded(self, _review: object) -> None:
+        self._review_loaded = True
+        self._update_approve_button()
+
+    def _isolation_known(self, support: IsolationSupport) -> None:
+        agreed = self.profile.run_unisolated_agreed if self.profile is not None else False
+        self.isolation_panel.set_support(support, already_agreed=agreed)
+
+    def _update_approve_button(self) -> None:
+        self.approve_button.setEnabled(self._review_loaded and self.isolation_panel.allows_approval())
 
     def _approve(self) -> None:
         checksum = self.package.checksum
+        permissions = self.permissions = self.isolation_panel.permissions()
+        run_unisolated = self.run_unisolated = self.isolation_panel.agreed_unisolated()
+
+        def change(profile: Profile) -> None:
+            profile.approve(checksum, permissions)
+            if run_unisolated:
+                profile.run_unisolated_agreed = True
+
         if self.profile is None or self.profile_store is None:
             if self.profile is not None:
-                self.profile.approve(checksum)
+                change(self.profile)
             self._approved(checksum)
             return
         profile, store = self.profile, self.profile_store
         self.approve_button.setEnabled(False)
 
         def save() -> None:
-            profile.approve(checksum)
-            store.save(profile)
+            change(profile)
+            # Only these fields: the settings dialog or a session may have saved others meanwhile.
+            if store.path_for(profile.id).exists():
+                store.update(profile.id, change)
+            else:
+                store.save(profile)
 
         run_in_background(save, on_done=lambda _r: self._approved(checksum), on_error=self._save_failed)
 

@@ -40,6 +40,7 @@ from fedgui.core.events import (
     EventBus,
     LogLine,
     MetricReported,
+    ProfileSaved,
     ResourceUsage,
     ReviewNeeded,
     StateChanged,
@@ -80,7 +81,9 @@ class SessionLike(Protocol):
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def stop_and_wait(self, timeout: float = 30.0) -> None: ...
-    def approve_package(self, checksum: str) -> None: ...
+    def approve_package(
+        self, checksum: str, permissions: Any = None, run_unisolated: bool = False
+    ) -> None: ...
     def reject_package(self) -> None: ...
     def update_token(self, token: str) -> None: ...
     def retry(self) -> None: ...
@@ -338,6 +341,7 @@ class MainWindow(QMainWindow):
         self.status_panel.set_network(profile.display_name, profile.controller_url)
         self.status_panel.set_combiner("")
         self.status_panel.set_extra("")
+        self._show_isolation(profile)
         self._fill_profile_choice()
         self._show_state(SessionState.IDLE, "", None)
         self.setWindowTitle(f"fedgui — {profile.display_name}")
@@ -476,7 +480,13 @@ class MainWindow(QMainWindow):
         self._keep(dialog)
         if hasattr(dialog, "approved"):
             dialog.approved.connect(
-                lambda checksum: run_in_background(lambda: session.approve_package(checksum))
+                lambda checksum: run_in_background(
+                    lambda: session.approve_package(
+                        checksum,
+                        getattr(dialog, "permissions", None),
+                        getattr(dialog, "run_unisolated", False),
+                    )
+                )
             )
             dialog.rejected_package.connect(lambda _c: run_in_background(session.reject_package))
         dialog.open()
@@ -520,6 +530,8 @@ class MainWindow(QMainWindow):
             self._state_changed(event)
         elif isinstance(event, ReviewNeeded):
             self._review = event
+        elif isinstance(event, ProfileSaved):  # an approval: what the package may reach changed
+            self._show_isolation(event.profile)
         elif isinstance(event, Assigned):
             self.status_panel.set_combiner(event.network.address)
         elif isinstance(event, MetricReported):
@@ -539,6 +551,16 @@ class MainWindow(QMainWindow):
             self.plots.reload()
         elif isinstance(event, TransferProgress):
             self.transfer_label.setText(_transfer_text(event))
+
+    def _show_isolation(self, profile: Profile) -> None:
+        """The isolation sentence in the status panel (the probe runs a process: off the UI thread)."""
+        from fedgui.core.execution.sandbox import describe_for_profile
+
+        def show(text: str) -> None:
+            if self.profile is not None and self.profile.id == profile.id:  # still the one shown
+                self.status_panel.set_isolation(text)
+
+        run_in_background(lambda: describe_for_profile(profile), on_done=show)
 
     def _state_changed(self, event: StateChanged) -> None:
         state = event.state
