@@ -247,10 +247,22 @@ class Sandbox:
     ) -> tuple[list[str], dict[str, str]]:
         """The isolated command and its cleared environment for ``argv`` (run in the package folder)."""
         clean = sandbox_environ(environ, self.policy.own_variables)
+        writable = [folder for folder in writable if self.may_write(folder)]
         if self.support.method == "bwrap":
             assert self.support.executable is not None
             return [self.support.executable, *bwrap_arguments(self.policy, writable), *argv], clean
         return sandbox_exec_argv(self.policy, argv), clean
+
+    def may_write(self, folder: Path) -> bool:
+        """A task folder is writable, never a folder that holds the person's home, the package,
+        the data or the system: an argument such as ``/home/anna/x`` must not open ``/home/anna``."""
+        folder = Path(folder).resolve()
+        protected = [Path.home(), self.policy.package_root, *self.policy.interpreter_folders]
+        if self.policy.data_folder is not None:
+            protected.append(self.policy.data_folder)
+        if folder == Path(folder.anchor) or _inside_system_folders(folder):
+            return False
+        return not any(Path(p).resolve().is_relative_to(folder) for p in protected)
 
 
 def sandbox_environ(environ: Mapping[str, str], own_variables: Iterable[str] = ()) -> dict[str, str]:
