@@ -7,6 +7,8 @@ SIGTERM stops the running entry point, closes the stream and exits 0.
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
 import signal
 import sys
 import threading
@@ -15,17 +17,36 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_USAGE = 2  # bad arguments, unknown profile, unreadable client.yaml
 EXIT_NEEDS_APPROVAL = 3  # the package must be approved first
+EXIT_PROFILE_IN_USE = 4  # another fedgui runs with this profile
 
 EPILOG = """\
+approval:
+  Nothing of the network's compute package runs before it is approved. --approve CHECKSUM
+  approves exactly the package with that SHA-256 (the message of exit code 3 shows it, with
+  the folder holding its files to look at); the approval is remembered for this profile (or
+  this client.yaml), so later starts need no --approve until the network publishes another
+  package. A package published while fedgui runs is noticed within about 15 s: the running
+  task is finished, and an unapproved package ends the command with code 3.
+
+isolation:
+  The package's steps run isolated (Linux, with bubblewrap): no network access; they can read
+  only the package, its Python and your data folder, and write only their own task folder.
+  Where this computer cannot isolate them (no bubblewrap, or user namespaces switched off),
+  nothing runs until you agree with --allow-unisolated (remembered for this profile); until
+  then the command ends with code 3 and says so.
+
+identity:
+  --config client.yaml keeps one identity per file: if the file has no client_id (or no
+  name), fedgui makes one the first time and uses it at every start with the same file, so
+  the network sees the same client. Only one fedgui at a time may run with one profile or
+  file (the desktop app included); the second one says which process holds it.
+
 exit codes:
   0  stopped by Ctrl-C / SIGTERM (the running entry point was stopped, the stream closed)
   2  bad arguments, unknown profile or unreadable configuration file
-  3  the network's compute package is not approved: run again with --approve after reviewing
-     it (the message shows its checksum), or approve it in the desktop app; or this computer
-     cannot isolate the package and you have not agreed to run it anyway (--allow-unisolated)
-
-The package's steps run isolated (Linux, with bubblewrap): no network access, they can read
-only the package, its Python and your data folder, and write only their own task folder.
+  3  the network's compute package is not approved: after looking at it, run again with
+     --approve CHECKSUM (the message shows the whole command), or approve it in the desktop app
+  4  another fedgui already runs with this profile (the message names its process)
 
 Problems that can pass by themselves (the controller or the combiner is down, the token
 expired) do not end the command: fedgui waits, reconnects and says so.
@@ -47,8 +68,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", help="client name (default: from the profile or client.yaml)")
     parser.add_argument(
         "--approve",
-        action="store_true",
-        help="approve the network's current compute package without the desktop review",
+        action="append",
+        type=_checksum_argument,
+        default=[],
+        metavar="CHECKSUM",
+        help="approve the compute package with this SHA-256 (64 hex digits); may be repeated",
     )
     parser.add_argument(
         "--allow-unisolated",
@@ -58,6 +82,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--python", help="base Python interpreter for the package's entry points")
     parser.add_argument("--quiet-progress", action="store_true", help="do not print transfer progress")
     parser.set_defaults(handler=run_command)
+
+
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def _checksum_argument(text: str) -> str:
+    if not _SHA256.match(text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a package checksum: give the whole SHA-256 (64 hexadecimal digits) "
+            "that fedgui showed for the package"
+        )
+    return text.strip().lower()
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -72,7 +108,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace):
-    from fedgui.core.clientconfig import ClientConfigError, import_client_config
+    from fedgui.core.clientconfig import GENERATED_CLIENT_ID_NOTE, ClientConfigError, import_client_config
+    from fedgui.core.config_profiles import profile_for_config
     from fedgui.core.profile import ProfileStore
     from fedgui.core.secrets import SecretStore
 
@@ -86,9 +123,10 @@ def _load(args: argparse.Namespace):
         def token_source() -> str | None:  # re-read each time: a new token may be stored
             return secrets.get_token(profile.id)
     else:
-        store = None
         imported = import_client_config(args.config)
-        for note in imported.notes:
+        kept = profile_for_config(imported, args.config)
+        store = kept.store
+        for note in [n for n in imported.notes if n != GENERATED_CLIENT_ID_NOTE] + kept.notes:
             print(f"fedgui: note: {note}", file=sys.stderr)
         if imported.unknown_keys:
             print(
@@ -96,7 +134,7 @@ def _load(args: argparse.Namespace):
                 + ", ".join(imported.unknown_keys),
                 file=sys.stderr,
             )
-        profile = imported.profile
+        profile = kept.profile
         config_path = Path(args.config)
 
         def token_source() -> str | None:
@@ -112,49 +150,48 @@ def _load(args: argparse.Namespace):
         profile.client_name = args.name
     if args.python:
         profile.base_python = args.python
+    for checksum in args.approve:
+        # Saved before the session starts: the session's gate then finds it approved. Only this
+        # exact version: another package is still stopped for review.
+        store.update(profile.id, lambda p, c=checksum: p.approve(c))
+        profile.approve(checksum)
     return profile, token_source, store
+
+
+def unisolated_message(support) -> str:
+    from fedgui.core.execution.sandbox import UNISOLATED_WARNING
+
+    return (
+        f"{UNISOLATED_WARNING} ({support.reason})\nNothing from the package runs until you agree: "
+        "install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap), or, if you trust this "
+        "network's code, run again with --allow-unisolated."
+    )
 
 
 def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     from fedgui.cli.console import ConsoleRenderer
     from fedgui.core.events import ReviewNeeded, StateChanged
-    from fedgui.core.execution.sandbox import UNISOLATED_WARNING
+    from fedgui.core.profile_lock import ProfileInUse
     from fedgui.core.session.engine import Session
     from fedgui.core.session.states import SessionState
 
-    session = Session(
-        profile,
-        token_source,
-        profile_store=store,
-        auto_approve=args.approve,
-        allow_unisolated=args.allow_unisolated,
-    )
+    session = Session(profile, token_source, profile_store=store, allow_unisolated=args.allow_unisolated)
     session.bus.subscribe(ConsoleRenderer(show_progress=not args.quiet_progress))
     finished = threading.Event()
     outcome = {"code": EXIT_OK}
 
     def watch(event) -> None:
-        if isinstance(event, ReviewNeeded) and not session.isolation.available:
-            print(
-                f"\n{UNISOLATED_WARNING} ({session.isolation.reason})\nNothing from the package "
-                "runs until you agree: run again with --allow-unisolated if you trust this network's "
-                "code, or install bubblewrap (sudo apt install bubblewrap).",
-                file=sys.stderr,
-                flush=True,
-            )
+        if isinstance(event, ReviewNeeded):
+            if not session.isolation.available and event.package.checksum in profile.approved_checksums:
+                message = unisolated_message(session.isolation)
+            else:
+                message = unapproved_message(event.package, args)
+            print("\n" + message, file=sys.stderr, flush=True)
             outcome["code"] = EXIT_NEEDS_APPROVAL
             finished.set()
-        elif isinstance(event, ReviewNeeded):
-            checksum = event.package.checksum
-            print(
-                "\nThe network's compute package has not been approved on this computer, so nothing "
-                f"from it will run.\n  checksum (SHA-256): {checksum}\n"
-                "Review it (for example with `fedgui preview --package ...`), then run again with "
-                "--approve, or approve it in the desktop app.",
-                file=sys.stderr,
-                flush=True,
-            )
-            outcome["code"] = EXIT_NEEDS_APPROVAL
+        if isinstance(event, StateChanged) and isinstance(event.error, ProfileInUse):
+            print(f"fedgui: {event.error}", file=sys.stderr, flush=True)
+            outcome["code"] = EXIT_PROFILE_IN_USE
             finished.set()
         if isinstance(event, StateChanged) and event.state is SessionState.STOPPED:
             finished.set()
@@ -175,3 +212,40 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return outcome["code"]
+
+
+def unapproved_message(package, args: argparse.Namespace) -> str:
+    """What to do about an unapproved package, with the exact command that approves it."""
+    checksum = package.checksum
+    other = [c for c in args.approve if c != checksum]
+    lines = ["The network's compute package has not been approved on this computer, so nothing from it ran."]
+    if other:
+        lines.append(
+            "It is not the package you approved with --approve: the network now offers another version."
+        )
+    lines += [
+        f"  its SHA-256: {checksum}",
+        f"  its files:   {package.root}",
+        "Look at its files first (fedn.yaml names the commands it runs). If you trust it, start again with:",
+        "  " + approve_command(args, checksum),
+        "or approve it in the desktop app.",
+    ]
+    return "\n".join(lines)
+
+
+def approve_command(args: argparse.Namespace, checksum: str) -> str:
+    """The command line the person ran, with ``--approve <checksum>`` instead of any other."""
+    argv = ["fedgui", "run"]
+    if args.profile:
+        argv += ["--profile", args.profile]
+    else:
+        argv += ["--config", str(Path(args.config).resolve())]
+    if args.data:
+        argv += ["--data", str(Path(args.data).resolve())]
+    if args.name:
+        argv += ["--name", args.name]
+    if args.python:
+        argv += ["--python", args.python]
+    if args.quiet_progress:
+        argv.append("--quiet-progress")
+    return shlex.join([*argv, "--approve", checksum])

@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ from fedgui.core.progress import ProgressCallback
 __all__ = [
     "Assignment",
     "ControllerClient",
+    "PublishedPackage",
 ]
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,18 @@ class Assignment:
     client_id: str
     package: str
     ip: str
+
+
+@dataclass(frozen=True)
+class PublishedPackage:
+    """What tells one upload of the network's package from another, without downloading it.
+
+    FEDn stores each upload under a fresh name (``<uuid>.<ext>``) and names the download after
+    it, so a changed name means a new upload, even when the controller cannot say the checksum.
+    """
+
+    file_name: str
+    size: int | None
 
 
 @dataclass(frozen=True)
@@ -217,6 +231,27 @@ class ControllerClient:
             raise self._unexpected(response, "the package checksum")
         return checksum
 
+    def published_package(self) -> PublishedPackage | None:
+        """The name and size under which the controller serves its active package, from the
+        headers of the download (a HEAD request: nothing is transferred). None when there is no
+        package or the answer names no file.
+
+        Why not ``/api/v1/packages/active``: FEDn 0.33 answers it for admin tokens only, while
+        the download is what every client token may read. Only the name and the length are
+        used: ETag and Last-Modified change when a controller replica re-fetches the same file.
+        """
+        response = self._call("HEAD", _PACKAGE, allow_json_404=True)
+        response.close()
+        if response.status_code == 404:
+            return None
+        disposition = response.headers.get("Content-Disposition")
+        if not disposition:
+            return None
+        name = filename_from_disposition(disposition, "")
+        if not name:
+            return None
+        return PublishedPackage(file_name=name, size=_content_length(response))
+
     def download_package(self, dest_dir: Path, progress: ProgressCallback | None = None) -> Path:
         """Stream the active compute package into ``dest_dir``; returns the file's path."""
         with self._call("GET", _PACKAGE, stream=True, allow_json_404=True) as response:
@@ -252,7 +287,7 @@ class ControllerClient:
     def download_model(self, model_id: str, dest: Path, progress: ProgressCallback | None = None) -> Path:
         """Stream model ``model_id`` (``GET /api/v1/models/<id>/download``) to ``dest``."""
         self._require_v1("download models")
-        route = _Route(f"/api/v1/models/{requests.utils.quote(model_id, safe='')}/download")
+        route = _Route(f"/api/v1/models/{urllib.parse.quote(model_id, safe='')}/download")
         with self._call("GET", route, stream=True, allow_json_404=True) as response:
             if response.status_code == 404:
                 raise ModelNotFound(f"The controller at {self.base_url} has no model with id {model_id}.")

@@ -8,11 +8,9 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 from fedgui.core.execution.sandbox import IsolationSupport, detect_isolation
 from fedgui.core.package.cache import PreparedPackage
 from fedgui.core.package.permissions import PackagePermissions
-from fedgui.core.profile import Profile, ProfileStore
-from fedgui.gui.common.message import MessageBox, Tone
 from fedgui.gui.review.isolation import IsolationPanel
 from fedgui.gui.review.widget import PackageReviewWidget
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 
 def rejection_consequence(previous: PreparedPackage | None, last_approved: str | None) -> str:
@@ -27,12 +25,15 @@ def rejection_consequence(previous: PreparedPackage | None, last_approved: str |
 
 
 class PackageReviewDialog(QDialog):
-    """Shows the package (and for an update, what changed); Approve records the checksum.
+    """Shows the package (and for an update, what changed) and asks for a decision.
 
-    With ``profile`` (and ``profile_store``) the approval is written to the profile; either way
-    :attr:`approved_checksum` and the ``approved`` signal tell the caller, and :attr:`permissions`
-    and :attr:`run_unisolated` what the person allowed this version beyond the isolation.
-    ``isolation``: how this computer isolates packages (default: found out on a worker thread).
+    The dialog saves nothing: the ``approved`` / ``rejected_package`` signals tell the caller,
+    which hands the answer to the session; the session is the one that saves an approval.
+    ``last_approved`` names the version approved before (for what "Reject" means) when
+    ``previous`` is no longer in the cache. After ``approved``, :attr:`permissions` and
+    :attr:`run_unisolated` say what the person allowed this version beyond the isolation.
+    ``isolation``: how this computer isolates packages (default: found out on a worker thread);
+    ``unisolated_agreed``: the person already agreed to run packages unisolated here.
     """
 
     approved = Signal(str)
@@ -44,17 +45,17 @@ class PackageReviewDialog(QDialog):
         previous: PreparedPackage | None = None,
         parent: QWidget | None = None,
         *,
-        profile: Profile | None = None,
-        profile_store: ProfileStore | None = None,
+        last_approved: str | None = None,
         isolation: IsolationSupport | None = None,
+        unisolated_agreed: bool = False,
+        has_data_folder: bool = True,
     ) -> None:
         super().__init__(parent)
         self.package = package
-        self.profile = profile
-        self.profile_store = profile_store
         self.approved_checksum: str | None = None
         self.permissions = PackagePermissions()
         self.run_unisolated = False
+        self._unisolated_agreed = unisolated_agreed
         self._review_loaded = False
         self.setWindowTitle("Review the compute package")
         self.resize(1000, 720)
@@ -68,18 +69,13 @@ class PackageReviewDialog(QDialog):
         layout.addWidget(intro)
         self.review_widget = PackageReviewWidget(self)
         layout.addWidget(self.review_widget, 1)
-        has_data = profile is None or profile.data_folder is not None
         # Starts with nothing allowed, also for an update: a new version asks again.
-        self.isolation_panel = IsolationPanel(self, has_data_folder=has_data)
+        self.isolation_panel = IsolationPanel(self, has_data_folder=has_data_folder)
         self.isolation_panel.changed.connect(self._update_approve_button)
         layout.addWidget(self.isolation_panel)
-        last = profile.last_approved_checksum if profile else None
-        self.consequence = QLabel(rejection_consequence(previous, last), self)
+        self.consequence = QLabel(rejection_consequence(previous, last_approved), self)
         self.consequence.setWordWrap(True)
         layout.addWidget(self.consequence)
-        self.error = MessageBox(self)
-        self.error.setVisible(False)
-        layout.addWidget(self.error)
         # A plain row, not a QDialogButtonBox: inside a dialog that box makes its first "accept"
         # button the default, and Enter must never approve code by accident.
         buttons = QHBoxLayout()
@@ -98,58 +94,28 @@ class PackageReviewDialog(QDialog):
         self.review_widget.loaded.connect(self._loaded)
         self.review_widget.load(package, previous)
         if isolation is not None:
-            self._isolation_known(isolation)
+            self.set_isolation(isolation)
         else:
-            run_in_background(detect_isolation, on_done=self._isolation_known)
+            run_in_background(detect_isolation, self.set_isolation, owner=self)
         self.review_widget.tree.setFocus()  # start on the files, never on "Approve"
+
+    def set_isolation(self, support: IsolationSupport) -> None:
+        self.isolation_panel.set_support(support, already_agreed=self._unisolated_agreed)
 
     def _loaded(self, _review: object) -> None:
         self._review_loaded = True
         self._update_approve_button()
 
-    def _isolation_known(self, support: IsolationSupport) -> None:
-        agreed = self.profile.run_unisolated_agreed if self.profile is not None else False
-        self.isolation_panel.set_support(support, already_agreed=agreed)
-
     def _update_approve_button(self) -> None:
+        # Where nothing can be isolated, not before the person ticked that they agree.
         self.approve_button.setEnabled(self._review_loaded and self.isolation_panel.allows_approval())
 
     def _approve(self) -> None:
-        checksum = self.package.checksum
-        permissions = self.permissions = self.isolation_panel.permissions()
-        run_unisolated = self.run_unisolated = self.isolation_panel.agreed_unisolated()
-
-        def change(profile: Profile) -> None:
-            profile.approve(checksum, permissions)
-            if run_unisolated:
-                profile.run_unisolated_agreed = True
-
-        if self.profile is None or self.profile_store is None:
-            if self.profile is not None:
-                change(self.profile)
-            self._approved(checksum)
-            return
-        profile, store = self.profile, self.profile_store
-        self.approve_button.setEnabled(False)
-
-        def save() -> None:
-            change(profile)
-            # Only these fields: the settings dialog or a session may have saved others meanwhile.
-            if store.path_for(profile.id).exists():
-                store.update(profile.id, change)
-            else:
-                store.save(profile)
-
-        run_in_background(save, on_done=lambda _r: self._approved(checksum), on_error=self._save_failed)
-
-    def _approved(self, checksum: str) -> None:
-        self.approved_checksum = checksum
-        self.approved.emit(checksum)
+        self.permissions = self.isolation_panel.permissions()
+        self.run_unisolated = self.isolation_panel.agreed_unisolated()
+        self.approved_checksum = self.package.checksum
+        self.approved.emit(self.package.checksum)
         self.accept()
-
-    def _save_failed(self, error: BaseException) -> None:
-        self.approve_button.setEnabled(True)
-        self.error.show_text(f"The approval could not be saved: {error}", Tone.ERROR)
 
     def reject(self) -> None:
         if self.approved_checksum is None:

@@ -27,7 +27,7 @@ from fedgui.gui.common.transfer_progress import format_size
 from fedgui.gui.review.file_text import FileView, load_file_view
 from fedgui.gui.review.file_tree import CHANGE_ROLE, PATH_ROLE, REMOVED, build_file_model
 from fedgui.gui.review.highlighting import CodeHighlighter, DiffHighlighter, language_for
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 #: Files opened first, in this order, so the viewer starts on something meaningful.
 FIRST_FILES = ("fedn.yaml", "python_env.yaml")
@@ -155,7 +155,10 @@ class PackageReviewWidget(QWidget):
         self.clear()
         self.status.show_text("Reading the package's files…", Tone.BUSY)
         run_in_background(
-            lambda: build_review(package, previous), on_done=self.show_review, on_error=self._load_failed
+            lambda: build_review(package, previous),
+            on_done=self.show_review,
+            on_error=self._load_failed,
+            owner=self,
         )
 
     def _load_failed(self, error: BaseException) -> None:
@@ -226,6 +229,7 @@ class PackageReviewWidget(QWidget):
             lambda: load_file_view(review, path, with_diff),
             on_done=lambda view: self._show_file(request, view, change),
             on_error=lambda err: self._show_file_error(request, err),
+            owner=self,
         )
 
     def _show_file(self, request: int, view: FileView, change: str) -> None:

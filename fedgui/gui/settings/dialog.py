@@ -1,9 +1,12 @@
 """Settings of one network connection (profile), plus the two app-wide choices (start at login,
-keep running in the tray). Saving writes the profile through ProfileStore on a worker thread."""
+keep running in the tray). Saving changes only the dialog's own fields of the saved profile,
+through ProfileStore.update on a worker thread, so an approval the session saved while the dialog
+was open stays."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +35,7 @@ from PySide6.QtWidgets import (
 from fedgui.core import autostart
 from fedgui.core.execution.resource_limits import MANAGED_VARIABLES
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 GPU_CHOICES = (
     ("Let the network's code decide", "auto"),
@@ -228,27 +231,42 @@ class SettingsDialog(QDialog):
 
     # --- saving -------------------------------------------------------------------------------
 
-    def edited_profile(self) -> Profile:
-        """The profile with the dialog's values (raises ValueError with a plain message)."""
-        profile = copy.deepcopy(self.profile)
-        for name in self.variables():
+    def chosen_data_folder(self) -> Path | None:
+        folder = self.data_folder.text().strip()
+        return Path(folder).expanduser() if folder else None
+
+    def edits(self) -> Callable[[Profile], None]:
+        """The dialog's values as a change to the saved profile, read now on the UI thread
+        (raises ValueError with a plain message)."""
+        variables = self.variables()
+        for name in variables:
             if not name.replace("_", "").isalnum() or name[0].isdigit():
                 raise ValueError(
                     f"“{name}” cannot be the name of an environment variable. "
                     "Use letters, digits and _ only, not starting with a digit."
                 )
-        folder = self.data_folder.text().strip()
-        profile.data_folder = Path(folder).expanduser() if folder else None
-        profile.base_python = self.interpreter.text().strip() or None
-        profile.cpu_thread_limit = self.threads.value() or None
-        profile.gpu = self.gpu.currentData()
-        profile.tls_verify = self.tls_verify.isChecked()
+        data_folder = self.chosen_data_folder()
+        base_python = self.interpreter.text().strip() or None
+        cpu_thread_limit = self.threads.value() or None
+        gpu = self.gpu.currentData()
+        tls_verify = self.tls_verify.isChecked()
         bundle = self.ca_bundle.text().strip()
-        profile.ca_bundle = Path(bundle).expanduser() if bundle else None
-        profile.log_retention_days = self.retention.value()
+        ca_bundle = Path(bundle).expanduser() if bundle else None
+        retention = self.retention.value()
         # Only the choices are stored; the runner turns them into variables (resource_limits).
-        profile.extra_env = {k: v for k, v in self.variables().items() if k not in MANAGED_VARIABLES}
-        return profile
+        extra_env = {k: v for k, v in variables.items() if k not in MANAGED_VARIABLES}
+
+        def apply(profile: Profile) -> None:
+            profile.data_folder = data_folder
+            profile.base_python = base_python
+            profile.cpu_thread_limit = cpu_thread_limit
+            profile.gpu = gpu
+            profile.tls_verify = tls_verify
+            profile.ca_bundle = ca_bundle
+            profile.log_retention_days = retention
+            profile.extra_env = dict(extra_env)
+
+        return apply
 
     def edited_preferences(self) -> AppPreferences:
         return AppPreferences(
@@ -257,27 +275,27 @@ class SettingsDialog(QDialog):
 
     def save(self) -> None:
         try:
-            profile = self.edited_profile()
+            apply = self.edits()
         except ValueError as error:
             self._show_problem(str(error))
             return
         preferences = self.edited_preferences()
-        store = self.store
+        store, profile_id, data_folder = self.store, self.profile.id, self.chosen_data_folder()
         login_changed = preferences.start_at_login != self.preferences.start_at_login
 
         def write() -> tuple[Profile, AppPreferences]:
             # The data folder may be a network share that takes a while to answer.
-            if profile.data_folder is not None and not profile.data_folder.is_dir():
-                raise ValueError(
-                    f"The data folder {profile.data_folder} does not exist. Choose an existing folder."
-                )
-            store.save(profile)
+            if data_folder is not None and not data_folder.is_dir():
+                raise ValueError(f"The data folder {data_folder} does not exist. Choose an existing folder.")
+            # Re-reads the saved profile and changes only this dialog's fields: an approval the
+            # session saved while the dialog was open stays.
+            profile = store.update(profile_id, apply)
             if login_changed and autostart.is_supported():
                 autostart.set_enabled(preferences.start_at_login)
             return profile, preferences
 
         self.save_button.setEnabled(False)
-        run_in_background(write, on_done=self._saved, on_error=self._save_failed)
+        run_in_background(write, on_done=self._saved, on_error=self._save_failed, owner=self)
 
     def _saved(self, result: tuple[Profile, AppPreferences]) -> None:
         profile, preferences = result
