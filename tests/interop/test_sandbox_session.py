@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from fedgui.core.execution.sandbox import detect_isolation
+from fedgui.core.package.checksum import sha256_file
 from fedgui.core.resources import example_dir
 from tests.fednet.hostile import (
     ATTACKS,
@@ -36,12 +37,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def run_args(config: Path, data: Path, package: Path) -> list[str]:
+    """``fedgui run`` with a client.yaml, approving exactly this package."""
+    return ["run", "--config", str(config), "--data", str(data), "--approve", sha256_file(package)]
+
+
 def take_part(
-    network, tmp_path: Path, name: str, data: Path, rounds: int, env: dict[str, str]
+    network, tmp_path: Path, package: Path, data: Path, rounds: int, env: dict[str, str]
 ) -> ConsoleProcess:
-    """``fedgui run --approve`` until ``rounds`` rounds finished; returns the stopped process."""
-    config = _client_yaml(tmp_path, network, name)
-    run = ConsoleProcess(["run", "--config", str(config), "--data", str(data), "--approve"], env)
+    """``fedgui run`` until ``rounds`` rounds finished; returns the stopped process."""
+    config = _client_yaml(tmp_path, network, "hostile-site")
+    run = ConsoleProcess(run_args(config, data, package), env)
     try:
         run.wait_for_line("Waiting for work", timeout=180)
         network.wait_clients_online(1, timeout=30)
@@ -63,10 +69,11 @@ def test_a_hostile_package_leaks_nothing_in_a_real_session(
     setup = make_hostile_setup(root / "person", marker)
     try:
         network = fresh_fedn_network()
-        network.upload_package(setup.write_package(tmp_path / "hostile.tgz"))
+        package = setup.write_package(tmp_path / "hostile.tgz")
+        network.upload_package(package)
         network.set_seed_model(build_seed_model(tmp_path / "seed.npz"))
         env = {**os.environ, "HOME": str(setup.home)}
-        run = take_part(network, tmp_path, "hostile-site", setup.data, 1, env)
+        run = take_part(network, tmp_path, package, setup.data, 1, env)
 
         output = run.output
         assert "Runs without network access; can read only your data folder." in output
@@ -99,7 +106,7 @@ def _finish_beside_the_stock_client(
     network.set_seed_model(seed)
     network.stock_client(f"stock-{name}", extra_env={"FEDN_DATA_PATH": str(data)})
     config = _client_yaml(tmp_path, network, name)
-    run = ConsoleProcess(["run", "--config", str(config), "--data", str(data), "--approve"], {**os.environ})
+    run = ConsoleProcess(run_args(config, data, package), {**os.environ})
     try:
         run.wait_for_line("Waiting for work", timeout=300)  # a python_env is built first (pip)
         network.wait_clients_online(2, timeout=60)
