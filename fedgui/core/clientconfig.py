@@ -88,6 +88,8 @@ class ImportedClientConfig:
     unknown_keys: list[str] = field(default_factory=list)
     #: Plain sentences about keys that were understood but not used, or adjusted.
     notes: list[str] = field(default_factory=list)
+    #: True when the file names this client (``name:``); the name is then the admin's choice.
+    client_name_given: bool = False
 
 
 def import_client_config(path: Path | str) -> ImportedClientConfig:
@@ -237,7 +239,9 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: Path) -> ImportedC
         if key in IGNORED_KEYS:
             notes.append(f"{key} is not used ({IGNORED_KEYS[key]}).")
     unknown = sorted(key for key in data if key not in _USED_KEYS and key not in IGNORED_KEYS)
-    return ImportedClientConfig(profile=profile, token=token, unknown_keys=unknown, notes=notes)
+    return ImportedClientConfig(
+        profile=profile, token=token, unknown_keys=unknown, notes=notes, client_name_given=name is not None
+    )
 
 
 def _present(data: dict[str, Any], key: str) -> bool:
