@@ -110,15 +110,18 @@ class AppController:
         from fedgui.gui.workers import run_in_background
 
         self.wizard = open_connection_wizard(None, self.store, self.secrets)
-        saved: list[str] = []
+        saved: list[tuple[str, bool]] = []  # (profile id, "Start taking part now" ticked)
         if hasattr(self.wizard, "profile_saved"):  # the wizard says which profile it wrote
-            self.wizard.profile_saved.connect(lambda profile, *_: saved.append(profile.id))
+            self.wizard.profile_saved.connect(
+                lambda profile, start_now=False, *_: saved.append((profile.id, bool(start_now)))
+            )
 
         def finished(_result: int) -> None:
             def loaded(profiles) -> None:
                 self.wizard = None
                 if profiles:
-                    self.open_main_window(profiles, select_id=saved[-1] if saved else None)
+                    select_id, start_now = saved[-1] if saved else (None, False)
+                    self.open_main_window(profiles, select_id=select_id, start=start_now)
                 else:
                     self.app.quit()  # the person closed the wizard without connecting
 
@@ -127,7 +130,8 @@ class AppController:
         self.wizard.finished.connect(finished)
         self.wizard.show()
 
-    def open_main_window(self, profiles, select_id: str | None = None) -> None:
+    def open_main_window(self, profiles, select_id: str | None = None, start: bool = False) -> None:
+        """``start``: take part right away (the login entry, or "Start taking part now" in the wizard)."""
         from fedgui.gui.window.main_window import MainWindow
         from fedgui.gui.workers import run_in_background
 
@@ -149,7 +153,7 @@ class AppController:
             self.window.showMinimized()
         else:
             self.window.show()
-        if self.options.start:
+        if self.options.start or start:
             QTimer.singleShot(0, self.window.start_or_resume)
         keep_days = max(p.log_retention_days for p in profiles)
         history = self.history

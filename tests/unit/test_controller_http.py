@@ -23,10 +23,10 @@ from fedgui.core.controller.errors import (
     ControllerUnreachable,
     NoCombinerAvailable,
     NoPackageYet,
+    NotAController,
     TlsVerificationFailed,
     TokenExpired,
     TokenRejected,
-    NotAController,
     UnexpectedResponse,
     WrongAddress,
 )

@@ -28,8 +28,8 @@ from fedgui.core.controller.errors import (
     ControllerUnreachable,
     ModelNotFound,
     NoCombinerAvailable,
-    NotAController,
     NoPackageYet,
+    NotAController,
     TokenExpired,
     TokenRejected,
     UnexpectedResponse,
@@ -151,8 +151,7 @@ class ControllerClient:
                 on_waiting(f"Waiting for the project admin to upload the compute package ({message})")
             if max_wait is not None and waited + retry_interval > max_wait:
                 raise NoPackageYet(
-                    f"The network's server has no compute package yet "
-                    f"(waited {waited:.0f} seconds)."
+                    f"The network's server has no compute package yet (waited {waited:.0f} seconds)."
                 )
             if _wait_or_cancelled(cancel, retry_interval):
                 raise NoPackageYet(
@@ -193,9 +192,7 @@ class ControllerClient:
                 "the right name.",
             )
         if "combiner" in lowered:
-            return NoCombinerAvailable(
-                "The network has no training server ready right now."
-            )
+            return NoCombinerAvailable("The network has no training server ready right now.")
         return UnexpectedResponse(
             f"The network's server refused to register this client "
             f"(HTTP {status}: {self._scrub(message) or 'no reason given'})."
@@ -225,7 +222,7 @@ class ControllerClient:
         """Stream the active compute package into ``dest_dir``; returns the file's path."""
         with self._call("GET", _PACKAGE, stream=True, allow_json_404=True) as response:
             if response.status_code == 404:
-                raise NoPackageYet(f"The network's server has no compute package yet.")
+                raise NoPackageYet("The network's server has no compute package yet.")
             name = filename_from_disposition(
                 response.headers.get("Content-Disposition"), FALLBACK_PACKAGE_NAME
             )
@@ -247,7 +244,7 @@ class ControllerClient:
         if not isinstance(result, list):
             raise self._unexpected(response, "the model list")
         if not result:
-            raise ModelNotFound(f"The network's server has no model yet.")
+            raise ModelNotFound("The network's server has no model yet.")
         model_id = result[0].get("model_id") or result[0].get("id")
         if not model_id:
             raise self._unexpected(response, "the model list")

@@ -102,7 +102,9 @@ def _run_checks(
     if report.package_checksum:
         report.details.append(f"Compute package checksum (SHA-256): {report.package_checksum}")
     else:
-        report.details.append("The controller publishes no package checksum; fedgui computes it after the download")
+        report.details.append(
+            "The controller publishes no package checksum; fedgui computes it after the download"
+        )
     report.results[PACKAGE] = (PASSED, "")
     return report
 

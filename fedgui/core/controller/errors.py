@@ -53,9 +53,7 @@ class TokenExpired(TokenRejected):
 
 
 class WrongAddress(ControllerError):
-    default_next_step = (
-        f"Check the address, port and path prefix, or {_ASK_ADMIN} for the network's address."
-    )
+    default_next_step = f"Check the address, port and path prefix, or {_ASK_ADMIN} for the network's address."
 
 
 class NoPackageYet(ControllerError):
@@ -85,8 +83,8 @@ class NotAController(WrongAddress, UnexpectedResponse):
     service on that port, or the training server's (combiner's) port given instead."""
 
     default_next_step = (
-        f"Check the address and the port: this one may belong to another service or to another part "
-        f"of the network. Your project admin can tell you the right ones (or send a configuration file)."
+        "Check the address and the port: this one may belong to another service or to another part "
+        "of the network. Your project admin can tell you the right ones (or send a configuration file)."
     )
 
 
@@ -125,9 +123,7 @@ def _request_failure(exc: requests.RequestException, timeout: float) -> Controll
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return ControllerUnreachable(f"{where} broke off the transfer.", reason="broken")
     if isinstance(exc, requests.exceptions.ConnectionError):
-        if _has_cause(exc, http.client.BadStatusLine) and not _has_cause(
-            exc, http.client.RemoteDisconnected
-        ):
+        if _has_cause(exc, http.client.BadStatusLine) and not _has_cause(exc, http.client.RemoteDisconnected):
             # Something answered, but not in HTTP: typically the training server's (gRPC) port.
             return NotAController(
                 "Something answers at this address, but it is not a FEDn network's web address "

@@ -95,7 +95,9 @@ class ControllerPage(WizardPageBase):
 
         form = QFormLayout()
         self.url_edit = QLineEdit(self)
-        self.url_edit.setPlaceholderText("the address your project admin gave you, e.g. https://fedn.example.org")
+        self.url_edit.setPlaceholderText(
+            "the address your project admin gave you, e.g. https://fedn.example.org"
+        )
         self.url_edit.setAccessibleName("Network address")
         self.url_edit.setToolTip("The FEDn controller's address, with its port if it has one (host:port).")
         url_label = QLabel("Network &address:", self)
@@ -207,7 +209,9 @@ class ControllerPage(WizardPageBase):
         self._forget_results()
         self.import_details.set_lines([])
         self.import_message.show_text(f"Reading {path.name}…", Tone.BUSY)
-        self.background(lambda: import_client_config(path), lambda i: self._imported(i, path), self._import_failed)
+        self.background(
+            lambda: import_client_config(path), lambda i: self._imported(i, path), self._import_failed
+        )
 
     def _imported(self, imported: ImportedClientConfig, path: Path) -> None:
         context = self.context
