@@ -17,12 +17,13 @@ leaves it at the next save.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import dataclasses
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,7 +296,7 @@ class ProfileStore:
         """Profiles that load, sorted by name. Use :meth:`scan` to learn about broken files."""
         return self.scan().profiles
 
-    def problems(self) -> list[ProfileError]:
+    def problems(self) -> builtins.list[ProfileError]:
         """One error per profile file that could not be read."""
         return self.scan().broken
 
@@ -334,7 +335,7 @@ class ProfileStore:
             return profile
 
     @contextlib.contextmanager
-    def _writing(self):
+    def _writing(self) -> Iterator[None]:
         self.folder.mkdir(parents=True, exist_ok=True)
         with _WRITE_LOCK, exclusive_file_lock(self.folder / ".write.lock"):
             yield

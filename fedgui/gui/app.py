@@ -111,10 +111,9 @@ class AppController:
 
         self.wizard = open_connection_wizard(None, self.store, self.secrets)
         saved: list[tuple[str, bool]] = []  # (profile id, "Start taking part now" ticked)
-        if hasattr(self.wizard, "profile_saved"):  # the wizard says which profile it wrote
-            self.wizard.profile_saved.connect(
-                lambda profile, start_now=False, *_: saved.append((profile.id, bool(start_now)))
-            )
+        self.wizard.profile_saved.connect(
+            lambda profile, start_now, *_: saved.append((profile.id, bool(start_now)))
+        )
 
         def finished(_result: int) -> None:
             def loaded(profiles) -> None:

@@ -126,13 +126,13 @@ def run_once(lines: int, variant: str, work: Path, no_gc_freeze: bool = False) -
         plain = PlainTextLog()
         window.tabs.insertTab(0, plain.widget, "Plain log")
         window.tabs.setCurrentIndex(0)
-        window.bus.subscribe(plain.observe)
+        window.controller.bus.subscribe(plain.observe)
     elif variant == "bridge":
         window.log_view.detach()
         side_bus = EventBus()
         bridge = EventBridge(side_bus)
         bridge.event.connect(window.log_view.submit)  # one queued signal per line
-        window.bus.subscribe(lambda e: side_bus.emit(e) if isinstance(e, LogLine) else None)
+        window.controller.bus.subscribe(lambda e: side_bus.emit(e) if isinstance(e, LogLine) else None)
     if not no_gc_freeze:
         tune_runtime_for_ui()  # as run_gui does once the window exists
     python = Path(sys.executable)
@@ -141,7 +141,7 @@ def run_once(lines: int, variant: str, work: Path, no_gc_freeze: bool = False) -
         {"flood": "python flood.py"},
         PythonEnvironment(python=python, bin_dir=python.parent),
         data_folder=work,
-        sink=window.bus.emit,
+        sink=window.controller.bus.emit,
     )
 
     gaps: list[float] = []

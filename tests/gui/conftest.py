@@ -16,7 +16,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from fedgui.core.events import Event
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.core.session.states import SessionState
 
 
 class RecordingSession:
@@ -26,10 +25,6 @@ class RecordingSession:
         self.profile = profile
         self.bus = bus
         self.calls: list[tuple] = []
-        self.state = SessionState.IDLE
-        self.pending_review = None
-        self.package = None
-        self.assignment = None
 
     def _record(self, *call) -> None:
         self.calls.append(call)
@@ -42,6 +37,9 @@ class RecordingSession:
 
     def resume(self) -> None:
         self._record("resume")
+
+    def request_stop(self) -> None:
+        self._record("stop")
 
     def stop_and_wait(self, timeout: float = 30.0) -> None:
         self._record("stop")

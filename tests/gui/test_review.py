@@ -155,6 +155,52 @@ def test_dialog_reject_keeps_the_last_approved(qtbot, two_versions, profile_stor
     assert stored.last_approved_checksum == old.checksum
 
 
+def test_main_window_review_button_opens_the_review_and_the_session_approves(
+    qtbot, window, sessions, two_versions, profile_store
+):
+    from fedgui.core.events import ReviewNeeded, StateChanged
+    from fedgui.core.session.states import SessionState
+    from tests.gui.conftest import emit_from_thread
+
+    old, new = two_versions
+    window.start_or_resume()
+    saved_before = profile_store.path_for(window.controller.profile.id).read_text()
+    emit_from_thread(
+        window.controller.bus,
+        ReviewNeeded(new, old, old.checksum),
+        StateChanged(state=SessionState.REVIEW_NEEDED),
+    )
+    qtbot.waitUntil(lambda: window.status_panel.review_button.isVisibleTo(window))
+    qtbot.mouseClick(window.status_panel.review_button, Qt.MouseButton.LeftButton)
+    dialog = window._open_dialogs[-1]
+    assert isinstance(dialog, PackageReviewDialog)
+    qtbot.waitUntil(dialog.approve_button.isEnabled, timeout=LONG)
+    assert dialog.review_widget.checksum_label.text() == new.checksum
+    dialog.approve_button.click()
+    assert ("approve_package", new.checksum) in sessions[0].calls
+    assert not dialog.isVisible()
+    # The session saves the approval, never the dialog.
+    assert profile_store.path_for(window.controller.profile.id).read_text() == saved_before
+
+
+def test_main_window_reject_reaches_the_session(qtbot, window, sessions, two_versions):
+    from fedgui.core.events import ReviewNeeded, StateChanged
+    from fedgui.core.session.states import SessionState
+    from tests.gui.conftest import emit_from_thread
+
+    _old, new = two_versions
+    window.start_or_resume()
+    emit_from_thread(
+        window.controller.bus,
+        ReviewNeeded(new, None, None),
+        StateChanged(state=SessionState.REVIEW_NEEDED),
+    )
+    qtbot.waitUntil(lambda: window.controller.review is not None)
+    dialog = window.review_package()
+    dialog.reject_button.click()
+    assert sessions[0].names()[-1] == "reject_package"
+
+
 def test_rejection_sentence_without_a_previous_version():
     assert "stays idle" in rejection_consequence(None, None)
     assert "approved before" in rejection_consequence(None, "abcdef0123456789")

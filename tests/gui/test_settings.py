@@ -115,5 +115,5 @@ def test_window_settings_action_saves_and_keeps_preferences(qtbot, window, profi
         dialog.save()
     assert window.preferences.minimize_to_tray is False
     assert window.preferences_store.preferences().minimize_to_tray is False
-    assert profile_store.get(window.profile.id).log_retention_days == 7
-    assert window.profile.log_retention_days == 7
+    assert profile_store.get(window.controller.profile.id).log_retention_days == 7
+    assert window.controller.profile.log_retention_days == 7

@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,7 +254,7 @@ class ControllerClient:
     def download_model(self, model_id: str, dest: Path, progress: ProgressCallback | None = None) -> Path:
         """Stream model ``model_id`` (``GET /api/v1/models/<id>/download``) to ``dest``."""
         self._require_v1("download models")
-        route = _Route(f"/api/v1/models/{requests.utils.quote(model_id, safe='')}/download")
+        route = _Route(f"/api/v1/models/{urllib.parse.quote(model_id, safe='')}/download")
         with self._call("GET", route, stream=True, allow_json_404=True) as response:
             if response.status_code == 404:
                 raise ModelNotFound(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+from collections.abc import Iterator
 
 import requests
 
@@ -150,7 +151,7 @@ def _request_failure(exc: requests.RequestException, timeout: float) -> Controll
     return ControllerError(f"Talking to the network's server failed ({type(exc).__name__}).")
 
 
-def _causes(exc: BaseException):
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     """The exception, what it wraps (urllib3 keeps the real cause in ``reason``), and so on."""
     seen: set[int] = set()
     stack: list[object] = [exc]

@@ -117,7 +117,7 @@ class HistoryStore:
         self._lock = threading.RLock()
         self._own_pid = os.getpid()
         self._own_start_time = _process_start_time(self._own_pid)
-        self._connection = self._open()
+        self._connection: sqlite3.Connection | None = self._open()
         # Tasks started through this store and not yet finished; close() settles them.
         self._unfinished_here: set[str] = set()
         #: How many tasks were found abandoned by a dead process when the store opened.
@@ -190,11 +190,15 @@ class HistoryStore:
 
     def _write(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
         with self._lock:
-            return self._guarded(lambda: self._conn().execute(sql, tuple(parameters)))
+            cursor: sqlite3.Cursor = self._guarded(lambda: self._conn().execute(sql, tuple(parameters)))
+            return cursor
 
-    def _read(self, sql: str, parameters: Iterable[Any] = ()) -> list[tuple]:
+    def _read(self, sql: str, parameters: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return self._guarded(lambda: self._conn().execute(sql, tuple(parameters)).fetchall())
+            rows: list[tuple[Any, ...]] = self._guarded(
+                lambda: self._conn().execute(sql, tuple(parameters)).fetchall()
+            )
+            return rows
 
     def _guarded(self, action: Callable[[], Any]) -> Any:
         try:
@@ -304,7 +308,7 @@ class HistoryStore:
         rows = self._read("SELECT log_path FROM tasks WHERE id = ?", (task_id,))
         if not rows:
             raise TaskNotFound(f"The history has no task {task_id}.")
-        return self.logs_dir / rows[0][0]
+        return self.logs_dir / str(rows[0][0])
 
     def mark_abandoned_tasks_interrupted(self) -> int:
         """Mark ``running`` tasks whose owning process is gone as ``interrupted``; returns how many."""
@@ -396,7 +400,7 @@ class HistoryStore:
             "SELECT task_id, source, key, value_kind, value_real, value_text, step, recorded_at"
             " FROM metrics WHERE task_id = ?"
         )
-        parameters: tuple = (task_id,)
+        parameters: tuple[Any, ...] = (task_id,)
         if source is not None:
             sql += " AND source = ?"
             parameters += (source,)
@@ -435,7 +439,8 @@ class HistoryStore:
         tasks = [t for t in self.tasks(profile_id, limit=limit * 4) if t.round_id is not None]
         by_round: dict[str, list[TaskRecord]] = {}
         for task in reversed(tasks):  # oldest first inside each round
-            by_round.setdefault(task.round_id, []).append(task)
+            if task.round_id is not None:
+                by_round.setdefault(task.round_id, []).append(task)
         summaries = []
         for round_id, round_tasks in by_round.items():
             finished = [t.finished_at for t in round_tasks if t.finished_at is not None]
@@ -460,7 +465,7 @@ class HistoryStore:
         summaries.sort(key=lambda s: s.started_at, reverse=True)
         return summaries[:limit]
 
-    def _task_from_row(self, row: tuple) -> TaskRecord:
+    def _task_from_row(self, row: tuple[Any, ...]) -> TaskRecord:
         (task_id, profile_id, kind, session_id, round_id, model_id, checksum, started_at) = row[:8]
         (finished_at, status, error, timings_json, update_id, pid, log_path) = row[8:]
         return TaskRecord(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -34,7 +35,7 @@ class TaskLogWriter:
     """Appends timestamped lines to one task's log file; safe to share between threads (an
     entry point's stdout and stderr are read on two)."""
 
-    def __init__(self, path: Path, clock=time.time) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock

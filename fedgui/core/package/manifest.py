@@ -218,7 +218,7 @@ def load_manifest(root: Path) -> PackageManifest:
         raise _error(label, "it must be a mapping with 'entry_points' (and optionally 'python_env')", 1)
     entry_points = _parse_entry_points(raw, node, label)
     python_env = None
-    env_name = raw.get("python_env")
+    env_name = raw.get("python_env") if raw is not None else None
     if env_name is not None:
         _value, env_line = _child(node, "python_env")
         if not isinstance(env_name, str) or not env_name.strip():

@@ -136,20 +136,24 @@ class MetadataInterceptor(
             getattr(details, "compression", None),
         )
 
-    def intercept_unary_unary(self, continuation: Callable, details: grpc.ClientCallDetails, request: Any):
+    def intercept_unary_unary(
+        self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
         return continuation(self._with_metadata(details), request)
 
-    def intercept_unary_stream(self, continuation: Callable, details: grpc.ClientCallDetails, request: Any):
+    def intercept_unary_stream(
+        self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
         return continuation(self._with_metadata(details), request)
 
     def intercept_stream_unary(
-        self, continuation: Callable, details: grpc.ClientCallDetails, requests: Iterator[Any]
-    ):
+        self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, requests: Iterator[Any]
+    ) -> Any:
         return continuation(self._with_metadata(details), requests)
 
     def intercept_stream_stream(
-        self, continuation: Callable, details: grpc.ClientCallDetails, requests: Iterator[Any]
-    ):
+        self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, requests: Iterator[Any]
+    ) -> Any:
         return continuation(self._with_metadata(details), requests)
 
 

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import grpc
 
@@ -125,7 +126,12 @@ def download_model(
 
 
 def _receive_frames(
-    call, out, watchdog: _CallWatchdog, model_id: str, unknown_timeout: float, progress
+    call: Any,  # a grpc streaming call: iterable of ModelResponse, with cancel()
+    out: BinaryIO,
+    watchdog: _CallWatchdog,
+    model_id: str,
+    unknown_timeout: float,
+    progress: ProgressCallback | None,
 ) -> None:
     done = 0
     unknown_since: float | None = None
@@ -179,9 +185,9 @@ class _UploadFrames:
         model_update_id: str,
         src: Path,
         chunk_size: int,
-        progress,
+        progress: ProgressCallback | None,
         cancel: threading.Event | None = None,
-    ):
+    ) -> None:
         self._cancel = cancel
         self._sender = pb.Client(role=pb.CLIENT, name=conn.client_name, client_id=conn.client_id)
         self._id = model_update_id

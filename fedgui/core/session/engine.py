@@ -4,10 +4,15 @@ idle → connecting (controller) → assigned → preparing package (gate, appro
 ``startup``) → connecting (combiner) → ready ⇄ working → … with reconnecting, paused, stopped
 and the states that wait for the person (review needed, token rejected/expired, error).
 
-One thread (``session-main``) walks through these states; heartbeats and telemetry run on
-their own threads while connected. The GUI and the headless console only observe the events
-on :attr:`Session.bus` and call :meth:`start`, :meth:`pause`, :meth:`resume`, :meth:`stop`,
-:meth:`approve_package`, :meth:`update_token`.
+One thread (``session-main``) walks through these states and is the only one that changes
+them. The GUI and the headless console observe the events on :attr:`Session.bus` and send
+requests (:meth:`pause`, :meth:`resume`, :meth:`approve_package`, :meth:`update_token`,
+:meth:`retry`, :meth:`request_stop`) that go into the session's inbox and return at once; the
+session thread carries them out at its next wait. Only :meth:`stop_and_wait` blocks.
+
+While connected, helper threads report through the same inbox: the task stream reader (a task
+arrived, the stream ended), the task runner (a task is done) and the package watcher. So the
+session thread is free to answer a pause or a stop while it waits for work or a task runs.
 
 Pause finishes the running task and then disconnects cleanly from the combiner (stream closed,
 heartbeats stopped): a paused client that still heartbeats would be handed tasks it will not do,
@@ -16,9 +21,11 @@ and the network's round would wait for it until its timeout.
 
 from __future__ import annotations
 
+import collections
 import copy
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +51,21 @@ from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
 from fedgui.core.session.backoff import Backoff
 from fedgui.core.session.connection import CombinerLink
-from fedgui.core.session.control import SessionControl
+from fedgui.core.session.control import (
+    Approve,
+    NewToken,
+    PackageChanged,
+    Pause,
+    Reject,
+    Resume,
+    Retry,
+    SessionInbox,
+    Stop,
+    StreamEnded,
+    TaskArrived,
+    TaskDone,
+    TaskWorking,
+)
 from fedgui.core.session.failures import Disposition, classify
 from fedgui.core.session.model_cache import ModelCache
 from fedgui.core.session.package_watch import PackageWatcher
@@ -54,6 +75,7 @@ from fedgui.core.session.tasks import TaskContext, TaskExecutor, progress_emitte
 log = logging.getLogger(__name__)
 
 TokenSource = Callable[[], "str | None"]
+LINK_REPORTS = (TaskArrived, TaskWorking, TaskDone, StreamEnded)
 
 
 class SessionStopped(Exception):
@@ -111,17 +133,18 @@ class Session:
         self._auto_approve = auto_approve
         self._work_dir = Path(work_dir or paths.cache_dir() / "work" / profile.id)
         self._models = ModelCache(self._work_dir / "models")
-        self.control = SessionControl()
+        self._inbox = SessionInbox()
+        self._pause_requested = False  # these three are read and written on the session thread only
+        self._retry_now = False
+        self._package_changed = False
         self._state = SessionState.IDLE
         self._state_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._link: CombinerLink | None = None
-        self._executor: TaskExecutor | None = None
         self._runner: EntryPointRunner | None = None
         self._pending_review: PreparedPackage | None = None
         self._approval_answer: bool | None = None
         self._started_package: str | None = None  # checksum whose `startup` already ran
-        self._package_changed = False
         self._rounds: dict[str, str] = {}  # session id → latest training round seen
         self._environment: tuple[str, PythonEnvironment] | None = None
         self.assignment = None
@@ -140,33 +163,31 @@ class Session:
         return self._pending_review
 
     def start(self) -> None:
+        """Start the session thread (returns at once)."""
         if self._thread and self._thread.is_alive():
             return
-        self.control = SessionControl()
+        if self._inbox.stop_requested:  # started again after a stop: a fresh inbox
+            self._inbox = SessionInbox()
         self._thread = threading.Thread(target=self._run, name="session-main", daemon=True)
         self._thread.start()
 
     def pause(self) -> None:
-        self.control.request_pause()
-        if self._state is SessionState.WORKING:
-            self._set_state(SessionState.PAUSING, "finishing the current task")
-        elif self._link:
-            self._link.close_stream()
+        """Finish the running task, then disconnect until :meth:`resume` (returns at once)."""
+        self._inbox.put(Pause())
 
     def resume(self) -> None:
-        self.control.request_resume()
+        self._inbox.put(Resume())
 
     def request_stop(self) -> None:
         """Ask the session to stop; returns at once. The session cancels the running entry point
         (its whole process tree) or environment build, disconnects, and emits STOPPED."""
-        self.control.request_stop()
+        self._inbox.put(Stop())
+        # The steps that keep the session thread busy for long cannot read the inbox: cancel
+        # them from here (each cancel only sets a flag or signals a process, and returns at once).
         self._environments.cancel()
-        if self._runner:
-            self._runner.cancel()  # `startup`, before there is a task executor
-        if self._executor:
-            self._executor.cancel()
-        if self._link:
-            self._link.close_stream()
+        runner = self._runner
+        if runner:
+            runner.cancel()
 
     def stop_and_wait(self, timeout: float = 30.0) -> None:
         """Stop and block until the session thread has ended (at most ``timeout`` seconds).
@@ -183,25 +204,19 @@ class Session:
 
     def approve_package(self, checksum: str) -> None:
         """The person approved the package under review (or one they reviewed earlier). Returns
-        at once: the approval is saved on the session's thread, never on the caller's (the UI)."""
-        if self._pending_review and self._pending_review.checksum == checksum:
-            self._approval_answer = True
-            self.control.poke()
-        else:
-            threading.Thread(target=self._remember_approval, args=(checksum,), daemon=True).start()
+        at once: the session thread saves the approval."""
+        self._inbox.put(Approve(checksum))
 
     def reject_package(self) -> None:
-        self._approval_answer = False
-        self.control.poke()
+        self._inbox.put(Reject())
 
     def update_token(self, token: str) -> None:
         """A new token from the person; a session waiting in a token state tries again at once."""
-        self._token_override = token
-        self.control.poke()
+        self._inbox.put(NewToken(token))
 
     def retry(self) -> None:
-        """Leave an error state and try again now."""
-        self.control.poke()
+        """Leave an error state (or a reconnect wait) and try again now."""
+        self._inbox.put(Retry())
 
     # ---- state and events ------------------------------------------------------------------
 
@@ -214,8 +229,44 @@ class Session:
         self.bus.emit(client_line(text, level))
 
     def _check_stop(self) -> None:
-        if self.control.stop_requested:
+        """Between steps: carry out the requests that came meanwhile; unwind on a stop."""
+        while (item := self._inbox.get(0)) is not None:
+            self._carry_out(item)
+        if self._inbox.stop_requested:
             raise SessionStopped
+
+    def _carry_out(self, item: object) -> None:
+        """One request from the inbox, on the session thread. Reports from a combiner link that
+        arrive outside :meth:`_serve` are stale (their link is closed) and dropped."""
+        if isinstance(item, Pause):
+            self._pause_requested = True
+        elif isinstance(item, Resume):
+            self._pause_requested = False
+        elif isinstance(item, NewToken):
+            self._token_override = item.token
+        elif isinstance(item, Retry):
+            self._retry_now = True
+        elif isinstance(item, Approve):
+            pending = self._pending_review
+            if pending is not None and pending.checksum == item.checksum:
+                self._approval_answer = True
+            else:
+                self._remember_approval(item.checksum)
+        elif isinstance(item, Reject) and self._pending_review is not None:
+            self._approval_answer = False
+
+    def _wait_until(self, condition: Callable[[], bool], timeout: float | None) -> bool:
+        """Carry out requests until ``condition()`` holds or a stop is requested (True), or
+        ``timeout`` seconds pass (False; None: no limit)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not (self._inbox.stop_requested or condition()):
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            item = self._inbox.get(remaining)
+            if item is not None:
+                self._carry_out(item)
+        return True
 
     def _token(self) -> str | None:
         return self._token_override or self._token_source()
@@ -225,17 +276,18 @@ class Session:
     def _run(self) -> None:
         backoff = self.timing.backoff
         try:
-            while not self.control.stop_requested:
-                if self.control.pause_requested:
+            while not self._inbox.stop_requested:
+                if self._pause_requested:
                     self._set_state(SessionState.PAUSED)
-                    self.control.wait(None)
+                    self._wait_until(lambda: not self._pause_requested, None)
                     continue
+                self._retry_now = False
                 try:
                     connected_for = self._connect_and_serve()
                 except SessionStopped:
                     break
                 except Exception as exc:  # every failure is classified below
-                    if self.control.stop_requested:
+                    if self._inbox.stop_requested:
                         break
                     self._handle_failure(exc, backoff)
                     continue
@@ -244,7 +296,7 @@ class Session:
                 if self._package_changed:  # reconnect at once: the new package needs review
                     self._package_changed = False
                     continue
-                if not self.control.pause_requested and not self.control.stop_requested:
+                if not self._pause_requested and not self._inbox.stop_requested:
                     # The combiner ended the stream cleanly (or it broke): re-subscribe, where the
                     # stock client would exit. Go through the controller again: the combiner may
                     # be gone and the package may have changed.
@@ -280,25 +332,35 @@ class Session:
             self._say(str(error), "error")
             self._set_state(SessionState.ERROR, error.message, error)
             rejected = isinstance(error, PackageRejected)
-            self.control.wait(None if rejected else self.timing.error_retry_interval)
+            self._wait_until(
+                lambda: self._retry_now or self._pause_requested,
+                None if rejected else self.timing.error_retry_interval,
+            )
             backoff.reset()
 
     def _wait_before_reconnect(self, backoff: Backoff, reason: str) -> None:
         delay = backoff.next_delay()
         self._say(f"{reason} — reconnecting in {delay:.0f} s", "warning")
         self._set_state(SessionState.RECONNECTING, f"reconnecting in {delay:.0f} s")
-        self.control.wait(delay)
+        self._wait_until(lambda: self._retry_now or self._pause_requested, delay)
 
     def _wait_for_new_token(self, state: SessionState, error: FedguiError) -> None:
         rejected = self._token()
         self._say(str(error), "error")
         self._set_state(state, error.message, error)
-        while not self.control.stop_requested:
-            self.control.wait(self.timing.token_poll_interval)
+
+        def token_changed() -> bool:
             current = self._token()
-            if current and current != rejected:
-                self._say("A new access token was provided; connecting again.")
-                return
+            return bool(current and current != rejected)
+
+        # The keyring is read again every few seconds: the token may have been saved elsewhere.
+        while not self._wait_until(
+            lambda: self._retry_now or self._pause_requested or token_changed(),
+            self.timing.token_poll_interval,
+        ):
+            pass
+        if token_changed():
+            self._say("A new access token was provided; connecting again.")
 
     # ---- one connection ----------------------------------------------------------------------
 
@@ -339,9 +401,11 @@ class Session:
                 )
             )
         )
+        if self._pause_requested:  # asked while preparing: do not connect only to leave again
+            return 0.0
         self._set_state(SessionState.CONNECTING_COMBINER, f"connecting to {endpoint.host}:{endpoint.port}")
         connection = CombinerConnection(endpoint, token, self.profile.client_id, self.profile.client_name)
-        self._link = CombinerLink(connection, self.timing, self.bus, self.control)
+        link = self._link = CombinerLink(connection, self.timing, self.bus)
         executor = TaskExecutor(
             TaskContext(
                 profile=self.profile,
@@ -353,54 +417,99 @@ class Session:
                 bus=self.bus,
                 work_dir=self._work_dir,
                 timeout=self.timing.task_timeout,
-                on_working=lambda detail: self._set_state(SessionState.WORKING, detail),
+                on_working=lambda detail: self._inbox.put(TaskWorking(link, detail)),
                 rounds=self._rounds,
             )
         )
-        self._executor = executor
         watcher = PackageWatcher(
             controller.package_checksum,
             package.checksum,
             self.timing.package_check_interval,
-            on_change=self._on_package_changed,
+            on_change=lambda checksum: self._inbox.put(PackageChanged(checksum)),
         )
         watcher.start()
         try:
-            return self._link.serve(
-                on_ready=lambda: self._set_state(
-                    SessionState.READY, f"waiting for work from {endpoint.host}:{endpoint.port}"
-                ),
-                on_task=self._on_task,
-            )
+            return self._serve(link, executor, f"{endpoint.host}:{endpoint.port}")
         finally:
             watcher.stop()
             self._close_link()
             controller.close()
 
-    def _on_package_changed(self, checksum: str) -> None:
-        self._say(
-            f"The network published a new compute package ({checksum[:12]}…). fedgui finishes the "
-            "current task, then shows it to you for review; nothing of it runs before you approve it."
-        )
-        self._package_changed = True
-        link = self._link
-        if link is None:
-            return
-        if self._state is not SessionState.WORKING:  # while working, _on_task ends the stream
-            link.close_stream()
+    def _serve(self, link: CombinerLink, executor: TaskExecutor, where: str) -> float:
+        """Take tasks from the combiner one at a time, in arrival order, until the stream ends or
+        the person pauses or stops (after the running task) or the package changed. Tasks run on
+        a thread of their own; this thread keeps carrying out requests meanwhile. Returns how
+        long the stream was open; a broken stream raises its error for the session to classify."""
+        link.open(self._inbox.put)
+        opened = time.monotonic()
+        self._set_state(SessionState.READY, f"waiting for work from {where}")
+        waiting: collections.deque = collections.deque()
+        running: threading.Thread | None = None
+        ended: StreamEnded | None = None
+        while True:
+            if running is None:
+                if ended is not None:
+                    break
+                if self._leaving():
+                    link.close_stream()
+                    break
+                if waiting:
+                    running = self._start_task(link, executor, waiting.popleft())
+                    continue
+            item = self._inbox.get(None)
+            if isinstance(item, LINK_REPORTS) and item.source is not link:
+                continue  # from a link closed earlier
+            if isinstance(item, TaskArrived):
+                waiting.append(item.request)
+            elif isinstance(item, TaskWorking):
+                if self._pause_requested:
+                    self._set_state(SessionState.PAUSING, "finishing the current task")
+                else:
+                    self._set_state(SessionState.WORKING, item.detail)
+            elif isinstance(item, TaskDone):
+                running = None
+                if item.error is not None:
+                    raise item.error
+                if not waiting and not self._leaving():
+                    self._set_state(SessionState.READY)
+            elif isinstance(item, StreamEnded):
+                ended = item
+            elif isinstance(item, Stop):
+                executor.cancel()
+            elif isinstance(item, PackageChanged):
+                self._say(
+                    f"The network published a new compute package ({item.checksum[:12]}…). fedgui "
+                    "finishes the current task, then shows it to you for review; nothing of it runs "
+                    "before you approve it."
+                )
+                self._package_changed = True
+            else:
+                self._carry_out(item)
+                if isinstance(item, Pause) and running is not None:
+                    self._set_state(SessionState.PAUSING, "finishing the current task")
+        error = link.ending_error(ended) if ended is not None else None
+        if error is not None and not self._leaving():
+            raise error
+        return time.monotonic() - opened
 
-    def _on_task(self, request) -> bool:
-        """Run one task; return False to stop reading the stream (pause, stop, new package)."""
-        assert self._executor is not None
-        self._executor.execute(request)
-        if self.control.stop_requested or self.control.pause_requested or self._package_changed:
-            return False
-        self._set_state(SessionState.READY)
-        return True
+    def _leaving(self) -> bool:
+        return self._inbox.stop_requested or self._pause_requested or self._package_changed
+
+    def _start_task(self, link: CombinerLink, executor: TaskExecutor, request) -> threading.Thread:
+        def run() -> None:
+            error: BaseException | None = None
+            try:
+                executor.execute(request)  # records and reports its own failures
+            except BaseException as exc:  # a bug: hand it to the session thread
+                error = exc
+            self._inbox.put(TaskDone(link, error))
+
+        thread = threading.Thread(target=run, name="session-task", daemon=True)
+        thread.start()
+        return thread
 
     def _close_link(self) -> None:
         link, self._link = self._link, None
-        self._executor = None
         if link:
             link.close()
 
@@ -414,7 +523,7 @@ class Session:
             self.profile.client_id,
             self.profile.client_name,
             preferred_combiner=self.profile.preferred_combiner or "",
-            cancel=lambda: self.control.stop_requested,
+            cancel=lambda: self._inbox.stop_requested,
             on_waiting=waiting,
         )
         self._check_stop()
@@ -472,9 +581,8 @@ class Session:
                 SessionState.REVIEW_NEEDED, "a compute package waits for your review", not_approved
             )
         try:
-            while self._approval_answer is None:
-                self._check_stop()
-                self.control.wait(None)
+            self._wait_until(lambda: self._approval_answer is not None, None)
+            self._check_stop()
             if not self._approval_answer:
                 raise PackageRejected(
                     f"You rejected the compute package {package.checksum[:12]}…; nothing from it ran."
