@@ -66,8 +66,6 @@ def test_new_package_shows_checksum_commands_files_and_text(qtbot, two_versions)
     load(qtbot, widget, old)
     assert old.checksum[:4] in widget.checksum_label.text()
     assert old.checksum in widget.checksum_label.toolTip()
-        old.checksum[:4] in widget.checksum_label.text() and old.checksum in widget.checksum_label.toolTip()
-    )
     assert "your user account's rights" in widget.permissions.text()
     commands = {
         widget.commands.topLevelItem(i).text(0): widget.commands.topLevelItem(i).text(1)
