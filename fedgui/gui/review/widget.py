@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
@@ -191,6 +192,8 @@ class PackageReviewWidget(QWidget):
         self.failed.emit(text)
 
     def show_review(self, review: PackageReview) -> None:
+        if not shiboken6.isValid(self.viewer):
+            return  # the dialog closed while the files were being read
         self.review = review
         self.status.show_text("", Tone.INFO)
         self.checksum_label.setText(short_fingerprint(review.checksum))
@@ -258,7 +261,7 @@ class PackageReviewWidget(QWidget):
         )
 
     def _show_file(self, request: int, view: FileView, change: str) -> None:
-        if request != self._view_request:
+        if not shiboken6.isValid(self.viewer) or request != self._view_request:
             return  # the person already chose another file
         self._code_highlighter = None
         self._code_highlighter = CodeHighlighter(self.viewer.document(), language_for(view.path))
