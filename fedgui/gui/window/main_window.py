@@ -405,7 +405,7 @@ class MainWindow(QMainWindow):
             self.status_panel.set_extra(self.resource_meter.summary())
         elif isinstance(event, TaskStarted):
             what = KIND_WORDS.get(event.kind, event.kind).lower()
-            self.plots.start_live(f"{what}, round {event.round_id}" if event.round_id else what)
+            self.plots.start_live(f"{what}, round {event.round_id}" if event.round_id else what, event.kind)
             self.resource_meter.reset()
             self.history_table.reload()
         elif isinstance(event, TaskFinished):
