@@ -58,7 +58,7 @@ MAX_ROWS_READ = 200  # per item view: enough to see what a person sees first
 
 
 def _plain(text: str) -> str:
-    if "<" in text and Qt.mightBeRichText(text):
+    if "<" in text and QTextDocument().toPlainText() == "" and re.search(r"<[a-z/][^>]*>", text, re.I):
         document = QTextDocument()
         document.setHtml(text)
         return document.toPlainText()

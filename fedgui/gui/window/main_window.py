@@ -54,8 +54,10 @@ from fedgui.gui.window.history_table import KIND_WORDS, HistoryTable
 from fedgui.gui.window.log_file_viewer import LogFileViewer
 from fedgui.gui.window.log_view import LogView
 from fedgui.gui.window.metric_plots import MetricPlots
+from fedgui.gui.window.overview import Overview
+from fedgui.gui.window.plain_words import plain_headline
 from fedgui.gui.window.resource_meter import ResourceMeter
-from fedgui.gui.window.status_panel import NOT_RUNNING, StatusPanel, button_states, headline
+from fedgui.gui.window.status_panel import NOT_RUNNING, StatusPanel, button_states
 from fedgui.gui.window.tray import Tray
 from fedgui.gui.wizard.wizard import ConnectionWizard
 from fedgui.gui.workers import run_in_background
@@ -104,7 +106,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("fedgui")
         self.setWindowIcon(theme.app_icon())
-        self.resize(1180, 760)
+        self.resize(*fitting_size(1180, 720))
         self._build_widgets()
         self._build_actions()
         self.log_view.attach(self.controller.bus)
@@ -123,6 +125,7 @@ class MainWindow(QMainWindow):
 
     def _build_widgets(self) -> None:
         self.status_panel = StatusPanel()
+        self.overview = Overview()
         self.log_view = LogView()
         self.plots = MetricPlots()
         self.history_table = HistoryTable()
@@ -134,10 +137,12 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Views")
-        self.tabs.addTab(self.log_view, "&Live log")
+        # The overview first: a person sees what is happening in words; the log is the details.
+        self.tabs.addTab(self.overview, "&Overview")
         self.tabs.addTab(self.plots, "&Results")
         self.tabs.addTab(self.history_table, "H&istory")
         self.tabs.addTab(resource_page, "&Computer use")
+        self.tabs.addTab(self.log_view, "Details: &log")
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -276,6 +281,7 @@ class MainWindow(QMainWindow):
             )
         )
         self.plots.set_source(self.history, profile.id)
+        self.overview.set_source(self.history, profile.id)
         self.history_table.set_source(self.history, profile.id)
         self.resource_meter.reset()
         self.status_panel.set_combiner("")
@@ -343,12 +349,18 @@ class MainWindow(QMainWindow):
             self.add_network()  # nothing to start with yet
         elif was_idle:
             self.log_view.submit(client_line("Starting to take part."))
+        else:
+            self.log_view.submit(client_line("You resumed taking part."))
 
     def pause(self) -> None:
+        self.log_view.submit(
+            client_line("You paused taking part: the current task finishes, then no new work.")
+        )
         self.controller.pause()
 
     def stop(self) -> None:
         self.status_panel.stop_button.setEnabled(False)
+        self.log_view.submit(client_line("You stopped taking part."))
         self.controller.stop()
 
     def retry(self) -> None:
@@ -413,6 +425,7 @@ class MainWindow(QMainWindow):
             self.status_panel.set_extra("")
             self.history_table.reload()
             self.plots.reload()
+            self.overview.reload()
         elif isinstance(event, TransferProgress):
             self.transfer_label.setText(_transfer_text(event))
 
@@ -421,7 +434,8 @@ class MainWindow(QMainWindow):
         self._notify(event)
         self.status_panel.show_state(state, event.detail, event.error, event.timestamp)
         buttons = button_states(state)
-        self.tray.show_state(state, headline(state, event.detail), buttons.start, buttons.pause)
+        self.tray.show_state(state, plain_headline(state, event.detail), buttons.start, buttons.pause)
+        self.overview.show_state(state, event.detail)
         self._update_controls()
         if state in NOT_RUNNING or state is SessionState.PAUSED:
             self.transfer_label.clear()
@@ -560,6 +574,17 @@ def _tray_notice():
 
 def _state_of(event: Event, current: SessionState | None) -> SessionState | None:
     return event.state if isinstance(event, StateChanged) else current
+
+
+def fitting_size(width: int, height: int) -> tuple[int, int]:
+    """The wanted size, shrunk to the screen's free area (a 1366×768 screen with a task bar has
+    about 1366×720 for the window and its title bar)."""
+    screen = QApplication.primaryScreen()
+    if screen is None:
+        return width, height
+    free = screen.availableGeometry()
+    title_bar = 40
+    return min(width, free.width()), min(height, max(480, free.height() - title_bar))
 
 
 def _transfer_text(event: TransferProgress) -> str:
