@@ -162,7 +162,7 @@ def test_the_training_curve_stays_until_the_next_training_and_past_ones_are_kept
         assert [y for _x, y in widget.live["loss"]] == [0.5, 0.4, 0.3, 0.2]
         qtbot.waitUntil(lambda: len(widget.curves[("live", "loss")].getData()[0]) == 4)
         widget.curve_choice.setCurrentIndex(widget.curve_choice.findText("Round 1"))
-        xs, ys = widget.curves[("live", "loss")].getData()
+        _xs, ys = widget.curves[("live", "loss")].getData()
         assert round(float(ys[-1]), 4) == round(1 / 13, 4)
         # The next training replaces it.
         widget.start_live("training, round 4", "train")

@@ -231,7 +231,7 @@ class HistoryTable(QWidget):
         self.details = QLabel("Double-click a task to read its log.")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.open_button = QPushButton("&Open log…")
+        self.open_button = QPushButton("Open lo&g…")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(lambda: self._open_index(self.table.currentIndex()))
         self.refresh_button = QPushButton("Reloa&d")
