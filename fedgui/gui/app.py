@@ -152,7 +152,10 @@ class AppController:
             self.window.showMinimized()
         else:
             self.window.show()
-        if self.options.start or start:
+        # Taking part when fedgui last closed (not stopped): take part again, with the package
+        # approved before; a changed package waits for review, nothing unapproved runs.
+        was_taking_part = self.preferences.taking_part_profile_id == current
+        if self.options.start or start or was_taking_part:
             QTimer.singleShot(0, self.window.start_or_resume)
         keep_days = max(p.log_retention_days for p in profiles)
         history = self.history

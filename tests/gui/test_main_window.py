@@ -165,11 +165,14 @@ def test_quit_stops_the_running_session_first(qtbot, window, sessions, monkeypat
 
 
 def test_close_without_tray_quits(qtbot, window, sessions):
+    from tests.gui.test_closing import answer_quit_question
+
     window.tray.available = False
     window.start_or_resume()
     set_state(qtbot, window, SessionState.READY)
+    window.close()
     with qtbot.waitSignal(window.quitting, timeout=5000):
-        window.close()
+        answer_quit_question(qtbot, window, "Quit")  # the question is tested in test_closing.py
     assert "stop" in sessions[0].names()
 
 

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.preferences: AppPreferences = self.preferences_store.preferences()
         self.profiles = list(profiles)
         self.really_quit = False
+        self.quit_question: QMessageBox | None = None
         self._shown_once = False
         self._open_dialogs: list[QWidget] = []
         self.controller = SessionController(
@@ -347,7 +348,10 @@ class MainWindow(QMainWindow):
         was_idle = not self.controller.running and self.controller.state is not SessionState.PAUSED
         if not self.controller.start_or_resume():
             self.add_network()  # nothing to start with yet
-        elif was_idle:
+            return
+        if self.controller.profile is not None:
+            self.preferences_store.taking_part_profile_id = self.controller.profile.id
+        if was_idle:
             self.log_view.submit(client_line("Starting to take part."))
         else:
             self.log_view.submit(client_line("You resumed taking part."))
@@ -361,6 +365,7 @@ class MainWindow(QMainWindow):
     def stop(self) -> None:
         self.status_panel.stop_button.setEnabled(False)
         self.log_view.submit(client_line("You stopped taking part."))
+        self.preferences_store.taking_part_profile_id = None  # a Stop is not undone by a restart
         self.controller.stop()
 
     def retry(self) -> None:
@@ -518,9 +523,39 @@ class MainWindow(QMainWindow):
             return
         if not self.really_quit:
             event.ignore()
-            self.quit_app()
+            if keeps_running:
+                self.ask_quit()
+            else:
+                self.quit_app()
             return
         super().closeEvent(event)
+
+    def ask_quit(self) -> None:
+        """No tray to keep working in: closing means quitting, so ask first (without blocking)."""
+        if self.quit_question is not None:
+            self.quit_question.raise_()
+            return
+        question = QMessageBox(self)
+        question.setIcon(QMessageBox.Icon.Question)
+        question.setWindowTitle("Quit fedgui?")
+        question.setText("Quit and stop taking part?")
+        question.setInformativeText(
+            "fedgui cannot keep taking part with its window closed here. If you quit now, it takes "
+            "part again the next time it starts."
+        )
+        quit_button = question.addButton("&Quit", QMessageBox.ButtonRole.AcceptRole)
+        keep = question.addButton("&Keep taking part", QMessageBox.ButtonRole.RejectRole)
+        question.setDefaultButton(keep)
+        self.quit_question = question
+
+        def answered(button) -> None:
+            self.quit_question = None
+            question.deleteLater()
+            if button is quit_button:
+                self.quit_app()
+
+        question.buttonClicked.connect(answered)
+        question.open()
 
     def quit_app(self) -> None:
         """Really stop: the session stops on a worker thread, then the app quits."""
