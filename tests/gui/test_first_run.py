@@ -21,7 +21,9 @@ def test_start_now_from_the_first_wizard_is_honoured(
     started: list[str] = []
     # Records the start instead of dialling a network that is not there; the wiring from the
     # wizard's choice to the window is what this test is about.
-    monkeypatch.setattr(MainWindow, "start_or_resume", lambda window: started.append(window.controller.profile.id))
+    monkeypatch.setattr(
+        MainWindow, "start_or_resume", lambda window: started.append(window.controller.profile.id)
+    )
     controller = AppController(
         QApplication.instance(),
         profile_store,

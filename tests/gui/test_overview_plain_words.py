@@ -71,10 +71,9 @@ def test_headlines_in_plain_words(qtbot, window):
     emit_from_thread(bus, StateChanged(state=SessionState.REVIEW_NEEDED))
     qtbot.waitUntil(lambda: window.status_panel.review_button.isVisibleTo(window))
     assert window.status_panel.review_button.text().replace("&", "") == "Review changes…"
-    assert (
-        window.status_panel.problem_label.text()
-        == "The network has a new version of its code. Review it to keep taking part."
-    )
+    panel = window.status_panel
+    said = f"{panel.headline_label.text()}. {panel.problem_label.text()}"
+    assert said == "The network has a new version of its code. Review it to keep taking part."
 
 
 def test_pause_resume_and_stop_are_in_the_log(qtbot, window, sessions):

@@ -167,3 +167,21 @@ def test_the_training_curve_stays_until_the_next_training_and_past_ones_are_kept
         # The next training replaces it.
         widget.start_live("training, round 4", "train")
         assert widget.live == {}
+
+
+def test_the_first_look_is_drawn_before_its_round(tmp_path):
+    """The check before the first training validates the model round 1 starts from: drawn at
+    round 0, so round 1 has one point (no vertical jump)."""
+    from fedgui.core.history.store import HistoryStore
+
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        first_look = store.start_task("p", "preview", round_id="1", model_id="seed")
+        store.add_metrics(first_look, "validation", {"test_accuracy": 0.5})
+        store.finish_task(first_look, "ok")
+        validate = store.start_task("p", "validate", round_id="1", model_id="g1")
+        store.add_metrics(validate, "validation", {"test_accuracy": 0.8})
+        store.finish_task(validate, "ok")
+        data = load_plot_data(store, "p")
+    points = data.validation["test_accuracy"]
+    assert round_positions(points) == [0.0, 1.0]
+    assert [p.value for p in points] == [0.5, 0.8]

@@ -104,10 +104,11 @@ class Overview(QWidget):
         )
         self.metric_note.setWordWrap(True)
         self.sparkline = Sparkline()
+        self.sparkline.setFixedWidth(220)
         model_layout.addWidget(self.metric_label, 0, 0)
         model_layout.addWidget(self.sparkline, 0, 1, 2, 1)
         model_layout.addWidget(self.metric_note, 1, 0)
-        model_layout.setColumnStretch(0, 1)
+        model_layout.setColumnStretch(2, 1)  # the trend line stays next to the number
 
         rounds_box = QGroupBox("Recent rounds")
         rounds_layout = QVBoxLayout(rounds_box)
@@ -118,6 +119,9 @@ class Overview(QWidget):
         rounds_layout.addWidget(self.rounds_text)
 
         layout = QVBoxLayout(self)
+        # The status panel above the tabs already says the state in big letters; here only the
+        # next step (the label stays for screen readers and for the tray-only window).
+        self.state_label.setVisible(False)
         layout.addWidget(self.state_label)
         layout.addWidget(self.next_label)
         line = QFrame()

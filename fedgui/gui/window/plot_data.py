@@ -60,8 +60,17 @@ def load_plot_data(history: HistoryStore, profile_id: str) -> PlotData:
     for task in train_tasks:
         training_keys.update(m.key for m in history.metrics_for(task.id, "training_metadata") if m.is_number)
     data = PlotData()
+    # The first look validates the model a round starts from: it is drawn one round earlier
+    # (round 0 = the starting model), so each round has one point and no vertical jumps.
+    before = {
+        (t.round_id, t.finished_at): _previous_round(t.round_id)
+        for t in history.tasks(profile_id, kind="preview", limit=20)
+    }
     for key in ordered_keys(validation_keys):
-        data.validation[key] = history.metric_series(profile_id, key, "validation")
+        data.validation[key] = [
+            point._replace(round_id=before.get((point.round_id, point.finished_at), point.round_id))
+            for point in history.metric_series(profile_id, key, "validation")
+        ]
     for key in ordered_keys(training_keys):
         data.training[key] = history.metric_series(profile_id, key, "training_metadata")
     last_reported: dict[str, list[MetricPoint]] = {}
@@ -88,6 +97,13 @@ def load_plot_data(history: HistoryStore, profile_id: str) -> PlotData:
     for key in ordered_keys(set(last_reported)):
         data.training[LAST_PREFIX + key] = last_reported[key]
     return data
+
+
+def _previous_round(round_id: str | None) -> str | None:
+    try:
+        return str(int(str(round_id)) - 1)
+    except (TypeError, ValueError):
+        return round_id
 
 
 def round_positions(points: list[MetricPoint]) -> list[float]:

@@ -44,7 +44,8 @@ def headline(state: SessionState, detail: str) -> str:
     return plain_headline(state, detail)
 
 
-NEW_VERSION_TEXT = "The network has a new version of its code. Review it to keep taking part."
+#: Under the headline "The network has a new version of its code", next to [Review changes…].
+NEW_VERSION_TEXT = "Review it to keep taking part."
 
 
 class StatusPanel(QFrame):
