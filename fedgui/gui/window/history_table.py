@@ -49,7 +49,7 @@ KIND_WORDS = {
     "validate": "Validation",
     "predict": "Prediction",
     "startup": "Package start-up",
-    "preview": "Local preview",
+    "preview": "Check before training",
 }
 STATUS_WORDS = {
     "ok": "Done",

@@ -40,8 +40,8 @@ from fedgui.gui.window.plot_data import (
 from fedgui.gui.workers import run_in_background
 
 LIVE_REDRAW_MS = 250  # live values can arrive many times a second; redraw at most 4×/s
-PLOT_COLUMNS = 3  # small multiples: one small plot per metric, this many side by side
-PLOT_ROW_HEIGHT = 170
+PLOT_COLUMNS = 4  # small multiples: one small plot per metric, this many side by side
+PLOT_ROW_HEIGHT = 150
 GROUPS = (
     ("validation", "How the network's model does on your data, per round"),
     ("training", "Your training, per round"),
