@@ -293,3 +293,48 @@ def test_alt_keys_are_unique_on_every_tab(qtbot, window, state):
         keys = [k for k in map(_mnemonic, texts) if k]
         duplicates = {k for k in keys if keys.count(k) > 1}
         assert not duplicates, (window.tabs.tabText(tab), duplicates, texts)
+
+
+def _flush_ui_thread(qtbot) -> None:
+    """Wait until everything handed to the UI thread so far has been handled."""
+    from fedgui.gui.threads import on_main_thread
+
+    done: list[bool] = []
+    on_main_thread(lambda: done.append(True), owner=None)
+    qtbot.waitUntil(lambda: bool(done))
+
+
+def test_a_session_let_go_does_not_reach_the_next_network(qtbot, window, sessions, profiles, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.start_or_resume()
+    old = sessions[0]
+    emit_from_thread(old.bus, StateChanged(state=SessionState.WORKING))
+    qtbot.waitUntil(lambda: window.controller.state is SessionState.WORKING)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.profile_choice.setCurrentIndex(1)
+    window.profile_choice.activated.emit(1)
+    assert window.controller.profile.id == profiles[1].id
+    assert old.names()[-1] == "stop"
+    # The old session finishes stopping a moment later and says so; nobody shows it.
+    emit_from_thread(
+        old.bus,
+        StateChanged(state=SessionState.STOPPED),
+        LogLine(source="client", stream="client", text="old network stopped"),
+    )
+    _flush_ui_thread(qtbot)
+    assert window.controller.state is SessionState.IDLE
+    window.start_or_resume()
+    emit_from_thread(sessions[1].bus, StateChanged(state=SessionState.READY))
+    qtbot.waitUntil(lambda: window.controller.state is SessionState.READY)
+    view = window.log_view
+    assert all(view.model.line(i).text != "old network stopped" for i in range(view.model.rowCount()))
+
+
+def test_events_queued_before_a_switch_are_dropped(qtbot, window, sessions, profiles):
+    window.start_or_resume()
+    emit_from_thread(sessions[0].bus, StateChanged(state=SessionState.WORKING))  # queued, not yet shown
+    window.switch_profile(profiles[1])
+    _flush_ui_thread(qtbot)
+    assert window.controller.state is SessionState.IDLE
+    assert window.status_panel.start_button.isEnabled()

@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 
 from fedgui.core.controller import errors as ctl
 from fedgui.core.controller.client import Assignment, ControllerClient
+from fedgui.core.controller.transport_security import TOKEN_UNENCRYPTED, controller_is_encrypted
 from fedgui.core.errors import FedguiError
+from fedgui.core.protocol.channel import combiner_uses_tls
 
-REACHABLE, TOKEN, COMBINER, PACKAGE = "reachable", "token", "combiner", "package"
+REACHABLE, TOKEN, COMBINER, ENCRYPTED, PACKAGE = "reachable", "token", "combiner", "encrypted", "package"
 CHECKS: list[tuple[str, str]] = [
     (REACHABLE, "Network reachable?"),
     (TOKEN, "Token accepted?"),
     (COMBINER, "Training server ready?"),
+    (ENCRYPTED, "Token sent encrypted?"),
     (PACKAGE, "Network's code available?"),
 ]
 
@@ -93,6 +96,7 @@ def _run_checks(
     assignment = report.assignment
     report.results[COMBINER] = (PASSED, "")
     report.details.append(f"Combiner: {assignment.host}:{assignment.port} (client id {client_id})")
+    report.results[ENCRYPTED] = _encryption_result(client.base_url, assignment, token)
     try:
         report.package_checksum = client.package_checksum()
     except FedguiError as err:
@@ -107,6 +111,16 @@ def _run_checks(
         )
     report.results[PACKAGE] = (PASSED, "")
     return report
+
+
+def _encryption_result(controller_url: str, assignment: Assignment, token: str | None) -> tuple[str, str]:
+    """A warning, not a stop: networks without TLS exist, and fedgui still connects to them."""
+    encrypted = controller_is_encrypted(controller_url) and combiner_uses_tls(assignment)
+    if encrypted:
+        return PASSED, "the connection is encrypted (TLS)"
+    if not token:
+        return SKIPPED, "no token is sent; the connection is not encrypted (no TLS)"
+    return FAILED, TOKEN_UNENCRYPTED
 
 
 def _reached(report: ConnectionReport, client: ControllerClient, token: str | None) -> None:

@@ -92,7 +92,7 @@ class StreamEnded:
 
 @dataclass(frozen=True)
 class PackageChanged:
-    checksum: str
+    """The package watcher saw the network publish another compute package."""
 
 
 class SessionInbox:

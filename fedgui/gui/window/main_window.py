@@ -10,7 +10,6 @@ worker thread.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from typing import Any
@@ -45,10 +44,11 @@ from fedgui.core.events import (
 )
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.core.session.states import SessionState
+from fedgui.core.session.states import NOT_RUNNING, SessionState
 from fedgui.gui.common import theme
 from fedgui.gui.review.dialog import PackageReviewDialog
 from fedgui.gui.settings.dialog import AppPreferences, PreferencesStore, SettingsDialog
+from fedgui.gui.threads import run_in_background
 from fedgui.gui.window.controller import SessionController, SessionFactory, real_session_factory
 from fedgui.gui.window.history_table import KIND_WORDS, HistoryTable
 from fedgui.gui.window.log_file_viewer import LogFileViewer
@@ -57,12 +57,9 @@ from fedgui.gui.window.metric_plots import MetricPlots
 from fedgui.gui.window.overview import Overview
 from fedgui.gui.window.plain_words import plain_headline
 from fedgui.gui.window.resource_meter import ResourceMeter
-from fedgui.gui.window.status_panel import NOT_RUNNING, StatusPanel, button_states
+from fedgui.gui.window.status_panel import StatusPanel, button_states
 from fedgui.gui.window.tray import Tray
 from fedgui.gui.wizard.wizard import ConnectionWizard
-from fedgui.gui.workers import run_in_background
-
-log = logging.getLogger(__name__)
 
 STARTUP_MARKER_VARIABLE = "FEDGUI_STARTUP_MARKER"  # "-" prints FIRST_SHOWN, else a file path
 
@@ -319,7 +316,7 @@ class MainWindow(QMainWindow):
                 new = [p for p in profiles if p.id not in known]
                 self.set_profiles(profiles, new[0].id if new else None)
 
-            run_in_background(self.profile_store.list, on_done=done)
+            run_in_background(self.profile_store.list, on_done=done, owner=self)
 
         dialog.finished.connect(reload_profiles)
         dialog.open()
@@ -400,7 +397,9 @@ class MainWindow(QMainWindow):
         review = self.controller.review
         if review is None:
             return None
-        dialog = PackageReviewDialog(review.package, review.previous, self, profile=self.controller.profile)
+        dialog = PackageReviewDialog(
+            review.package, review.previous, self, last_approved=review.previous_checksum
+        )
         dialog.approved.connect(self.controller.approve)
         dialog.rejected_package.connect(lambda _checksum: self.controller.reject())
         self._keep(dialog)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from fedgui.core.events import MetricReported
 from fedgui.core.history.store import HistoryStore
 from fedgui.gui.common.metric_names import metric_label
+from fedgui.gui.threads import run_in_background
 from fedgui.gui.window.plot_data import (
     LAST_PREFIX,
     PlotData,
@@ -37,7 +38,6 @@ from fedgui.gui.window.plot_data import (
     round_positions,
     shown_by_default,
 )
-from fedgui.gui.workers import run_in_background
 
 LIVE_REDRAW_MS = 250  # live values can arrive many times a second; redraw at most 4×/s
 PLOT_COLUMNS = 4  # small multiples: one small plot per metric, this many side by side
@@ -160,6 +160,7 @@ class MetricPlots(QWidget):
             lambda: load_plot_data(history, profile_id),
             on_done=self.set_data,
             on_error=lambda error: self.hover_label.setText(f"The results could not be read: {error}"),
+            owner=self,
         )
 
     def set_data(self, data: PlotData) -> None:
@@ -429,7 +430,7 @@ class MetricPlots(QWidget):
                 raise OSError(f"could not write {path}")
             return str(path)
 
-        run_in_background(save, on_done=self.exported.emit, on_error=self._export_failed)
+        run_in_background(save, on_done=self.exported.emit, on_error=self._export_failed, owner=self)
 
     def export_csv(self, path: Path) -> None:
         text = plot_data_csv(self.data, {k: list(v) for k, v in self.live.items()})
@@ -437,6 +438,7 @@ class MetricPlots(QWidget):
             lambda: (Path(path).write_text(text, encoding="utf-8"), str(path))[1],
             on_done=self.exported.emit,
             on_error=self._export_failed,
+            owner=self,
         )
 
     def _export_failed(self, error: BaseException) -> None:

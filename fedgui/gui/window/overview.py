@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QGroupBox, QLabel, QVBoxLayou
 
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.session.states import SessionState
+from fedgui.gui.threads import run_in_background
 from fedgui.gui.window.overview_data import OverviewData, load_overview
 from fedgui.gui.window.plain_words import next_step, plain_headline
-from fedgui.gui.workers import run_in_background
 
 
 class Sparkline(QWidget):

@@ -10,12 +10,11 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from fedgui.core.session.states import SessionState
+from fedgui.core.session.states import NOT_RUNNING, SessionState
 from fedgui.gui.common import theme
 from fedgui.gui.window.plain_words import plain_headline
 
 #: States in which the session thread is not running at all.
-NOT_RUNNING = {SessionState.IDLE, SessionState.STOPPED}
 
 
 @dataclass(frozen=True)

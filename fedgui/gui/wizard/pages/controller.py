@@ -33,7 +33,7 @@ def describe_import(imported: ImportedClientConfig, file_name: str = "the file")
     found = ["the network's address"]
     if imported.token:
         found.append("an access token")
-    if imported.client_name_given:
+    if not imported.name_generated:
         found.append(f"this computer's name in the network ({imported.profile.client_name})")
     listed = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
     return f"Read {file_name}: it has {listed}. fedgui now tests the connection."
@@ -217,7 +217,7 @@ class ControllerPage(WizardPageBase):
         context = self.context
         old = context.profile
         profile = imported.profile
-        if not imported.client_name_given:
+        if imported.name_generated:
             profile.client_name = old.client_name  # the file does not name this computer: keep ours
         context.profile = profile
         self.url_edit.setText(profile.controller_url)
