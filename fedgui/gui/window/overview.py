@@ -158,6 +158,7 @@ class Overview(QWidget):
             lambda: load_overview(history, profile_id),
             on_done=lambda data: self._loaded(request, data),
             on_error=lambda error: self.rounds_text.setText(f"The history could not be read: {error}"),
+            owner=self,
         )
 
     def _loaded(self, request: int, data: OverviewData) -> None:
