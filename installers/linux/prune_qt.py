@@ -133,7 +133,9 @@ def prune(site: Path) -> list[str]:
             elif name.startswith("libQt6"):
                 missing.append(f"{name} (needed by {elf.relative_to(site)})")
     if missing:
-        raise SystemExit("prune_qt: kept files need Qt libraries that are not there:\n  " + "\n  ".join(missing))
+        raise SystemExit(
+            "prune_qt: kept files need Qt libraries that are not there:\n  " + "\n  ".join(missing)
+        )
     # A library is kept when its real file or any of its names (symlinks) is needed.
     for name, path in sorted(bundled.items()):
         if name in keep_libs:
