@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import Event, LogLine, MetricReported
+from fedgui.core.execution.environment import EnvironmentBuildStep
 
 EXIT_OK = 0
 EXIT_OTHER = 1
@@ -98,9 +99,8 @@ class PreviewPrinter:
             values = ", ".join(f"{name}={_format_value(value)}" for name, value in event.values.items())
             step = f" step {event.step}" if event.step is not None else ""
             return f"[{event.source}] metric{step}: {values}"
-        label = getattr(event, "label", None)  # EnvironmentBuildStep, without importing it here
-        if label is not None and hasattr(event, "index"):
-            return f"[fedgui] step {event.index} of {event.total}: {label}"
+        if isinstance(event, EnvironmentBuildStep):
+            return f"[fedgui] step {event.index} of {event.total}: {event.label}"
         return None
 
 

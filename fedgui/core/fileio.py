@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 @contextlib.contextmanager
-def atomic_writer(target: Path, mode: str = "wb") -> Iterator[IO]:
+def atomic_writer(target: Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temp file beside ``target``; on success fsync it and rename it over ``target``.
 
     On any exception the temp file is removed and ``target`` is left as it was, so a crash or a
@@ -50,7 +51,7 @@ def exclusive_file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if missing) while the block runs; other
     processes that take the same lock wait. Released by the OS if this process dies."""
     with open(path, "a+b") as handle:
-        if os.name == "nt":  # pragma: no cover - Windows
+        if sys.platform == "win32":  # pragma: no cover - Windows
             import msvcrt
 
             handle.seek(0)

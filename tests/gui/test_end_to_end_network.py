@@ -57,7 +57,7 @@ def test_wizard_then_main_window_take_part_in_a_real_session(
     window.show()
     try:
         window.start_or_resume()
-        qtbot.waitUntil(lambda: window.state is SessionState.READY, timeout=LONG)
+        qtbot.waitUntil(lambda: window.controller.state is SessionState.READY, timeout=LONG)
         assert "Waiting for work" in window.status_panel.headline_label.text()
         network.wait_clients_online(1, timeout=30)
 
@@ -82,5 +82,6 @@ def test_wizard_then_main_window_take_part_in_a_real_session(
         assert "trained on 2 arrays" in shown  # the entry point's own output reached the live log
     finally:
         window.stop()
-        qtbot.waitUntil(lambda: window.state in (SessionState.STOPPED, SessionState.IDLE), timeout=LONG)
+        stopped = (SessionState.STOPPED, SessionState.IDLE)
+        qtbot.waitUntil(lambda: window.controller.state in stopped, timeout=LONG)
         history.close()

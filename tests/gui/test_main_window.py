@@ -12,7 +12,6 @@ from fedgui.core.events import (
     LogLine,
     MetricReported,
     ResourceUsage,
-    ReviewNeeded,
     StateChanged,
     TaskFinished,
     TaskStarted,
@@ -23,8 +22,8 @@ from tests.gui.conftest import emit_from_thread
 
 
 def set_state(qtbot, window, state: SessionState, detail: str = "", error=None) -> None:
-    emit_from_thread(window.bus, StateChanged(state=state, detail=detail, error=error))
-    qtbot.waitUntil(lambda: window.state is state)
+    emit_from_thread(window.controller.bus, StateChanged(state=state, detail=detail, error=error))
+    qtbot.waitUntil(lambda: window.controller.state is state)
 
 
 @pytest.mark.parametrize("state", list(SessionState))
@@ -96,25 +95,9 @@ def test_expired_token_is_replaced(qtbot, window, sessions, secrets, profiles, m
     assert secrets.tokens[profiles[0].id] == "new-token"
 
 
-def test_review_button_approves_through_the_session(qtbot, window, sessions, monkeypatch):
-    window.start_or_resume()
-    session = sessions[0]
-    package = type("Package", (), {"checksum": "ab" * 32})()
-    emit_from_thread(window.bus, ReviewNeeded(package, None, None))
-    set_state(qtbot, window, SessionState.REVIEW_NEEDED)
-    monkeypatch.setattr(
-        window, "make_review_dialog", lambda package, previous: window._placeholder_review(package)
-    )
-    qtbot.mouseClick(window.status_panel.review_button, Qt.MouseButton.LeftButton)
-    dialog = window._open_dialogs[-1]
-    assert "ab" * 32 in dialog.text()
-    dialog.buttons()[0].click()  # Approve
-    qtbot.waitUntil(lambda: ("approve_package", "ab" * 32) in session.calls)
-
-
 def test_log_flood_from_a_thread_is_batched_and_bounded(qtbot, window):
     lines = [LogLine(source="train", stream="stdout", text=f"line {i}") for i in range(30_000)]
-    emit_from_thread(window.bus, *lines)
+    emit_from_thread(window.controller.bus, *lines)
     view = window.log_view
     # After the flood the view holds exactly the newest `capacity` lines, in order.
     qtbot.waitUntil(lambda: view.model.rowCount() == view.capacity)
@@ -125,7 +108,7 @@ def test_log_flood_from_a_thread_is_batched_and_bounded(qtbot, window):
 def test_live_metrics_and_task_lifecycle(qtbot, window, history, profiles):
     window.tabs.setCurrentWidget(window.plots)
     emit_from_thread(
-        window.bus,
+        window.controller.bus,
         TaskStarted(task_id="t1", kind="train", round_id="9", model_id="m", session_id=None),
         *[
             MetricReported(values={"loss": 1.0 / (i + 1), "acc": i / 10}, step=i, source="train")
@@ -141,7 +124,7 @@ def test_live_metrics_and_task_lifecycle(qtbot, window, history, profiles):
     task = history.start_task(profiles[0].id, "validate", round_id="9")
     history.add_metrics(task, "validation", {"accuracy": 0.99})
     history.finish_task(task, "ok")
-    emit_from_thread(window.bus, TaskFinished(task_id=task, kind="validate", status="ok"))
+    emit_from_thread(window.controller.bus, TaskFinished(task_id=task, kind="validate", status="ok"))
     qtbot.waitUntil(lambda: window.history_table.model.rowCount() == before + 1)
     qtbot.waitUntil(lambda: [p.value for p in window.plots.data.validation["accuracy"]][-1] == 0.99)
 
@@ -149,7 +132,7 @@ def test_live_metrics_and_task_lifecycle(qtbot, window, history, profiles):
 def test_notifications_go_to_the_tray_when_the_window_is_hidden(qtbot, window):
     window.hide()
     emit_from_thread(
-        window.bus,
+        window.controller.bus,
         TaskFinished(task_id="x", kind="train", status="ok"),
         TaskFinished(task_id="y", kind="validate", status="failed", error="The validation code crashed."),
         StateChanged(state=SessionState.TOKEN_EXPIRED),
@@ -168,7 +151,7 @@ def test_switching_profiles_shows_that_profiles_history(qtbot, window, profiles)
     window.profile_choice.setCurrentIndex(1)
     window.profile_choice.activated.emit(1)
     qtbot.waitUntil(lambda: window.history_table.model.rowCount() == 4)
-    assert window.profile.id == profiles[1].id
+    assert window.controller.profile.id == profiles[1].id
     assert "Lab network" in window.status_panel.context_label.text()
 
 
@@ -258,7 +241,7 @@ def test_first_run_opens_the_wizard_then_the_main_window(qtbot, tmp_path, profil
     controller.wizard.finished.emit(1)
     qtbot.waitUntil(lambda: controller.window is not None)
     qtbot.addWidget(controller.window)
-    assert controller.window.profile.id == new.id
+    assert controller.window.controller.profile.id == new.id
     controller.window.really_quit = True
 
 
@@ -306,3 +289,48 @@ def test_alt_keys_are_unique_on_every_tab(qtbot, window, state):
         keys = [k for k in map(_mnemonic, texts) if k]
         duplicates = {k for k in keys if keys.count(k) > 1}
         assert not duplicates, (window.tabs.tabText(tab), duplicates, texts)
+
+
+def _flush_ui_thread(qtbot) -> None:
+    """Wait until everything handed to the UI thread so far has been handled."""
+    from fedgui.gui.threads import on_main_thread
+
+    done: list[bool] = []
+    on_main_thread(lambda: done.append(True), owner=None)
+    qtbot.waitUntil(lambda: bool(done))
+
+
+def test_a_session_let_go_does_not_reach_the_next_network(qtbot, window, sessions, profiles, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.start_or_resume()
+    old = sessions[0]
+    emit_from_thread(old.bus, StateChanged(state=SessionState.WORKING))
+    qtbot.waitUntil(lambda: window.controller.state is SessionState.WORKING)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.profile_choice.setCurrentIndex(1)
+    window.profile_choice.activated.emit(1)
+    assert window.controller.profile.id == profiles[1].id
+    assert old.names()[-1] == "stop"
+    # The old session finishes stopping a moment later and says so; nobody shows it.
+    emit_from_thread(
+        old.bus,
+        StateChanged(state=SessionState.STOPPED),
+        LogLine(source="client", stream="client", text="old network stopped"),
+    )
+    _flush_ui_thread(qtbot)
+    assert window.controller.state is SessionState.IDLE
+    window.start_or_resume()
+    emit_from_thread(sessions[1].bus, StateChanged(state=SessionState.READY))
+    qtbot.waitUntil(lambda: window.controller.state is SessionState.READY)
+    view = window.log_view
+    assert all(view.model.line(i).text != "old network stopped" for i in range(view.model.rowCount()))
+
+
+def test_events_queued_before_a_switch_are_dropped(qtbot, window, sessions, profiles):
+    window.start_or_resume()
+    emit_from_thread(sessions[0].bus, StateChanged(state=SessionState.WORKING))  # queued, not yet shown
+    window.switch_profile(profiles[1])
+    _flush_ui_thread(qtbot)
+    assert window.controller.state is SessionState.IDLE
+    assert window.status_panel.start_button.isEnabled()

@@ -113,12 +113,13 @@ def test_removed_file_explains_itself(qtbot, two_versions):
     qtbot.waitUntil(lambda: "-old notes" in widget.diff_view.toPlainText(), timeout=LONG)
 
 
-def test_dialog_approve_records_the_checksum(qtbot, two_versions, profile_store):
+def test_dialog_approve_says_so_and_saves_nothing(qtbot, two_versions, profile_store):
     old, new = two_versions
     profile = Profile.new("Hospital A", "http://127.0.0.1:8092")
     profile.approve(old.checksum)
     profile_store.save(profile)
-    dialog = PackageReviewDialog(new, old, profile=profile, profile_store=profile_store)
+    saved_before = profile_store.path_for(profile.id).read_bytes()
+    dialog = PackageReviewDialog(new, old, last_approved=old.checksum)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(dialog.approve_button.isEnabled, timeout=LONG)
@@ -129,28 +130,91 @@ def test_dialog_approve_records_the_checksum(qtbot, two_versions, profile_store)
     with qtbot.waitSignal(dialog.approved, timeout=LONG) as approved:
         dialog.approve_button.click()
     assert approved.args == [new.checksum]
-    stored = profile_store.get(profile.id)
-    assert stored.approved_checksums == [old.checksum, new.checksum]
-    assert stored.last_approved_checksum == new.checksum
     assert dialog.result() == PackageReviewDialog.DialogCode.Accepted
+    # The session saves an approval (ProfileStore.update); the dialog never writes the profile.
+    assert profile_store.path_for(profile.id).read_bytes() == saved_before
 
 
-def test_dialog_reject_keeps_the_last_approved(qtbot, two_versions, profile_store):
+def test_dialog_reject_says_so(qtbot, two_versions):
     old, new = two_versions
-    profile = Profile.new("Hospital B", "http://127.0.0.1:8092")
-    profile.approve(old.checksum)
-    profile_store.save(profile)
-    dialog = PackageReviewDialog(new, old, profile=profile, profile_store=profile_store)
+    dialog = PackageReviewDialog(new, old, last_approved=old.checksum)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.rejected_package, timeout=LONG) as rejected:
         dialog.reject_button.click()
     assert rejected.args == [new.checksum]
     assert dialog.approved_checksum is None
-    stored = profile_store.get(profile.id)
-    assert stored.approved_checksums == [old.checksum]
-    assert stored.last_approved_checksum == old.checksum
+
+
+def test_main_window_review_button_opens_the_review_and_the_session_approves(
+    qtbot, window, sessions, two_versions, profile_store
+):
+    from fedgui.core.events import ReviewNeeded, StateChanged
+    from fedgui.core.session.states import SessionState
+    from tests.gui.conftest import emit_from_thread
+
+    old, new = two_versions
+    window.start_or_resume()
+    saved_before = profile_store.path_for(window.controller.profile.id).read_text()
+    emit_from_thread(
+        window.controller.bus,
+        ReviewNeeded(new, old, old.checksum),
+        StateChanged(state=SessionState.REVIEW_NEEDED),
+    )
+    qtbot.waitUntil(lambda: window.status_panel.review_button.isVisibleTo(window))
+    qtbot.mouseClick(window.status_panel.review_button, Qt.MouseButton.LeftButton)
+    dialog = window._open_dialogs[-1]
+    assert isinstance(dialog, PackageReviewDialog)
+    qtbot.waitUntil(dialog.approve_button.isEnabled, timeout=LONG)
+    assert dialog.review_widget.checksum_label.text() == new.checksum
+    dialog.approve_button.click()
+    assert ("approve_package", new.checksum) in sessions[0].calls
+    assert not dialog.isVisible()
+    # The session saves the approval, never the dialog.
+    assert profile_store.path_for(window.controller.profile.id).read_text() == saved_before
+
+
+def test_main_window_reject_reaches_the_session(qtbot, window, sessions, two_versions):
+    from fedgui.core.events import ReviewNeeded, StateChanged
+    from fedgui.core.session.states import SessionState
+    from tests.gui.conftest import emit_from_thread
+
+    _old, new = two_versions
+    window.start_or_resume()
+    emit_from_thread(
+        window.controller.bus,
+        ReviewNeeded(new, None, None),
+        StateChanged(state=SessionState.REVIEW_NEEDED),
+    )
+    qtbot.waitUntil(lambda: window.controller.review is not None)
+    dialog = window.review_package()
+    dialog.reject_button.click()
+    assert sessions[0].names()[-1] == "reject_package"
 
 
 def test_rejection_sentence_without_a_previous_version():
     assert "stays idle" in rejection_consequence(None, None)
     assert "abcdef012345" in rejection_consequence(None, "abcdef0123456789")
+
+
+def test_a_padded_command_is_shown_whole_with_its_whitespace_marked(qtbot, tmp_path, package_cache):
+    # 300 spaces push "; rm -rf ~/data" out of any column: it must still be on screen.
+    hidden = "python validate.py" + " " * 300 + "; rm -rf ~/data"
+    files = dict(PACKAGE_FILES)
+    files["fedn.yaml"] = (
+        f"entry_points:\n  train:\n    command: python train.py\n  validate:\n    command: '{hidden}'\n"
+    )
+    package = package_cache.prepare(write_tgz(tmp_path / "padded.tgz", files))
+    widget = PackageReviewWidget()
+    qtbot.addWidget(widget)
+    widget.resize(700, 500)
+    widget.show()
+    load(qtbot, widget, package)
+    shown = {
+        widget.commands.topLevelItem(i).text(0): widget.commands.topLevelItem(i).text(1)
+        for i in range(widget.commands.topLevelItemCount())
+    }
+    assert shown["validate"] == "python validate.py ⟨300 spaces⟩ ; rm -rf ~/data"
+    assert shown["train"] == "python train.py"
+    assert widget.hidden_parts_note.isVisible()
+    # Long commands wrap instead of ending in "…".
+    assert widget.commands.textElideMode() == Qt.TextElideMode.ElideNone and widget.commands.wordWrap()

@@ -125,13 +125,13 @@ def child(args: argparse.Namespace) -> int:
             print("saved", args.out / f"{prefix}-{name}.png")
 
         window.start_or_resume()
-        if not pump_until(lambda: window.state is SessionState.READY, 90):
+        if not pump_until(lambda: window.controller.state is SessionState.READY, 90):
             print("the client never became ready", file=sys.stderr)
             return 1
         network.wait_clients_online(1, timeout=30)
         shot("1-waiting-for-work", window.log_view)
         session_id = network.start_session(rounds=args.rounds, round_timeout=120, min_clients=1)
-        pump_until(lambda: window.state is SessionState.WORKING, 60)
+        pump_until(lambda: window.controller.state is SessionState.WORKING, 60)
         pump_until(lambda: False, 1.5)
         shot("2-working-live-log", window.log_view)
         deadline = time.monotonic() + 60 * args.rounds
@@ -146,7 +146,7 @@ def child(args: argparse.Namespace) -> int:
         shot("4-history", window.history_table)
         shot("5-log-after", window.log_view)
         window.stop()
-        pump_until(lambda: window.state is SessionState.STOPPED, 30)
+        pump_until(lambda: window.controller.state is SessionState.STOPPED, 30)
         shot("6-stopped", window.log_view)
         history.close()
         return 0

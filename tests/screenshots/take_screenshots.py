@@ -211,11 +211,11 @@ def take(out: Path) -> int:
     window.tabs.setCurrentIndex(3)
     shot(window, "05-computer-use")
     window.tabs.setCurrentWidget(window.log_view)
-    window.bus.emit(StateChanged(state=SessionState.TOKEN_EXPIRED))
+    window.controller.bus.emit(StateChanged(state=SessionState.TOKEN_EXPIRED))
     shot(window, "06-token-expired")
-    window.bus.emit(StateChanged(state=SessionState.REVIEW_NEEDED))
+    window.controller.bus.emit(StateChanged(state=SessionState.REVIEW_NEEDED))
     shot(window, "07-review-needed")
-    window.bus.emit(
+    window.controller.bus.emit(
         StateChanged(state=SessionState.RECONNECTING, detail="connection lost; reconnecting in 8 s")
     )
     shot(window, "08-reconnecting")

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from fedgui.core.session.backoff import Backoff
-from fedgui.core.session.control import SessionControl
+from fedgui.core.session.control import Pause, Resume, SessionInbox, Stop
 from fedgui.core.session.model_cache import ModelCache
 from fedgui.core.session.tokens import token_expiry, token_is_expired
 
@@ -43,17 +43,22 @@ def test_token_expiry_is_read_from_the_jwt_without_verifying():
     assert token_expiry("a.!!!.c") is None
 
 
-def test_control_wait_wakes_on_change_not_only_on_timeout():
-    control = SessionControl()
-    threading.Timer(0.05, control.request_stop).start()
+def test_inbox_get_wakes_on_a_request_not_only_on_timeout():
+    inbox = SessionInbox()
+    threading.Timer(0.05, inbox.put, args=(Stop(),)).start()
     started = time.monotonic()
-    assert control.wait(10) is True
+    assert isinstance(inbox.get(10), Stop)
     assert time.monotonic() - started < 5
-    assert control.stop_requested
+    assert inbox.stop_requested
 
 
-def test_control_wait_times_out_without_change():
-    assert SessionControl().wait(0.01) is False
+def test_inbox_get_times_out_without_a_request_and_keeps_order():
+    inbox = SessionInbox()
+    assert inbox.get(0.01) is None
+    inbox.put(Pause())
+    inbox.put(Resume())
+    assert [type(inbox.get(0)), type(inbox.get(0))] == [Pause, Resume]
+    assert not inbox.stop_requested
 
 
 def test_model_cache_downloads_once_and_prunes(tmp_path):

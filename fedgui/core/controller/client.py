@@ -1,10 +1,11 @@
 """REST client for a FEDn controller: assignment, compute package, models.
 
 Speaks FEDn 0.33's ``/api/v1`` routes and falls back to the pre-0.21 paths (``/add_client`` …)
-when a v1 route does not exist (plain 404; a new server answers the old paths with 410). Every
-failure becomes a typed :class:`ControllerError` whose text a person can read; the token never
-appears in a message or log line. Downloads stream to a temp file and are renamed into place,
-so neither a package nor a model is ever held in memory whole.
+when a v1 route does not exist (a plain 404, a 405 as on 0.20, another non-JSON 4xx; a new
+server answers the old paths with 410). Every failure becomes a typed :class:`ControllerError`
+whose text a person can read; the token never appears in a message or log line. Downloads
+stream to a temp file and are renamed into place, so neither a package nor a model is ever held
+in memory whole.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +38,14 @@ from fedgui.core.controller.errors import (
     describe_request_failure,
 )
 from fedgui.core.controller.urls import normalize_controller_url
+from fedgui.core.download_limit import DownloadTooLarge, check_size
 from fedgui.core.fileio import atomic_writer
 from fedgui.core.progress import ProgressCallback
 
 __all__ = [
     "Assignment",
     "ControllerClient",
+    "PublishedPackage",
 ]
 
 log = logging.getLogger(__name__)
@@ -68,6 +72,18 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class PublishedPackage:
+    """What tells one upload of the network's package from another, without downloading it.
+
+    FEDn stores each upload under a fresh name (``<uuid>.<ext>``) and names the download after
+    it, so a changed name means a new upload, even when the controller cannot say the checksum.
+    """
+
+    file_name: str
+    size: int | None
+
+
+@dataclass(frozen=True)
 class _Route:
     v1: str
     legacy: str | None = None
@@ -88,11 +104,14 @@ class ControllerClient:
         token: str | None = None,
         verify: bool | str = True,
         timeout: float = 10.0,
+        max_download_bytes: int | None = None,
     ) -> None:
         self.base_url = normalize_controller_url(base_url)
         self._token = token or None
         self.verify = verify
         self.timeout = timeout
+        #: Downloads larger than this stop with DownloadTooLarge (None: no limit).
+        self.max_download_bytes = max_download_bytes
         self.legacy_api = False  # set once a pre-0.21 controller is detected
         self._http = requests.Session()
 
@@ -217,6 +236,27 @@ class ControllerClient:
             raise self._unexpected(response, "the package checksum")
         return checksum
 
+    def published_package(self) -> PublishedPackage | None:
+        """The name and size under which the controller serves its active package, from the
+        headers of the download (a HEAD request: nothing is transferred). None when there is no
+        package or the answer names no file.
+
+        Why not ``/api/v1/packages/active``: FEDn 0.33 answers it for admin tokens only, while
+        the download is what every client token may read. Only the name and the length are
+        used: ETag and Last-Modified change when a controller replica re-fetches the same file.
+        """
+        response = self._call("HEAD", _PACKAGE, allow_json_404=True)
+        response.close()
+        if response.status_code == 404:
+            return None
+        disposition = response.headers.get("Content-Disposition")
+        if not disposition:
+            return None
+        name = filename_from_disposition(disposition, "")
+        if not name:
+            return None
+        return PublishedPackage(file_name=name, size=_content_length(response))
+
     def download_package(self, dest_dir: Path, progress: ProgressCallback | None = None) -> Path:
         """Stream the active compute package into ``dest_dir``; returns the file's path."""
         with self._call("GET", _PACKAGE, stream=True, allow_json_404=True) as response:
@@ -252,7 +292,7 @@ class ControllerClient:
     def download_model(self, model_id: str, dest: Path, progress: ProgressCallback | None = None) -> Path:
         """Stream model ``model_id`` (``GET /api/v1/models/<id>/download``) to ``dest``."""
         self._require_v1("download models")
-        route = _Route(f"/api/v1/models/{requests.utils.quote(model_id, safe='')}/download")
+        route = _Route(f"/api/v1/models/{urllib.parse.quote(model_id, safe='')}/download")
         with self._call("GET", route, stream=True, allow_json_404=True) as response:
             if response.status_code == 404:
                 raise ModelNotFound(f"The controller at {self.base_url} has no model with id {model_id}.")
@@ -272,15 +312,15 @@ class ControllerClient:
         """Send to the v1 path (or the legacy one on an old server) and classify failures.
 
         Returns 2xx responses, and FEDn's own JSON 404s when ``allow_json_404`` (they mean "no
-        package" and the like). A plain 404 means the route is missing: on a v1 path that points
-        to a pre-0.21 controller, so the legacy path is tried.
+        package" and the like). An answer that means the route is missing (see ``_route_missing``)
+        on a v1 path points to a pre-0.21 controller, so the legacy path is tried.
         """
         paths = [route.legacy] if self.legacy_api and route.legacy else [route.v1]
         if not self.legacy_api and route.legacy:
             paths.append(route.legacy)
         for index, path in enumerate(paths):
             response = self._send(method, path, stream=stream, **kwargs)
-            route_missing = response.status_code == 404 and not _is_json(response)
+            route_missing = _route_missing(response)
             if route_missing and index + 1 < len(paths):
                 response.close()
                 log.info("Controller has no %s; trying the pre-0.21 path %s", path, paths[index + 1])
@@ -373,6 +413,7 @@ class ControllerClient:
         self, response: requests.Response, target: Path, progress: ProgressCallback | None, what: str
     ) -> Path:
         total = _content_length(response)
+        check_size(what, total, self.max_download_bytes)  # announced too large: not a byte read
         done = 0
         if progress is not None:
             progress(0, total)
@@ -381,6 +422,8 @@ class ControllerClient:
                 for chunk in response.iter_content(CHUNK_BYTES):
                     handle.write(chunk)
                     done += len(chunk)
+                    if self.max_download_bytes is not None and done > self.max_download_bytes:
+                        raise DownloadTooLarge(what, self.max_download_bytes)
                     if progress is not None:
                         progress(done, total)
                 if total is not None and done != total:
@@ -423,6 +466,19 @@ def _content_length(response: requests.Response) -> int | None:
         return int(response.headers["Content-Length"])
     except (KeyError, ValueError):
         return None
+
+
+def _route_missing(response: requests.Response) -> bool:
+    """The server has no such route, as opposed to the route answering with an error. A plain 404;
+    a 405 (FEDn 0.20 has ``/api/v1/clients/<id>`` for GET and DELETE, so ``POST
+    /api/v1/clients/add`` is "method not allowed"); any other 4xx that is not FEDn's JSON, except
+    the answers about the token or about load (a proxy's 401 or 429 page is not about the route)."""
+    status = response.status_code
+    if status == 405:
+        return True
+    if 400 <= status < 500 and status not in (401, 403, 408, 410, 429):
+        return not _is_json(response)
+    return False
 
 
 def _is_json(response: requests.Response) -> bool:

@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 
 from fedgui.core.controller import errors as ctl
 from fedgui.core.controller.client import Assignment, ControllerClient
+from fedgui.core.controller.transport_security import TOKEN_UNENCRYPTED, controller_is_encrypted
 from fedgui.core.errors import FedguiError
+from fedgui.core.protocol.channel import combiner_uses_tls
 
-REACHABLE, TOKEN, COMBINER, PACKAGE = "reachable", "token", "combiner", "package"
+REACHABLE, TOKEN, COMBINER, ENCRYPTED, PACKAGE = "reachable", "token", "combiner", "encrypted", "package"
 CHECKS: list[tuple[str, str]] = [
     (REACHABLE, "Controller reachable?"),
     (TOKEN, "Token accepted?"),
     (COMBINER, "Combiner assigned?"),
+    (ENCRYPTED, "Token sent encrypted?"),
     (PACKAGE, "Compute package available?"),
 ]
 
@@ -86,6 +89,7 @@ def _run_checks(
     _reached(report, client, token)
     assignment = report.assignment
     report.results[COMBINER] = (PASSED, f"{assignment.host}:{assignment.port}")
+    report.results[ENCRYPTED] = _encryption_result(client.base_url, assignment, token)
     try:
         report.package_checksum = client.package_checksum()
     except FedguiError as err:
@@ -98,6 +102,16 @@ def _run_checks(
         detail = "the controller publishes no checksum; fedgui computes it after the download"
     report.results[PACKAGE] = (PASSED, detail)
     return report
+
+
+def _encryption_result(controller_url: str, assignment: Assignment, token: str | None) -> tuple[str, str]:
+    """A warning, not a stop: networks without TLS exist, and fedgui still connects to them."""
+    encrypted = controller_is_encrypted(controller_url) and combiner_uses_tls(assignment)
+    if encrypted:
+        return PASSED, "the connection is encrypted (TLS)"
+    if not token:
+        return SKIPPED, "no token is sent; the connection is not encrypted (no TLS)"
+    return FAILED, TOKEN_UNENCRYPTED
 
 
 def _reached(report: ConnectionReport, client: ControllerClient, token: str | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Iterator
 
 import requests
 
@@ -124,7 +125,7 @@ def describe_request_failure(
     return ControllerError(f"Talking to {where.lower()[4:]} failed ({type(exc).__name__}).")
 
 
-def _causes(exc: BaseException):
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     """The exception, what it wraps (urllib3 keeps the real cause in ``reason``), and so on."""
     seen: set[int] = set()
     stack: list[object] = [exc]

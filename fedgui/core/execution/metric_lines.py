@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import cast
 
 from fedgui.core.events import MetricReported
 
@@ -31,7 +32,7 @@ def parse_metric_line(text: str, source: str) -> MetricReported:
     payload = text[len(METRIC_PREFIX) :].strip()
     try:
         data = json.loads(payload)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise MalformedMetricLine(f"not valid JSON ({exc.msg})") from None
     if not isinstance(data, dict):
         raise MalformedMetricLine('expected a JSON object like {"loss": 0.3, "step": 1}')
@@ -43,12 +44,12 @@ def parse_metric_line(text: str, source: str) -> MetricReported:
         raise MalformedMetricLine(f"values must be numbers; not a number: {', '.join(not_numbers)}")
     if not data:
         raise MalformedMetricLine("no metric values in the line")
-    values = {str(name): float(value) for name, value in data.items()}
+    values = {str(name): float(cast(float, value)) for name, value in data.items()}  # checked above
     return MetricReported(values=values, step=None if step is None else int(step), source=source)
 
 
 def has_non_finite(values: dict[str, object]) -> list[str]:
     """Names of numeric values that are NaN or infinite (worth a warning, not an error)."""
     return sorted(
-        name for name, value in values.items() if _is_number(value) and not math.isfinite(float(value))
+        name for name, value in values.items() if _is_number(value) and not math.isfinite(cast(float, value))
     )

@@ -24,10 +24,10 @@ import sys
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from fedgui.core.package import archive_type
 from fedgui.core.package.errors import (
@@ -103,7 +103,7 @@ def _open_decompressed(archive: Path) -> Iterator[tuple[_HashingReader, IO[bytes
         raise UnsupportedArchive(
             f"The compute package is not a tar archive fedgui can read (it looks like: {kind}). {NOTHING_RAN}"
         )
-    openers = {
+    openers: dict[str, Callable[[Any], contextlib.AbstractContextManager[Any]]] = {
         archive_type.GZIP: lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
         archive_type.BZIP2: lambda raw: bz2.BZ2File(raw, mode="rb"),
         archive_type.XZ: lambda raw: lzma.LZMAFile(raw, mode="rb"),  # noqa: SIM115 - entered below
@@ -238,7 +238,7 @@ class _Extractor:
         view = memoryview(buffer)
         with os.fdopen(fd, "wb", buffering=0) as target:
             while True:
-                count = source.readinto(buffer)
+                count = source.readinto(buffer)  # type: ignore[attr-defined]  # a BufferedReader
                 if not count:
                     break
                 # Count what is really written, not what the header claims.
@@ -308,7 +308,9 @@ def _damaged(error: BaseException) -> UnsupportedArchive:
 
 
 def _remove_tree(path: Path) -> None:
-    def make_writable_and_retry(function, failed_path, _exc_info):  # read-only files on Windows
+    def make_writable_and_retry(
+        function: Callable[[str], object], failed_path: str, _exc_info: object
+    ) -> None:  # read-only files on Windows
         os.chmod(failed_path, stat.S_IWRITE | stat.S_IREAD | stat.S_IEXEC)
         function(failed_path)
 

@@ -82,6 +82,14 @@ class CombinerEndpoint:
         return cls(host, port, use_tls, ca_bundle=bundle)
 
 
+def combiner_uses_tls(assignment: Any) -> bool:
+    """Whether fedgui will talk TLS to the combiner of this assignment (same rule as above)."""
+    try:
+        return CombinerEndpoint.from_assignment(assignment).use_tls
+    except BadAssignment:
+        return False
+
+
 def _field(assignment: Any, name: str) -> Any:
     if isinstance(assignment, Mapping):
         return assignment.get(name)
@@ -136,20 +144,24 @@ class MetadataInterceptor(
             getattr(details, "compression", None),
         )
 
-    def intercept_unary_unary(self, continuation: Callable, details: grpc.ClientCallDetails, request: Any):
+    def intercept_unary_unary(
+        self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
         return continuation(self._with_metadata(details), request)
 
-    def intercept_unary_stream(self, continuation: Callable, details: grpc.ClientCallDetails, request: Any):
+    def intercept_unary_stream(
+        self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
         return continuation(self._with_metadata(details), request)
 
     def intercept_stream_unary(
-        self, continuation: Callable, details: grpc.ClientCallDetails, requests: Iterator[Any]
-    ):
+        self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, requests: Iterator[Any]
+    ) -> Any:
         return continuation(self._with_metadata(details), requests)
 
     def intercept_stream_stream(
-        self, continuation: Callable, details: grpc.ClientCallDetails, requests: Iterator[Any]
-    ):
+        self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, requests: Iterator[Any]
+    ) -> Any:
         return continuation(self._with_metadata(details), requests)
 
 

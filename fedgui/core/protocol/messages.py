@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -52,7 +52,7 @@ class TaskSender:
     client_id: str = ""
 
     def as_client(self) -> pb.Client:
-        return pb.Client(name=self.name, role=self.role, client_id=self.client_id)
+        return pb.Client(name=self.name, role=cast(pb.Role, self.role), client_id=self.client_id)
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def model_update(
     }
     return pb.ModelUpdate(
         sender=identity.sender(),
-        receiver=pb.Client(name=task.sender.name, role=task.sender.role),
+        receiver=pb.Client(name=task.sender.name, role=cast(pb.Role, task.sender.role)),
         model_id=task.model_id,
         model_update_id=model_update_id,
         timestamp=str(datetime.now(timezone.utc)),
@@ -204,7 +204,7 @@ def model_update(
 def model_validation(identity: ClientIdentity, task: Task, metrics: Mapping[str, Any]) -> pb.ModelValidation:
     message = pb.ModelValidation(
         sender=identity.sender(),
-        receiver=task.sender.as_client(),
+        receiver=pb.Client(name=task.sender.name, role=cast(pb.Role, task.sender.role)),
         model_id=task.model_id,
         data=json.dumps(dict(metrics)),
         correlation_id=task.correlation_id,
@@ -219,7 +219,7 @@ def model_prediction(identity: ClientIdentity, task: Task, result: Any) -> pb.Mo
     id there. ``result`` None (a failed predict) is sent as "null", like FEDn's client."""
     message = pb.ModelPrediction(
         sender=identity.sender(with_id=False),
-        receiver=task.sender.as_client(),
+        receiver=pb.Client(name=task.sender.name, role=cast(pb.Role, task.sender.role)),
         model_id=task.model_id,
         data=json.dumps(result),
         correlation_id=task.correlation_id,
@@ -278,9 +278,11 @@ def status(
     As FEDn's client: sender without client_id, ``data`` = camelCase JSON of the message the
     status is ``about``, no correlation_id or extra.
     """
-    message = pb.Status(sender=identity.sender(with_id=False), status=text, log_level=log_level)
+    message = pb.Status(
+        sender=identity.sender(with_id=False), status=text, log_level=cast(pb.LogLevel, log_level)
+    )
     if type is not None:
-        message.type = type
+        message.type = cast(pb.StatusType, type)
     if session_id:
         message.session_id = session_id
     if about is not None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from fedgui.core.protocol.generated import fedn_pb2 as pb
 
@@ -91,16 +92,19 @@ class FakeCombiner:
             auth = call.metadata.get("authorization")
             if auth is None:
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "Token is missing")
+                return call  # abort raises; this line is for the type checker
             if not auth.startswith("Bearer "):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "Invalid token scheme, expected Bearer")
             if auth.removeprefix("Bearer ") != self.token:
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "Invalid token")
         return call
 
-    def _unary(self, service: str, name: str, request_type, answer):
+    def _unary(
+        self, service: str, name: str, request_type: Any, answer: Callable[[Any], Message]
+    ) -> tuple[str, Any]:
         method = f"/fedn.{service}/{name}"
 
-        def handle(request, context):
+        def handle(request: Any, context: Any) -> Message:
             self._record(method, context).requests.append(request)
             return answer(request)
 
@@ -109,7 +113,7 @@ class FakeCombiner:
         )
 
     def _handlers(self) -> list[grpc.GenericRpcHandler]:
-        def received(text: str):
+        def received(text: str) -> Callable[[Any], Message]:
             return lambda request: pb.Response(
                 sender=pb.Client(name="fake-combiner", role=pb.COMBINER), response=text
             )
@@ -151,7 +155,7 @@ class FakeCombiner:
             grpc.method_handlers_generic_handler("fedn.ModelService", models),
         ]
 
-    def _task_stream(self, request: pb.ClientAvailableMessage, context) -> Iterator[pb.TaskRequest]:
+    def _task_stream(self, request: pb.ClientAvailableMessage, context: Any) -> Iterator[pb.TaskRequest]:
         call = self._record("/fedn.Combiner/TaskStream", context)
         call.requests.append(request)
         if "client" not in call.metadata:  # what the real combiner does (a KeyError)
@@ -162,7 +166,7 @@ class FakeCombiner:
             except queue.Empty:
                 continue
 
-    def _download(self, request: pb.ModelRequest, context) -> Iterator[pb.ModelResponse]:
+    def _download(self, request: pb.ModelRequest, context: Any) -> Iterator[pb.ModelResponse]:
         self._record("/fedn.ModelService/Download", context).requests.append(request)
         if request.id in self.download_frames:
             yield from self.download_frames[request.id]
@@ -177,7 +181,7 @@ class FakeCombiner:
             yield pb.ModelResponse(id=request.id, data=chunk, status=pb.IN_PROGRESS)
         yield pb.ModelResponse(id=request.id, status=pb.OK)
 
-    def _upload(self, requests: Iterator[pb.ModelRequest], context) -> pb.ModelResponse | None:
+    def _upload(self, requests: Iterator[pb.ModelRequest], context: Any) -> pb.ModelResponse | None:
         call = self._record("/fedn.ModelService/Upload", context)
         parts: list[bytes] = []
         for frame in requests:
@@ -191,5 +195,6 @@ class FakeCombiner:
         return None
 
 
-def _serialize(message) -> bytes:
-    return message.SerializeToString()
+def _serialize(message: Message) -> bytes:
+    data: bytes = message.SerializeToString()
+    return data

@@ -19,9 +19,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import grpc
 
+from fedgui.core.download_limit import DownloadTooLarge
 from fedgui.core.protocol.channel import CombinerConnection
 from fedgui.core.protocol.errors import (
     CallCancelled,
@@ -81,8 +83,11 @@ def download_model(
     stall_timeout: float = 120.0,
     cancel: threading.Event | None = None,
     durable: bool = True,
+    max_bytes: int | None = None,
 ) -> Path:
     """Download model ``model_id`` from the combiner to ``dest_path`` (replaced atomically).
+
+    ``max_bytes``: stop with DownloadTooLarge (and delete what came) once more has arrived.
 
     ``durable=False`` skips the fsync (0.1-1 s for a 1 GB model): for caches that are emptied
     when the app starts, where a power cut can cost nothing but a download.
@@ -102,7 +107,7 @@ def download_model(
         watchdog = _CallWatchdog(call, stall_timeout, cancel)
         try:
             with os.fdopen(fd, "wb") as out:
-                _receive_frames(call, out, watchdog, model_id, timeout, progress)
+                _receive_frames(call, out, watchdog, model_id, timeout, progress, max_bytes)
                 out.flush()
                 if durable:
                     os.fsync(out.fileno())
@@ -125,7 +130,13 @@ def download_model(
 
 
 def _receive_frames(
-    call, out, watchdog: _CallWatchdog, model_id: str, unknown_timeout: float, progress
+    call: Any,  # a grpc streaming call: iterable of ModelResponse, with cancel()
+    out: BinaryIO,
+    watchdog: _CallWatchdog,
+    model_id: str,
+    unknown_timeout: float,
+    progress: ProgressCallback | None,
+    max_bytes: int | None = None,
 ) -> None:
     done = 0
     unknown_since: float | None = None
@@ -136,6 +147,9 @@ def _receive_frames(
             if frame.data:
                 out.write(frame.data)
                 done += len(frame.data)
+                if max_bytes is not None and done > max_bytes:
+                    call.cancel()
+                    raise DownloadTooLarge(f"the global model {model_id}", max_bytes)
                 if progress is not None:
                     progress(done, None)
             else:
@@ -179,9 +193,9 @@ class _UploadFrames:
         model_update_id: str,
         src: Path,
         chunk_size: int,
-        progress,
+        progress: ProgressCallback | None,
         cancel: threading.Event | None = None,
-    ):
+    ) -> None:
         self._cancel = cancel
         self._sender = pb.Client(role=pb.CLIENT, name=conn.client_name, client_id=conn.client_id)
         self._id = model_update_id

@@ -2,15 +2,16 @@
 
 Heartbeats every 2 s on their own thread (a client silent for more than 10 s is "inactive"
 and gets no tasks, even with an open stream); telemetry every 5 s; the task stream is read on
-the calling (session) thread and each task is handled there, one at a time, in arrival order.
+a thread of its own that hands each task to the session's inbox, so the session thread stays
+free to answer the person (pause, stop) while it waits for work.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 
@@ -18,32 +19,29 @@ from fedgui.core.events import EventBus, client_line
 from fedgui.core.protocol import messages as msg
 from fedgui.core.protocol.channel import CombinerConnection
 from fedgui.core.protocol.messages import ClientIdentity
-from fedgui.core.session.control import SessionControl
+from fedgui.core.session.control import StreamEnded, TaskArrived
 
 log = logging.getLogger(__name__)
 
 
 class CombinerLink:
-    def __init__(
-        self, connection: CombinerConnection, timing, bus: EventBus, control: SessionControl
-    ) -> None:
+    def __init__(self, connection: CombinerConnection, timing: Any, bus: EventBus) -> None:
         self.connection = connection
         self.timing = timing
         self.bus = bus
-        self.control = control
         self._closed = threading.Event()
-        self._stream = None
+        self._stream: Any = None  # the TaskStream call (grpc has no types)
         self._stream_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self.heartbeat_error: grpc.RpcError | None = None
+        self.heartbeat_error: BaseException | None = None  # a grpc.RpcError
         self.me = ClientIdentity(connection.client_id, connection.client_name)
 
-    # ---- the task stream (session thread) ----------------------------------------------------
+    # ---- the task stream ---------------------------------------------------------------------
 
-    def serve(self, on_ready: Callable[[], None], on_task: Callable[[object], bool]) -> float:
-        """Subscribe to tasks and hand each to ``on_task`` until the stream ends, breaks, or
-        ``on_task`` returns False. Returns the seconds the stream was open. A broken stream or a
-        failed first heartbeat raises the gRPC error for the session to classify."""
+    def open(self, deliver: Callable[[object], None]) -> None:
+        """Subscribe to tasks. A reader thread hands each task to ``deliver`` as
+        :class:`TaskArrived`, in arrival order, and the end of the stream as :class:`StreamEnded`
+        (with the gRPC error that broke it, if any). A failed first heartbeat raises here."""
         # One heartbeat first, synchronously: it fails fast on a wrong token or a dead combiner,
         # and makes the combiner count us as active before the stream opens.
         self._send_heartbeat()
@@ -52,26 +50,32 @@ class CombinerLink:
         request = msg.client_available(self.me)
         with self._stream_lock:
             if self._closed.is_set():
-                return 0.0
+                deliver(StreamEnded(self))
+                return
             self._stream = self.connection.combiner.TaskStream(request)
-        opened = time.monotonic()
-        on_ready()
+        self._start_background("stream", self._read_stream, deliver)
+
+    def _read_stream(self, deliver: Callable[[object], None]) -> None:
+        error: BaseException | None = None
         try:
             for task_request in self._stream:
-                if not on_task(task_request):
-                    break
+                deliver(TaskArrived(self, task_request))
         except grpc.RpcError as exc:
-            if self.heartbeat_error is not None:
-                raise self.heartbeat_error from exc
-            if exc.code() == grpc.StatusCode.CANCELLED and (self._closed.is_set() or self._stopping()):
-                return time.monotonic() - opened  # we closed it ourselves (pause / stop)
-            raise
-        if self.heartbeat_error is not None and not self._stopping():
-            raise self.heartbeat_error
-        return time.monotonic() - opened
+            error = exc
+        deliver(StreamEnded(self, error))
 
-    def _stopping(self) -> bool:
-        return self.control.stop_requested or self.control.pause_requested
+    def ending_error(self, ended: StreamEnded) -> BaseException | None:
+        """What to raise for the end of the stream: None when it ended cleanly or we closed it."""
+        if self.heartbeat_error is not None:
+            return self.heartbeat_error  # the stream was closed because the token stopped working
+        error = ended.error
+        if isinstance(error, grpc.RpcError) and error.code() == grpc.StatusCode.CANCELLED and self.closed:
+            return None  # we closed it ourselves (pause / stop / new package)
+        return error
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
 
     def close_stream(self) -> None:
         """Cancel the task stream from any thread (pause, stop, fatal heartbeat error)."""
@@ -89,8 +93,8 @@ class CombinerLink:
 
     # ---- background loops --------------------------------------------------------------------
 
-    def _start_background(self, name: str, loop: Callable[[float], None], interval: float) -> None:
-        thread = threading.Thread(target=loop, args=(interval,), name=f"session-{name}", daemon=True)
+    def _start_background(self, name: str, loop: Callable[[Any], None], argument: Any) -> None:
+        thread = threading.Thread(target=loop, args=(argument,), name=f"session-{name}", daemon=True)
         self._threads.append(thread)
         thread.start()
 

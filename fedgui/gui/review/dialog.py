@@ -6,10 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from fedgui.core.package.cache import PreparedPackage
-from fedgui.core.profile import Profile, ProfileStore
-from fedgui.gui.common.message import MessageBox, Tone
 from fedgui.gui.review.widget import PackageReviewWidget
-from fedgui.gui.workers import run_in_background
 
 
 def rejection_consequence(previous: PreparedPackage | None, last_approved: str | None) -> str:
@@ -24,10 +21,12 @@ def rejection_consequence(previous: PreparedPackage | None, last_approved: str |
 
 
 class PackageReviewDialog(QDialog):
-    """Shows the package (and for an update, what changed); Approve records the checksum.
+    """Shows the package (and for an update, what changed) and asks for a decision.
 
-    With ``profile`` (and ``profile_store``) the approval is written to the profile; either way
-    :attr:`approved_checksum` and the ``approved`` signal tell the caller.
+    The dialog saves nothing: the ``approved`` / ``rejected_package`` signals tell the caller,
+    which hands the answer to the session; the session is the one that saves an approval.
+    ``last_approved`` names the version approved before (for what "Reject" means) when
+    ``previous`` is no longer in the cache.
     """
 
     approved = Signal(str)
@@ -39,13 +38,10 @@ class PackageReviewDialog(QDialog):
         previous: PreparedPackage | None = None,
         parent: QWidget | None = None,
         *,
-        profile: Profile | None = None,
-        profile_store: ProfileStore | None = None,
+        last_approved: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.package = package
-        self.profile = profile
-        self.profile_store = profile_store
         self.approved_checksum: str | None = None
         self.setWindowTitle("Review the compute package")
         self.resize(1000, 720)
@@ -59,13 +55,9 @@ class PackageReviewDialog(QDialog):
         layout.addWidget(intro)
         self.review_widget = PackageReviewWidget(self)
         layout.addWidget(self.review_widget, 1)
-        last = profile.last_approved_checksum if profile else None
-        self.consequence = QLabel(rejection_consequence(previous, last), self)
+        self.consequence = QLabel(rejection_consequence(previous, last_approved), self)
         self.consequence.setWordWrap(True)
         layout.addWidget(self.consequence)
-        self.error = MessageBox(self)
-        self.error.setVisible(False)
-        layout.addWidget(self.error)
         # A plain row, not a QDialogButtonBox: inside a dialog that box makes its first "accept"
         # button the default, and Enter must never approve code by accident.
         buttons = QHBoxLayout()
@@ -86,29 +78,9 @@ class PackageReviewDialog(QDialog):
         self.review_widget.tree.setFocus()  # start on the files, never on "Approve"
 
     def _approve(self) -> None:
-        checksum = self.package.checksum
-        if self.profile is None or self.profile_store is None:
-            if self.profile is not None:
-                self.profile.approve(checksum)
-            self._approved(checksum)
-            return
-        profile, store = self.profile, self.profile_store
-        self.approve_button.setEnabled(False)
-
-        def save() -> None:
-            profile.approve(checksum)
-            store.save(profile)
-
-        run_in_background(save, on_done=lambda _r: self._approved(checksum), on_error=self._save_failed)
-
-    def _approved(self, checksum: str) -> None:
-        self.approved_checksum = checksum
-        self.approved.emit(checksum)
+        self.approved_checksum = self.package.checksum
+        self.approved.emit(self.package.checksum)
         self.accept()
-
-    def _save_failed(self, error: BaseException) -> None:
-        self.approve_button.setEnabled(True)
-        self.error.show_text(f"The approval could not be saved: {error}", Tone.ERROR)
 
     def reject(self) -> None:
         if self.approved_checksum is None:

@@ -22,12 +22,13 @@ from PySide6.QtWidgets import (
 
 from fedgui.core.package.cache import PreparedPackage
 from fedgui.core.package.review import PackageReview, build_review
+from fedgui.core.package.visible_text import visible_command
 from fedgui.gui.common.message import MessageBox, Tone
 from fedgui.gui.common.transfer_progress import format_size
 from fedgui.gui.review.file_text import FileView, load_file_view
 from fedgui.gui.review.file_tree import CHANGE_ROLE, PATH_ROLE, REMOVED, build_file_model
 from fedgui.gui.review.highlighting import CodeHighlighter, DiffHighlighter, language_for
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 #: Files opened first, in this order, so the viewer starts on something meaningful.
 FIRST_FILES = ("fedn.yaml", "python_env.yaml")
@@ -95,8 +96,20 @@ class PackageReviewWidget(QWidget):
         self.commands.setRootIsDecorated(False)
         self.commands.setAccessibleName("Entry point commands")
         self.commands.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.commands.setMaximumHeight(100)
+        # Never cut a command: wrap it (anywhere, for long words) instead of eliding it with "…".
+        self.commands.setWordWrap(True)
+        self.commands.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.commands.setUniformRowHeights(False)
+        self.commands.setMaximumHeight(160)
         commands_layout.addWidget(self.commands)
+        self.hidden_parts_note = QLabel(
+            "A command has long runs of spaces or characters that do not show on screen; they are "
+            "marked ⟨…⟩ above. Read the whole command before you approve.",
+            commands_box,
+        )
+        self.hidden_parts_note.setWordWrap(True)
+        self.hidden_parts_note.hide()
+        commands_layout.addWidget(self.hidden_parts_note)
         deps_box = QGroupBox("What it installs", self)
         deps_layout = QVBoxLayout(deps_box)
         self.dependencies = QPlainTextEdit(deps_box)
@@ -144,6 +157,7 @@ class PackageReviewWidget(QWidget):
         self.size_label.setText("—")
         self.changes_label.setText("—")
         self.commands.clear()
+        self.hidden_parts_note.hide()
         self.dependencies.clear()
         self.tree.setModel(None)
         self.viewer.clear()
@@ -155,7 +169,10 @@ class PackageReviewWidget(QWidget):
         self.clear()
         self.status.show_text("Reading the package's files…", Tone.BUSY)
         run_in_background(
-            lambda: build_review(package, previous), on_done=self.show_review, on_error=self._load_failed
+            lambda: build_review(package, previous),
+            on_done=self.show_review,
+            on_error=self._load_failed,
+            owner=self,
         )
 
     def _load_failed(self, error: BaseException) -> None:
@@ -173,10 +190,15 @@ class PackageReviewWidget(QWidget):
         self.size_label.setText(size)
         self.changes_label.setText(describe_changes(review))
         self.commands.clear()
+        hidden = False
         for name, command in review.entry_points.items():
-            item = QTreeWidgetItem([name, command])
+            shown = visible_command(command)
+            hidden = hidden or shown != command
+            item = QTreeWidgetItem([name, shown])
             item.setFont(1, _monospace())
+            item.setToolTip(1, shown)
             self.commands.addTopLevelItem(item)
+        self.hidden_parts_note.setVisible(hidden)
         self.dependencies.setPlainText(describe_dependencies(review))
         self.tree.setModel(build_file_model(review))
         self.tree.expandAll()
@@ -226,6 +248,7 @@ class PackageReviewWidget(QWidget):
             lambda: load_file_view(review, path, with_diff),
             on_done=lambda view: self._show_file(request, view, change),
             on_error=lambda err: self._show_file_error(request, err),
+            owner=self,
         )
 
     def _show_file(self, request: int, view: FileView, change: str) -> None:

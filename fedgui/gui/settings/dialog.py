@@ -1,9 +1,12 @@
 """Settings of one network connection (profile), plus the two app-wide choices (start at login,
-keep running in the tray). Saving writes the profile through ProfileStore on a worker thread."""
+keep running in the tray). Saving changes only the dialog's own fields of the saved profile,
+through ProfileStore.update on a worker thread, so an approval the session saved while the dialog
+was open stays."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core import autostart
+from fedgui.core.download_limit import DEFAULT_LIMIT_MB
 from fedgui.core.execution.resource_limits import MANAGED_VARIABLES
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 GPU_CHOICES = (
     ("Let the network's code decide", "auto"),
@@ -90,8 +94,28 @@ class SettingsDialog(QDialog):
             self.gpu.addItem(f"Graphics card {profile.gpu}", profile.gpu)
             index = self.gpu.count() - 1
         self.gpu.setCurrentIndex(index)
+        self.step_limit = QSpinBox()
+        self.step_limit.setRange(0, 7 * 24 * 60)
+        self.step_limit.setSuffix(" minutes")
+        self.step_limit.setSpecialValueText("As long as the network waits for a round")
+        self.step_limit.setValue(profile.step_time_limit_minutes or 0)
+        self.step_limit.setAccessibleName("Time limit for one training or validation step")
+        self.step_limit.setToolTip(
+            "A step still running after this is stopped and reported to the network as failed. "
+            "By default: the round time limit the network sends with each training task."
+        )
+        self.download_limit = QSpinBox()
+        self.download_limit.setRange(1, 1_000_000)
+        self.download_limit.setSuffix(" MB")
+        self.download_limit.setValue(profile.download_limit_mb or DEFAULT_LIMIT_MB)
+        self.download_limit.setAccessibleName("Largest download")
+        self.download_limit.setToolTip(
+            "fedgui stops and deletes a compute package or model download that is larger than this."
+        )
         self.tls_verify = QCheckBox("&Check the network's security certificate (recommended)")
         self.tls_verify.setChecked(profile.tls_verify)
+        self.require_tls = QCheckBox("Re&quire a secure connection (never send the token unencrypted)")
+        self.require_tls.setChecked(profile.require_tls)
         self.ca_bundle = QLineEdit(str(profile.ca_bundle or ""))
         self.ca_bundle.setPlaceholderText("The system's certificates")
         self.ca_bundle.setAccessibleName("Certificate file")
@@ -135,6 +159,7 @@ class SettingsDialog(QDialog):
         )
         data_form.addRow(self._labelled("Processor &threads:", self.threads), self.threads)
         data_form.addRow(self._labelled("&Graphics card:", self.gpu), self.gpu)
+        data_form.addRow(self._labelled("Time li&mit for one step:", self.step_limit), self.step_limit)
         env_buttons = QHBoxLayout()
         env_buttons.addWidget(add_button)
         env_buttons.addWidget(remove_button)
@@ -149,6 +174,8 @@ class SettingsDialog(QDialog):
         network_box = QGroupBox("Connection")
         network_form = QFormLayout(network_box)
         network_form.addRow(self.tls_verify)
+        network_form.addRow(self.require_tls)
+        network_form.addRow(self._labelled("Largest do&wnload:", self.download_limit), self.download_limit)
         network_form.addRow(
             self._labelled("&Certificate file:", self.ca_bundle), self._with_browse(self.ca_bundle, False)
         )
@@ -228,27 +255,49 @@ class SettingsDialog(QDialog):
 
     # --- saving -------------------------------------------------------------------------------
 
-    def edited_profile(self) -> Profile:
-        """The profile with the dialog's values (raises ValueError with a plain message)."""
-        profile = copy.deepcopy(self.profile)
-        for name in self.variables():
+    def chosen_data_folder(self) -> Path | None:
+        folder = self.data_folder.text().strip()
+        return Path(folder).expanduser() if folder else None
+
+    def edits(self) -> Callable[[Profile], None]:
+        """The dialog's values as a change to the saved profile, read now on the UI thread
+        (raises ValueError with a plain message)."""
+        variables = self.variables()
+        for name in variables:
             if not name.replace("_", "").isalnum() or name[0].isdigit():
                 raise ValueError(
                     f"“{name}” cannot be the name of an environment variable. "
                     "Use letters, digits and _ only, not starting with a digit."
                 )
-        folder = self.data_folder.text().strip()
-        profile.data_folder = Path(folder).expanduser() if folder else None
-        profile.base_python = self.interpreter.text().strip() or None
-        profile.cpu_thread_limit = self.threads.value() or None
-        profile.gpu = self.gpu.currentData()
-        profile.tls_verify = self.tls_verify.isChecked()
+        data_folder = self.chosen_data_folder()
+        base_python = self.interpreter.text().strip() or None
+        cpu_thread_limit = self.threads.value() or None
+        gpu = self.gpu.currentData()
+        step_time_limit_minutes = self.step_limit.value() or None
+        tls_verify = self.tls_verify.isChecked()
+        require_tls = self.require_tls.isChecked()
+        limit = self.download_limit.value()
+        download_limit_mb = None if limit == DEFAULT_LIMIT_MB else limit
         bundle = self.ca_bundle.text().strip()
-        profile.ca_bundle = Path(bundle).expanduser() if bundle else None
-        profile.log_retention_days = self.retention.value()
+        ca_bundle = Path(bundle).expanduser() if bundle else None
+        retention = self.retention.value()
         # Only the choices are stored; the runner turns them into variables (resource_limits).
-        profile.extra_env = {k: v for k, v in self.variables().items() if k not in MANAGED_VARIABLES}
-        return profile
+        extra_env = {k: v for k, v in variables.items() if k not in MANAGED_VARIABLES}
+
+        def apply(profile: Profile) -> None:
+            profile.data_folder = data_folder
+            profile.base_python = base_python
+            profile.cpu_thread_limit = cpu_thread_limit
+            profile.gpu = gpu
+            profile.step_time_limit_minutes = step_time_limit_minutes
+            profile.tls_verify = tls_verify
+            profile.require_tls = require_tls
+            profile.download_limit_mb = download_limit_mb
+            profile.ca_bundle = ca_bundle
+            profile.log_retention_days = retention
+            profile.extra_env = dict(extra_env)
+
+        return apply
 
     def edited_preferences(self) -> AppPreferences:
         return AppPreferences(
@@ -257,27 +306,27 @@ class SettingsDialog(QDialog):
 
     def save(self) -> None:
         try:
-            profile = self.edited_profile()
+            apply = self.edits()
         except ValueError as error:
             self._show_problem(str(error))
             return
         preferences = self.edited_preferences()
-        store = self.store
+        store, profile_id, data_folder = self.store, self.profile.id, self.chosen_data_folder()
         login_changed = preferences.start_at_login != self.preferences.start_at_login
 
         def write() -> tuple[Profile, AppPreferences]:
             # The data folder may be a network share that takes a while to answer.
-            if profile.data_folder is not None and not profile.data_folder.is_dir():
-                raise ValueError(
-                    f"The data folder {profile.data_folder} does not exist. Choose an existing folder."
-                )
-            store.save(profile)
+            if data_folder is not None and not data_folder.is_dir():
+                raise ValueError(f"The data folder {data_folder} does not exist. Choose an existing folder.")
+            # Re-reads the saved profile and changes only this dialog's fields: an approval the
+            # session saved while the dialog was open stays.
+            profile = store.update(profile_id, apply)
             if login_changed and autostart.is_supported():
                 autostart.set_enabled(preferences.start_at_login)
             return profile, preferences
 
         self.save_button.setEnabled(False)
-        run_in_background(write, on_done=self._saved, on_error=self._save_failed)
+        run_in_background(write, on_done=self._saved, on_error=self._save_failed, owner=self)
 
     def _saved(self, result: tuple[Profile, AppPreferences]) -> None:
         profile, preferences = result

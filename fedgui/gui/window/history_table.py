@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from fedgui.core.history.records import TaskRecord
 from fedgui.core.history.store import HistoryStore
 from fedgui.gui.common import theme
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 #: Metrics shown in the "key metric" column, first one present wins.
 KEY_METRIC_PREFERENCE = (
@@ -245,6 +245,7 @@ class HistoryTable(QWidget):
             lambda: load_history_rows(history, profile_id),
             on_done=self._set_rows,
             on_error=lambda error: self.details.setText(f"The history could not be read: {error}"),
+            owner=self,
         )
 
     def _set_rows(self, rows: list[HistoryRow]) -> None:

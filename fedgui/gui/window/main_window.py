@@ -1,21 +1,18 @@
 """The main window: the session's state and controls on top, then tabs for the live log,
 metric plots, the task history and the computer's resource use.
 
-The window owns one :class:`EventBus` for its lifetime; each profile's session emits into it.
-Log lines go straight from the bus into the log view's batch (no per-line signal); every other
-event reaches the UI thread through an :class:`EventBridge`. Anything that may block (stopping
-a session, saving, reading the history) runs on a worker thread.
+The window only lays out widgets and connects them to its :class:`SessionController`, which owns
+the event bus, the session and the actions. Log lines go straight from the bus into the log
+view's batch (no per-line signal); every other event arrives from the controller on the UI
+thread. Anything that may block (stopping a session, saving, reading the history) runs on a
+worker thread.
 """
 
 from __future__ import annotations
 
-import inspect
-import logging
 import os
-import sys
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -37,11 +34,8 @@ from PySide6.QtWidgets import (
 from fedgui.core.events import (
     Assigned,
     Event,
-    EventBus,
-    LogLine,
     MetricReported,
     ResourceUsage,
-    ReviewNeeded,
     StateChanged,
     TaskFinished,
     TaskStarted,
@@ -50,85 +44,32 @@ from fedgui.core.events import (
 )
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.core.session.states import SessionState
-from fedgui.gui.bridge import EventBridge
+from fedgui.core.session.states import NOT_RUNNING, SessionState
 from fedgui.gui.common import theme
+from fedgui.gui.review.dialog import PackageReviewDialog
 from fedgui.gui.settings.dialog import AppPreferences, PreferencesStore, SettingsDialog
+from fedgui.gui.threads import run_in_background
+from fedgui.gui.window.controller import SessionController, SessionFactory, real_session_factory
 from fedgui.gui.window.history_table import KIND_WORDS, HistoryTable
 from fedgui.gui.window.log_file_viewer import LogFileViewer
 from fedgui.gui.window.log_view import LogView
 from fedgui.gui.window.metric_plots import MetricPlots
 from fedgui.gui.window.resource_meter import ResourceMeter
-from fedgui.gui.window.status_panel import NOT_RUNNING, StatusPanel, button_states, headline
+from fedgui.gui.window.status_panel import StatusPanel, button_states, headline
 from fedgui.gui.window.tray import Tray
-from fedgui.gui.workers import run_in_background
-
-log = logging.getLogger(__name__)
+from fedgui.gui.wizard.wizard import ConnectionWizard
 
 STARTUP_MARKER_VARIABLE = "FEDGUI_STARTUP_MARKER"  # "-" prints FIRST_SHOWN, else a file path
 
 
-class SessionLike(Protocol):
-    """What the window needs from :class:`fedgui.core.session.Session`."""
-
-    state: SessionState
-    pending_review: Any
-    package: Any
-    assignment: Any
-
-    def start(self) -> None: ...
-    def pause(self) -> None: ...
-    def resume(self) -> None: ...
-    def stop_and_wait(self, timeout: float = 30.0) -> None: ...
-    def approve_package(self, checksum: str) -> None: ...
-    def reject_package(self) -> None: ...
-    def update_token(self, token: str) -> None: ...
-    def retry(self) -> None: ...
-
-
-SessionFactory = Callable[[Profile, EventBus], SessionLike]
-
-
-def real_session_factory(history: HistoryStore, store: ProfileStore, secrets: Any) -> SessionFactory:
-    def make(profile: Profile, bus: EventBus) -> SessionLike:
-        from fedgui.core.session.engine import Session
-
-        # Re-read each time: a new token may have been saved meanwhile.
-        return Session(
-            profile, lambda: secrets.get_token(profile.id), bus=bus, history=history, profile_store=store
-        )
-
-    return make
-
-
-def open_connection_wizard(parent: QWidget | None, store: ProfileStore, secrets: Any) -> QDialog:
-    """The other engineer's connection wizard if it is there, else a placeholder that says so.
-    The caller learns about a new profile by re-reading the store when the dialog finishes."""
-    try:
-        from fedgui.gui.wizard.wizard import ConnectionWizard  # type: ignore[attr-defined]
-    except ImportError:
-        box = QMessageBox(parent)
-        box.setWindowTitle("Connect to a network")
-        box.setIcon(QMessageBox.Icon.Information)
-        box.setText(
-            "The connection assistant is not part of this build yet. Meanwhile you can connect with "
-            "the command line: fedgui run --config client.yaml"
-        )
-        return box
-    wanted = {
-        "profile_store": store,
-        "secret_store": secrets,
-        "secrets": secrets,
-        "store": store,
-        "parent": parent,
-    }
-    parameters = inspect.signature(ConnectionWizard).parameters
-    kwargs = {name: value for name, value in wanted.items() if name in parameters}
-    return ConnectionWizard(**kwargs)
+def open_connection_wizard(parent: QWidget | None, store: ProfileStore, secrets: Any) -> ConnectionWizard:
+    """The connection wizard for one more network. The caller learns about the new profile from
+    the wizard's ``profile_saved`` signal or by re-reading the store when it finishes."""
+    return ConnectionWizard(store, secrets, parent)
 
 
 class MainWindow(QMainWindow):
-    """One window; the session of the chosen profile behind it."""
+    """One window showing the :class:`SessionController`'s profile and session."""
 
     quitting = Signal()
     first_shown = Signal()
@@ -148,32 +89,25 @@ class MainWindow(QMainWindow):
         self.profile_store = profile_store
         self.history = history
         self.secrets = secrets
-        self.session_factory = session_factory or real_session_factory(history, profile_store, secrets)
         self.preferences_store = preferences or PreferencesStore()
         self.preferences: AppPreferences = self.preferences_store.preferences()
         self.profiles = list(profiles)
-        self.profile: Profile | None = None
-        self.session: SessionLike | None = None
-        self.state = SessionState.IDLE
         self.really_quit = False
         self._shown_once = False
         self._open_dialogs: list[QWidget] = []
-        self._review: ReviewNeeded | None = None  # the package waiting for review, from the session
-
-        self.bus = EventBus()
-        self._ui_bus = EventBus()  # everything but log lines, for the bridge
-        self.bus.subscribe(lambda e: None if isinstance(e, LogLine) else self._ui_bus.emit(e))
-        self.bridge = EventBridge(self._ui_bus, self)
-        self.bridge.event.connect(self.on_event)
+        self.controller = SessionController(
+            session_factory or real_session_factory(history, profile_store, secrets), secrets, self
+        )
 
         self.setWindowTitle("fedgui")
         self.setWindowIcon(theme.app_icon())
         self.resize(1180, 760)
         self._build_widgets()
         self._build_actions()
-        self.log_view.attach(self.bus)
+        self.log_view.attach(self.controller.bus)
         self.tray = Tray(self)
         self._connect_tray()
+        self._connect_controller()
 
         chosen = next((p for p in self.profiles if p.id == current_profile_id), None)
         chosen = chosen or (self.profiles[0] if self.profiles else None)
@@ -289,27 +223,38 @@ class MainWindow(QMainWindow):
         self.tray.pause_requested.connect(self.pause)
         self.tray.quit_requested.connect(self.quit_app)
 
+    def _connect_controller(self) -> None:
+        controller = self.controller
+        controller.event_arrived.connect(self.on_event)
+        controller.profile_changed.connect(self._show_profile)
+        controller.token_saved.connect(
+            lambda: self.statusBar().showMessage("New token saved. Trying again…", 10_000)
+        )
+        controller.token_not_saved.connect(self._token_not_saved)
+
     # --- profiles -----------------------------------------------------------------------------
 
     def _fill_profile_choice(self) -> None:
+        shown = self.controller.profile
         self.profile_choice.blockSignals(True)
         self.profile_choice.clear()
         for profile in self.profiles:
             self.profile_choice.addItem(profile.display_name, profile.id)
-        if self.profile:
-            self.profile_choice.setCurrentIndex(max(0, self.profile_choice.findData(self.profile.id)))
+        if shown:
+            self.profile_choice.setCurrentIndex(max(0, self.profile_choice.findData(shown.id)))
         self.profile_choice.blockSignals(False)
 
     def _profile_chosen(self, index: int) -> None:
         profile_id = self.profile_choice.itemData(index)
+        shown = self.controller.profile
         chosen = next((p for p in self.profiles if p.id == profile_id), None)
-        if chosen is None or (self.profile and chosen.id == self.profile.id):
+        if chosen is None or (shown and chosen.id == shown.id):
             return
-        if self.state not in NOT_RUNNING:
+        if self.controller.running:
             answer = QMessageBox.question(
                 self,
                 "Switch network?",
-                f"fedgui is taking part in “{self.profile.display_name if self.profile else ''}”. "
+                f"fedgui is taking part in “{shown.display_name if shown else ''}”. "
                 f"Stop that and show “{chosen.display_name}”?",
             )
             if answer != QMessageBox.StandardButton.Yes:
@@ -319,11 +264,6 @@ class MainWindow(QMainWindow):
 
     def switch_profile(self, profile: Profile) -> None:
         """Show ``profile``; a running session of the previous profile is stopped in the background."""
-        old = self.session
-        if old is not None and self.state not in NOT_RUNNING:
-            run_in_background(old.stop_and_wait)
-        self.session = None
-        self.profile = profile
         self.preferences_store.last_profile_id = profile.id
         self.log_view.clear()
         self.log_view.submit(
@@ -335,25 +275,28 @@ class MainWindow(QMainWindow):
         self.plots.set_source(self.history, profile.id)
         self.history_table.set_source(self.history, profile.id)
         self.resource_meter.reset()
-        self.status_panel.set_network(profile.display_name, profile.controller_url)
         self.status_panel.set_combiner("")
         self.status_panel.set_extra("")
+        self.controller.show_profile(profile)  # profile_changed, then an IDLE state
+
+    def _show_profile(self, profile: Profile) -> None:
+        self.profiles = [profile if p.id == profile.id else p for p in self.profiles]
+        self.status_panel.set_network(profile.display_name, profile.controller_url)
         self._fill_profile_choice()
-        self._show_state(SessionState.IDLE, "", None)
         self.setWindowTitle(f"fedgui — {profile.display_name}")
+        self._update_controls()
 
     def set_profiles(self, profiles: list[Profile], select_id: str | None = None) -> None:
         self.profiles = list(profiles)
-        if self.profile:
-            updated = next((p for p in self.profiles if p.id == self.profile.id), None)
-            if updated:
-                self.profile = updated
-                self.status_panel.set_network(updated.display_name, updated.controller_url)
+        shown = self.controller.profile
+        updated = next((p for p in self.profiles if shown and p.id == shown.id), None)
+        if updated:
+            self.controller.replace_profile(updated)
         self._fill_profile_choice()
         chosen = next((p for p in self.profiles if p.id == select_id), None)
-        if chosen and (self.profile is None or chosen.id != self.profile.id):
+        if chosen and (shown is None or chosen.id != shown.id):
             self.switch_profile(chosen)
-        elif self.profile is None and self.profiles:
+        elif shown is None and self.profiles:
             self.switch_profile(self.profiles[0])
 
     def add_network(self) -> None:
@@ -366,16 +309,17 @@ class MainWindow(QMainWindow):
                 new = [p for p in profiles if p.id not in known]
                 self.set_profiles(profiles, new[0].id if new else None)
 
-            run_in_background(self.profile_store.list, on_done=done)
+            run_in_background(self.profile_store.list, on_done=done, owner=self)
 
         dialog.finished.connect(reload_profiles)
         dialog.open()
 
-    def open_settings(self) -> None:
-        if self.profile is None:
+    def open_settings(self) -> SettingsDialog | None:
+        profile = self.controller.profile
+        if profile is None:
             self.add_network()
-            return
-        dialog = SettingsDialog(self.profile, self.profile_store, self.preferences, self)
+            return None
+        dialog = SettingsDialog(profile, self.profile_store, self.preferences, self)
         dialog.saved.connect(self._settings_saved)
         self._keep(dialog)
         dialog.open()
@@ -384,69 +328,33 @@ class MainWindow(QMainWindow):
     def _settings_saved(self, profile: Profile, preferences: AppPreferences) -> None:
         self.preferences = preferences
         self.preferences_store.save_preferences(preferences)
-        self.profiles = [profile if p.id == profile.id else p for p in self.profiles]
-        self.profile = profile
-        self.status_panel.set_network(profile.display_name, profile.controller_url)
-        if self.state not in NOT_RUNNING:
+        if self.controller.running:
             self.statusBar().showMessage("Saved. The new settings apply from the next start.", 10_000)
-        else:
-            self.session = None  # the next start builds a session with the new settings
+        self.controller.replace_profile(profile)
 
     # --- participation ------------------------------------------------------------------------
 
-    def _ensure_session(self) -> SessionLike | None:
-        if self.profile is None:
-            return None
-        if self.session is None:
-            self.session = self.session_factory(self.profile, self.bus)
-        return self.session
-
     def start_or_resume(self) -> None:
-        if self.state is SessionState.PAUSED and self.session is not None:
-            run_in_background(self.session.resume)
-            return
-        if self.state not in NOT_RUNNING:
-            return
-        if self.state is SessionState.STOPPED:
-            self.session = None  # a stopped session's thread has ended: start with a fresh one
-        session = self._ensure_session()
-        if session is None:
-            self.add_network()
-            return
-        self.log_view.submit(client_line("Starting to take part."))
-        session.start()  # starts the session thread and returns at once
+        was_idle = not self.controller.running and self.controller.state is not SessionState.PAUSED
+        if not self.controller.start_or_resume():
+            self.add_network()  # nothing to start with yet
+        elif was_idle:
+            self.log_view.submit(client_line("Starting to take part."))
 
     def pause(self) -> None:
-        if self.session is not None:
-            run_in_background(self.session.pause)
+        self.controller.pause()
 
     def stop(self) -> None:
-        if self.session is not None:
-            self.status_panel.stop_button.setEnabled(False)
-            run_in_background(self.session.stop_and_wait)
+        self.status_panel.stop_button.setEnabled(False)
+        self.controller.stop()
 
     def retry(self) -> None:
-        if self.session is not None:
-            run_in_background(self.session.retry)
+        self.controller.retry()
 
     def enter_new_token(self) -> None:
         token = self.ask_new_token()
-        if not token or self.profile is None:
-            return
-        profile_id, session, secrets = self.profile.id, self.session, self.secrets
-
-        def store_and_use() -> None:
-            try:
-                secrets.set_token(profile_id, token)
-            finally:  # even if the keyring refuses, this run can use the token
-                if session is not None:
-                    session.update_token(token)
-
-        run_in_background(
-            store_and_use,
-            on_done=lambda _r: self.statusBar().showMessage("New token saved. Trying again…", 10_000),
-            on_error=self._token_not_saved,
-        )
+        if token:
+            self.controller.use_new_token(token)
 
     def _token_not_saved(self, error: BaseException) -> None:
         box = QMessageBox(
@@ -468,58 +376,25 @@ class MainWindow(QMainWindow):
         token = token.strip()
         return token if ok and token else None
 
-    def review_package(self) -> None:
-        session, review = self.session, self._review
-        if session is None or review is None:
-            return
-        dialog = self.make_review_dialog(review.package, review.previous)
+    def review_package(self) -> PackageReviewDialog | None:
+        review = self.controller.review
+        if review is None:
+            return None
+        dialog = PackageReviewDialog(
+            review.package, review.previous, self, last_approved=review.previous_checksum
+        )
+        dialog.approved.connect(self.controller.approve)
+        dialog.rejected_package.connect(lambda _checksum: self.controller.reject())
         self._keep(dialog)
-        if hasattr(dialog, "approved"):
-            dialog.approved.connect(
-                lambda checksum: run_in_background(lambda: session.approve_package(checksum))
-            )
-            dialog.rejected_package.connect(lambda _c: run_in_background(session.reject_package))
         dialog.open()
-
-    def make_review_dialog(self, package: Any, previous: Any) -> QDialog:
-        try:
-            from fedgui.gui.review.dialog import PackageReviewDialog
-        except ImportError:
-            return self._placeholder_review(package)
-        return PackageReviewDialog(
-            package, previous, self, profile=self.profile, profile_store=self.profile_store
-        )
-
-    def _placeholder_review(self, package: Any) -> QDialog:
-        box = QMessageBox(self)
-        box.setWindowTitle("Review the compute package")
-        box.setText(
-            "The network has a new compute package. It runs only if you approve it.\n\n"
-            f"Checksum (SHA-256): {package.checksum}"
-        )
-        approve = box.addButton("&Approve", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("&Reject", QMessageBox.ButtonRole.RejectRole)
-        session = self.session
-
-        def answered() -> None:
-            if session is None:
-                return
-            if box.clickedButton() is approve:
-                run_in_background(lambda: session.approve_package(package.checksum))
-            else:
-                run_in_background(session.reject_package)
-
-        box.finished.connect(lambda _r: answered())
-        return box
+        return dialog
 
     # --- events -------------------------------------------------------------------------------
 
     def on_event(self, event: Event) -> None:
-        """Every event except log lines, on the UI thread."""
+        """Every event except log lines, on the UI thread, after the controller has seen it."""
         if isinstance(event, StateChanged):
             self._state_changed(event)
-        elif isinstance(event, ReviewNeeded):
-            self._review = event
         elif isinstance(event, Assigned):
             self.status_panel.set_combiner(event.network.address)
         elif isinstance(event, MetricReported):
@@ -543,9 +418,10 @@ class MainWindow(QMainWindow):
     def _state_changed(self, event: StateChanged) -> None:
         state = event.state
         self._notify(event)
-        self._show_state(state, event.detail, event.error, event.timestamp)
-        if state is not SessionState.REVIEW_NEEDED:
-            self._review = None
+        self.status_panel.show_state(state, event.detail, event.error, event.timestamp)
+        buttons = button_states(state)
+        self.tray.show_state(state, headline(state, event.detail), buttons.start, buttons.pause)
+        self._update_controls()
         if state in NOT_RUNNING or state is SessionState.PAUSED:
             self.transfer_label.clear()
         if state is not SessionState.WORKING:
@@ -558,16 +434,9 @@ class MainWindow(QMainWindow):
             return
         self.tray.handle_event(event)
 
-    def _show_state(self, state: SessionState, detail: str, error: Any, at: float | None = None) -> None:
-        self.state = state
-        self.status_panel.show_state(state, detail, error, at)
-        buttons = button_states(state)
-        self.tray.show_state(state, headline(state, detail), buttons.start, buttons.pause)
-        self._update_controls()
-
     def _update_controls(self) -> None:
-        buttons = button_states(self.state)
-        has_profile = self.profile is not None
+        buttons = button_states(self.controller.state)
+        has_profile = self.controller.profile is not None
         self.start_action.setEnabled(buttons.start and has_profile)
         self.start_action.setText(buttons.start_text)
         self.status_panel.start_button.setEnabled(buttons.start and has_profile)
@@ -617,7 +486,7 @@ class MainWindow(QMainWindow):
     # --- closing ------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:
-        keeps_running = self.state not in NOT_RUNNING
+        keeps_running = self.controller.running
         if (
             not self.really_quit
             and keeps_running
@@ -647,9 +516,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Stopping…")
         self.log_view.detach()
         self.preferences_store.sync()
-        session = self.session if self.state not in NOT_RUNNING else None
 
-        def finish(_result: Any = None) -> None:
+        def finish() -> None:
+            self.controller.detach()
             self.tray.hide()
             self.quitting.emit()
             self.close()
@@ -657,10 +526,7 @@ class MainWindow(QMainWindow):
             if app is not None:
                 app.quit()
 
-        if session is None:
-            QTimer.singleShot(0, finish)
-        else:
-            run_in_background(session.stop_and_wait, on_done=finish, on_error=lambda _e: finish())
+        self.controller.stop_then(finish)
 
     # --- startup measurement ------------------------------------------------------------------
 
@@ -704,7 +570,3 @@ def _transfer_text(event: TransferProgress) -> str:
         share = 100 * event.done / event.total
         return f"{event.what.capitalize()}: {share:.0f} % of {format_bytes(event.total)}"
     return f"{event.what.capitalize()}: {format_bytes(event.done)}"
-
-
-def is_frozen() -> bool:
-    return bool(getattr(sys, "frozen", False))

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from fedgui.core.events import MetricReported
 from fedgui.core.history.store import HistoryStore
+from fedgui.gui.threads import run_in_background
 from fedgui.gui.window.plot_data import PlotData, load_plot_data, plot_data_csv, round_positions
-from fedgui.gui.workers import run_in_background
 
 DEFAULT_TICKED = 3  # per group, so a first look is not a tangle of lines
 LIVE_REDRAW_MS = 250  # live values can arrive many times a second; redraw at most 4×/s
@@ -125,6 +125,7 @@ class MetricPlots(QWidget):
             lambda: load_plot_data(history, profile_id),
             on_done=self.set_data,
             on_error=lambda error: self.hover_label.setText(f"The results could not be read: {error}"),
+            owner=self,
         )
 
     def set_data(self, data: PlotData) -> None:
@@ -330,7 +331,7 @@ class MetricPlots(QWidget):
                 raise OSError(f"could not write {path}")
             return str(path)
 
-        run_in_background(save, on_done=self.exported.emit, on_error=self._export_failed)
+        run_in_background(save, on_done=self.exported.emit, on_error=self._export_failed, owner=self)
 
     def export_csv(self, path: Path) -> None:
         text = plot_data_csv(self.data, {k: list(v) for k, v in self.live.items()})
@@ -338,6 +339,7 @@ class MetricPlots(QWidget):
             lambda: (Path(path).write_text(text, encoding="utf-8"), str(path))[1],
             on_done=self.exported.emit,
             on_error=self._export_failed,
+            owner=self,
         )
 
     def _export_failed(self, error: BaseException) -> None:

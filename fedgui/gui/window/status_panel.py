@@ -10,11 +10,10 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from fedgui.core.session.states import SessionState, describe
+from fedgui.core.session.states import NOT_RUNNING, SessionState, describe
 from fedgui.gui.common import theme
 
 #: States in which the session thread is not running at all.
-NOT_RUNNING = {SessionState.IDLE, SessionState.STOPPED}
 
 
 @dataclass(frozen=True)

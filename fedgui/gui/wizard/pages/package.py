@@ -9,9 +9,9 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 from fedgui.core.package.cache import PreparedPackage
 from fedgui.core.progress import throttled
 from fedgui.gui.common.message import MessageBox, Tone, plain_error
-from fedgui.gui.common.relay import Relay
 from fedgui.gui.common.transfer_progress import TransferProgressBar
 from fedgui.gui.review.widget import PackageReviewWidget
+from fedgui.gui.threads import main_thread_sink
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
 
@@ -77,8 +77,9 @@ class PackagePage(WizardPageBase):
         self.decision = MessageBox(self)
         self.decision.setVisible(False)
         layout.addWidget(self.decision)
-        self._relay = Relay(self)
-        self._relay.received.connect(lambda value: self.progress.update_progress(*value))
+        self._progress_sink = main_thread_sink(
+            lambda value: self.progress.update_progress(*value), owner=self
+        )
         self.retry_button.clicked.connect(self.start_download)
         self.approve_button.clicked.connect(self.approve)
         self.reject_button.clicked.connect(self.reject)
@@ -98,7 +99,7 @@ class PackagePage(WizardPageBase):
         self.decision.setVisible(False)
         self.progress.start()
         self.status.show_text("Downloading the compute package from the controller…", Tone.BUSY)
-        progress = throttled(lambda done, total: self._relay.send((done, total)))
+        progress = throttled(lambda done, total: self._progress_sink((done, total)))
         self.background(lambda: download_and_prepare(context, progress), self._downloaded, self._failed)
 
     def _downloaded(self, result: tuple[Path, PreparedPackage]) -> None:
