@@ -67,16 +67,26 @@ def main() -> int:
     started = time.time()
     upload(stub, model_file, model_id)
     records.append(
-        {"op": "upload", "kind": "upload", "start": started, "seconds": time.time() - started,
-         "bytes": model_file.stat().st_size}
+        {
+            "op": "upload",
+            "kind": "upload",
+            "start": started,
+            "seconds": time.time() - started,
+            "bytes": model_file.stat().st_size,
+        }
     )
     dest = Path(out_json).with_suffix(".download")
     for _ in range(downloads):
         started = time.time()
         size = download(stub, model_id, dest)
         records.append(
-            {"op": "download", "kind": "download", "start": started, "seconds": time.time() - started,
-             "bytes": size}
+            {
+                "op": "download",
+                "kind": "download",
+                "start": started,
+                "seconds": time.time() - started,
+                "bytes": size,
+            }
         )
         dest.unlink()
     channel.close()

@@ -64,23 +64,28 @@ def main() -> int:
         bare_upload(stub, seed, model_id)
         progress = progress_emitter(_NullBus(), "model download")
         times: dict[str, list[float]] = {"bare down": [], "fedgui down": [], "bare up": [], "fedgui up": []}
-        for _ in range(args.reps):
-            started = time.perf_counter()
-            bare_download(stub, model_id, work / "bare.bin")
-            times["bare down"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            download_model(conn, model_id, work / "fedgui.bin", progress=progress, durable=False)
-            times["fedgui down"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            bare_upload(stub, seed, str(uuid.uuid4()))
-            times["bare up"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            upload_model(conn, str(uuid.uuid4()), seed, progress=progress)
-            times["fedgui up"].append(time.perf_counter() - started)
+        steps = {
+            "bare down": lambda: bare_download(stub, model_id, work / "bare.bin"),
+            "fedgui down": lambda: download_model(
+                conn, model_id, work / "fedgui.bin", progress=progress, durable=False
+            ),
+            "bare up": lambda: bare_upload(stub, seed, str(uuid.uuid4())),
+            "fedgui up": lambda: upload_model(conn, str(uuid.uuid4()), seed, progress=progress),
+        }
+        order = list(steps)
+        for rep in range(args.reps):
+            # Alternate who goes first, so that what the previous step left behind (the
+            # combiner flushing an upload, a file being deleted) hits both alike.
+            for name in order if rep % 2 == 0 else [*order[1::-1], *order[:1:-1]]:
+                started = time.perf_counter()
+                steps[name]()
+                times[name].append(time.perf_counter() - started)
         print(f"{size / MB:.0f} MB, load {os.getloadavg()[0]:.2f}")
         for name, values in times.items():
             rates = sorted(size / MB / v for v in values)
-            print(f"  {name:12s} median {statistics.median(rates):6.0f} MB/s  [{rates[0]:.0f}–{rates[-1]:.0f}]")
+            print(
+                f"  {name:12s} median {statistics.median(rates):6.0f} MB/s  [{rates[0]:.0f}–{rates[-1]:.0f}]"
+            )
         if args.cprofile:
             profiler = cProfile.Profile()
             profiler.enable()

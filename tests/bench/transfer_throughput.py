@@ -121,17 +121,33 @@ def _fedgui_transfers(run_dir: Path) -> tuple[list[Transfer], int]:
         if task["model_id"] in seen and timings.get("fetch_model", 0) < 0.05:
             hits += 1
         else:
-            records.append({"op": "download", "kind": kind, "start": order, "seconds": timings["fetch_model"],
-                            "bytes": size})
+            records.append(
+                {
+                    "op": "download",
+                    "kind": kind,
+                    "start": order,
+                    "seconds": timings["fetch_model"],
+                    "bytes": size,
+                }
+            )
         seen.add(task["model_id"])
         if kind == "train" and "upload_model" in timings and index["train"] < len(out_bytes):
-            records.append({"op": "upload", "kind": "train", "start": order + 0.5,
-                            "seconds": timings["upload_model"], "bytes": out_bytes[index["train"]]})
+            records.append(
+                {
+                    "op": "upload",
+                    "kind": "train",
+                    "start": order + 0.5,
+                    "seconds": timings["upload_model"],
+                    "bytes": out_bytes[index["train"]],
+                }
+            )
         index[kind] += 1
     return _label(records), hits
 
 
-def run_session_client(client: str, size_mb: int, rep: int, seed: Path, package: Path, args, work: Path) -> Run:
+def run_session_client(
+    client: str, size_mb: int, rep: int, seed: Path, package: Path, args, work: Path
+) -> Run:
     run = Run(client, size_mb, rep, os.getloadavg())
     rep_dir = work / f"rep{rep}"
     result: RunResult = run_one(client, size_mb, seed, package, args, rep_dir)
@@ -205,21 +221,25 @@ def table(runs: list[Run]) -> str:
     for size in sorted({r.size_mb for r in runs}):
         by_client = {c: [r for r in runs if r.size_mb == size and r.client == c] for c in CLIENTS}
 
-        def rates(client: str, op: str, kinds: tuple[str, ...]) -> list[float]:
+        def rates(client: str, op: str, kinds: tuple[str, ...], by_client=by_client) -> list[float]:
             return [t.rate for r in by_client[client] for t in r.transfers if t.op == op and t.kind in kinds]
 
         rows = [
             ("download MB/s, first", {c: rates(c, "download", ("first",)) for c in CLIENTS}, ".0f"),
             (
                 "download MB/s, later train",
-                {"bare": rates("bare", "download", ("train",)), **{
-                    c: rates(c, "download", ("train",)) for c in ("stock", "fedgui")}},
+                {
+                    "bare": rates("bare", "download", ("train",)),
+                    **{c: rates(c, "download", ("train",)) for c in ("stock", "fedgui")},
+                },
                 ".0f",
             ),
             (
                 "download MB/s, validate",
-                {"bare": rates("bare", "download", ("train",)), **{
-                    c: rates(c, "download", ("validate",)) for c in ("stock", "fedgui")}},
+                {
+                    "bare": rates("bare", "download", ("train",)),
+                    **{c: rates(c, "download", ("validate",)) for c in ("stock", "fedgui")},
+                },
                 ".0f",
             ),
             (
@@ -233,8 +253,11 @@ def table(runs: list[Run]) -> str:
                 {c: [o for r in by_client[c] for o in r.overheads] for c in ("stock", "fedgui")},
                 ".2f",
             ),
-            ("peak RSS client (MB)", {c: [r.peak_rss / MB for r in by_client[c] if r.peak_rss] for c in CLIENTS},
-             ".0f"),
+            (
+                "peak RSS client (MB)",
+                {c: [r.peak_rss / MB for r in by_client[c] if r.peak_rss] for c in CLIENTS},
+                ".0f",
+            ),
         ]
         for name, values, spec in rows:
             cells = " | ".join(_spread(values.get(c, []), spec) for c in COLUMNS)
@@ -253,7 +276,9 @@ def details(run: Run) -> str:
     text = f"{run.client} {run.size_mb} MB rep {run.rep} (load before {load})"
     if run.error:
         text += f"\n  ERROR: {run.error}"
-    transfers = ", ".join(f"{t.op[:2]}/{t.kind} {t.bytes / MB:.0f} MB {t.seconds:.2f} s" for t in run.transfers)
+    transfers = ", ".join(
+        f"{t.op[:2]}/{t.kind} {t.bytes / MB:.0f} MB {t.seconds:.2f} s" for t in run.transfers
+    )
     overheads = ", ".join(f"{o:.2f}" for o in run.overheads)
     return (
         f"{text}\n  transfers: {transfers}\n  overhead/round: {overheads or '—'} s; "
@@ -267,7 +292,9 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each size (stock, fedgui, bare)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--round-timeout", type=int, default=900)
-    parser.add_argument("--clients", default=",".join(CLIENTS), help="which of stock,fedgui,bare, in this order")
+    parser.add_argument(
+        "--clients", default=",".join(CLIENTS), help="which of stock,fedgui,bare, in this order"
+    )
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temp folder, removed)")
     parser.add_argument("--keep", action="store_true", help="keep the run folders (logs, statestores)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
