@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from tests.bench import round_overhead  # noqa: E402
 from tests.bench._bench_support import (  # noqa: E402
     RssSampler,
     build_package,
@@ -51,7 +52,7 @@ from tests.fednet.install import ensure_environments  # noqa: E402
 
 BARE = Path(__file__).with_name("_bare_transfer.py")
 CLIENTS = ("stock", "fedgui", "bare")  # the order each repetition runs them
-COLUMNS = ("bare", "stock", "fedgui")  # the order the table shows them
+COLUMNS = ("bare", "stock", "fedgui", "before")  # the order the table shows them
 
 
 @dataclass
@@ -149,13 +150,21 @@ def run_session_client(
     client: str, size_mb: int, rep: int, seed: Path, package: Path, args, work: Path
 ) -> Run:
     run = Run(client, size_mb, rep, os.getloadavg())
-    rep_dir = work / f"rep{rep}"
-    result: RunResult = run_one(client, size_mb, seed, package, args, rep_dir)
-    run_dir = rep_dir / f"{client}-{size_mb}"
+    rep_dir = work / f"rep{rep}-{client}"
+    kind = "stock" if client == "stock" else "fedgui"
+    if client == "before":
+        # fedgui from another checkout (``--before``): ``fedgui run`` starts in that folder, so
+        # ``python -m fedgui`` imports its code; everything else is the same.
+        round_overhead.ROOT = args.before
+    try:
+        result: RunResult = run_one(kind, size_mb, seed, package, args, rep_dir)
+    finally:
+        round_overhead.ROOT = ROOT
+    run_dir = rep_dir / f"{kind}-{size_mb}"
     run.error = result.error
     run.overheads = result.overheads()
     run.peak_rss = result.peak_rss
-    if client == "stock":
+    if kind == "stock":
         run.transfers = _stock_transfers(run_dir)
     else:
         run.transfers, run.cache_hits = _fedgui_transfers(run_dir)
@@ -214,23 +223,25 @@ def _ratio(ours: list[float], theirs: list[float]) -> str:
 
 
 def table(runs: list[Run]) -> str:
+    columns = [c for c in COLUMNS if any(r.client == c for r in runs)]
+    names = {"bare": "bare gRPC loop", "stock": "stock client", "fedgui": "fedgui", "before": "fedgui before"}
     lines = [
-        "| size | figure | bare gRPC loop | stock client | fedgui | fedgui/stock | fedgui/bare |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        f"| size | figure | {' | '.join(names[c] for c in columns)} | fedgui/stock | fedgui/bare |",
+        "|---|---|" + "---:|" * (len(columns) + 2),
     ]
     for size in sorted({r.size_mb for r in runs}):
-        by_client = {c: [r for r in runs if r.size_mb == size and r.client == c] for c in CLIENTS}
+        by_client = {c: [r for r in runs if r.size_mb == size and r.client == c] for c in COLUMNS}
 
         def rates(client: str, op: str, kinds: tuple[str, ...], by_client=by_client) -> list[float]:
             return [t.rate for r in by_client[client] for t in r.transfers if t.op == op and t.kind in kinds]
 
         rows = [
-            ("download MB/s, first", {c: rates(c, "download", ("first",)) for c in CLIENTS}, ".0f"),
+            ("download MB/s, first", {c: rates(c, "download", ("first",)) for c in COLUMNS}, ".0f"),
             (
                 "download MB/s, later train",
                 {
                     "bare": rates("bare", "download", ("train",)),
-                    **{c: rates(c, "download", ("train",)) for c in ("stock", "fedgui")},
+                    **{c: rates(c, "download", ("train",)) for c in ("stock", "fedgui", "before")},
                 },
                 ".0f",
             ),
@@ -238,36 +249,38 @@ def table(runs: list[Run]) -> str:
                 "download MB/s, validate",
                 {
                     "bare": rates("bare", "download", ("train",)),
-                    **{c: rates(c, "download", ("validate",)) for c in ("stock", "fedgui")},
+                    **{c: rates(c, "download", ("validate",)) for c in ("stock", "fedgui", "before")},
                 },
                 ".0f",
             ),
             (
                 "download MB/s, all",
-                {c: rates(c, "download", ("first", "train", "validate")) for c in CLIENTS},
+                {c: rates(c, "download", ("first", "train", "validate")) for c in COLUMNS},
                 ".0f",
             ),
-            ("upload MB/s", {c: rates(c, "upload", ("upload",)) for c in CLIENTS}, ".0f"),
+            ("upload MB/s", {c: rates(c, "upload", ("upload",)) for c in COLUMNS}, ".0f"),
             (
                 "overhead/round (s)",
-                {c: [o for r in by_client[c] for o in r.overheads] for c in ("stock", "fedgui")},
+                {c: [o for r in by_client[c] for o in r.overheads] for c in ("stock", "fedgui", "before")},
                 ".2f",
             ),
             (
                 "peak RSS client (MB)",
-                {c: [r.peak_rss / MB for r in by_client[c] if r.peak_rss] for c in CLIENTS},
+                {c: [r.peak_rss / MB for r in by_client[c] if r.peak_rss] for c in COLUMNS},
                 ".0f",
             ),
         ]
         for name, values, spec in rows:
-            cells = " | ".join(_spread(values.get(c, []), spec) for c in COLUMNS)
+            cells = " | ".join(_spread(values.get(c, []), spec) for c in columns)
             ours = values.get("fedgui", [])
             lines.append(
                 f"| {size} MB | {name} | {cells} | {_ratio(ours, values.get('stock', []))} "
                 f"| {_ratio(ours, values.get('bare', []))} |"
             )
-        hits = sum(r.cache_hits for r in by_client["fedgui"])
-        lines.append(f"| {size} MB | fedgui cache hits (no download) | | | {hits} | | |")
+        hits = [
+            str(sum(r.cache_hits for r in by_client[c])) if c in ("fedgui", "before") else "" for c in columns
+        ]
+        lines.append(f"| {size} MB | fedgui cache hits (no download) | {' | '.join(hits)} | | |")
     return "\n".join(lines)
 
 
@@ -293,7 +306,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--round-timeout", type=int, default=900)
     parser.add_argument(
-        "--clients", default=",".join(CLIENTS), help="which of stock,fedgui,bare, in this order"
+        "--clients", default=",".join(CLIENTS), help="which of stock,fedgui,bare,before, in this order"
+    )
+    parser.add_argument(
+        "--before", type=Path, help="another checkout of fedgui, run as client 'before' (e.g. a git worktree)"
     )
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temp folder, removed)")
     parser.add_argument("--keep", action="store_true", help="keep the run folders (logs, statestores)")
@@ -318,6 +334,8 @@ def main() -> int:
             for rep in range(1, args.reps + 1):
                 for client in clients:
                     print(f"--- {client}, {size} MB, rep {rep}/{args.reps}", flush=True)
+                    if client == "before" and args.before is None:
+                        raise SystemExit("client 'before' needs --before PATH")
                     if client == "bare":
                         run = run_bare(size, rep, seed, args, work)
                     else:
@@ -330,13 +348,13 @@ def main() -> int:
             args.json.write_text(json.dumps([asdict(r) for r in runs], indent=1))
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    print()
-    print(
-        f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs); "
-        f"{(time.monotonic() - started) / 60:.0f} min; rounds/session {args.rounds}; "
-        "median [min–max] n=samples"
-    )
-    print(table(runs))
+        print()  # also when interrupted: the table of what ran
+        print(
+            f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs); "
+            f"{(time.monotonic() - started) / 60:.0f} min; rounds/session {args.rounds}; "
+            "median [min–max] n=samples"
+        )
+        print(table(runs), flush=True)
     return 0 if all(r.error is None for r in runs) else 1
 
 
