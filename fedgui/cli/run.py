@@ -18,6 +18,9 @@ EXIT_OK = 0
 EXIT_USAGE = 2  # bad arguments, unknown profile, unreadable client.yaml
 EXIT_NEEDS_APPROVAL = 3  # the package must be approved first
 EXIT_PROFILE_IN_USE = 4  # another fedgui runs with this profile
+#: Stopping never takes longer: the running step gets a few seconds to stop, then it is killed
+#: (runner.KILL_GRACE_SECONDS); if something else still blocks after this, fedgui exits anyway.
+STOP_SECONDS = 12.0
 
 EPILOG = """\
 approval:
@@ -42,7 +45,8 @@ identity:
   file (the desktop app included); the second one says which process holds it.
 
 exit codes:
-  0  stopped by Ctrl-C / SIGTERM (the running entry point was stopped, the stream closed)
+  0  stopped by Ctrl-C / SIGTERM (the running entry point and everything it started were
+     stopped, the stream closed); within about 12 s, at once on a second Ctrl-C
   2  bad arguments, unknown profile or unreadable configuration file
   3  the network's compute package is not approved: after looking at it, run again with
      --approve CHECKSUM (the message shows the whole command), or approve it in the desktop app
@@ -97,17 +101,19 @@ def _checksum_argument(text: str) -> str:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from fedgui.cli.console import print_stamped
     from fedgui.core.errors import FedguiError
 
     try:
         profile, token_source, store = _load(args)
     except FedguiError as exc:
-        print(f"fedgui: {exc}", file=sys.stderr)
+        print_stamped(f"fedgui: {exc}")
         return EXIT_USAGE
     return _run_session(profile, token_source, store, args)
 
 
 def _load(args: argparse.Namespace):
+    from fedgui.cli.console import print_stamped
     from fedgui.core.clientconfig import GENERATED_CLIENT_ID_NOTE, ClientConfigError, import_client_config
     from fedgui.core.config_profiles import profile_for_config
     from fedgui.core.profile import ProfileStore
@@ -127,12 +133,11 @@ def _load(args: argparse.Namespace):
         kept = profile_for_config(imported, args.config)
         store = kept.store
         for note in [n for n in imported.notes if n != GENERATED_CLIENT_ID_NOTE] + kept.notes:
-            print(f"fedgui: note: {note}", file=sys.stderr)
+            print_stamped(f"fedgui: note: {note}")
         if imported.unknown_keys:
-            print(
+            print_stamped(
                 f"fedgui: note: {args.config} has keys fedgui does not know and ignores: "
-                + ", ".join(imported.unknown_keys),
-                file=sys.stderr,
+                + ", ".join(imported.unknown_keys)
             )
         profile = kept.profile
         config_path = Path(args.config)
@@ -169,7 +174,7 @@ def unisolated_message(support) -> str:
 
 
 def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
-    from fedgui.cli.console import ConsoleRenderer
+    from fedgui.cli.console import ConsoleRenderer, print_stamped
     from fedgui.core.events import ReviewNeeded, StateChanged
     from fedgui.core.profile_lock import ProfileInUse
     from fedgui.core.session.engine import Session
@@ -178,6 +183,7 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     session = Session(profile, token_source, profile_store=store, allow_unisolated=args.allow_unisolated)
     session.bus.subscribe(ConsoleRenderer(show_progress=not args.quiet_progress))
     finished = threading.Event()
+    stopping = threading.Event()
     outcome = {"code": EXIT_OK}
 
     def watch(event) -> None:
@@ -186,11 +192,11 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
                 message = unisolated_message(session.isolation)
             else:
                 message = unapproved_message(event.package, args)
-            print("\n" + message, file=sys.stderr, flush=True)
+            print_stamped(message)
             outcome["code"] = EXIT_NEEDS_APPROVAL
             finished.set()
         if isinstance(event, StateChanged) and isinstance(event.error, ProfileInUse):
-            print(f"fedgui: {event.error}", file=sys.stderr, flush=True)
+            print_stamped(f"fedgui: {event.error}")
             outcome["code"] = EXIT_PROFILE_IN_USE
             finished.set()
         if isinstance(event, StateChanged) and event.state is SessionState.STOPPED:
@@ -199,6 +205,8 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     session.bus.subscribe(watch)
 
     def on_signal(signum, frame) -> None:
+        if finished.is_set() and stopping.is_set():  # asked twice: do not wait any longer
+            _exit_now(outcome["code"], "stopping now")
         finished.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -207,8 +215,11 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
         while not finished.wait(0.5):
             pass
     finally:
-        print("fedgui: stopping…", file=sys.stderr, flush=True)
-        session.stop_and_wait()
+        stopping.set()
+        print_stamped("fedgui: stopping…")
+        session.stop_and_wait(timeout=STOP_SECONDS)
+        if session.is_running():
+            _exit_now(outcome["code"], f"could not stop cleanly within {STOP_SECONDS:.0f} s; exiting anyway")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return outcome["code"]
@@ -249,3 +260,15 @@ def approve_command(args: argparse.Namespace, checksum: str) -> str:
     if args.quiet_progress:
         argv.append("--quiet-progress")
     return shlex.join([*argv, "--approve", checksum])
+
+
+def _exit_now(code: int, why: str) -> None:
+    """End the process at once, threads and all. The step supervisor notices that fedgui is
+    gone and ends the running step (Linux), so nothing of the package keeps running."""
+    import os
+
+    from fedgui.cli.console import print_stamped
+
+    print_stamped(f"fedgui: {why}")
+    sys.stdout.flush()
+    os._exit(code)

@@ -62,6 +62,9 @@ GENERATED_CLIENT_ID_NOTE = "The file has no client_id, so fedgui made one; it st
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: A real client.yaml is a few hundred bytes (a token included). Larger files are refused before
+#: they are read: a YAML parser needs many times a file's size in memory and time.
+MAX_CONFIG_BYTES = 1_000_000
 
 
 class ClientConfigError(FedguiError):
@@ -100,7 +103,17 @@ def import_client_config(path: Path | str) -> ImportedClientConfig:
     """Read a FEDn ``client.yaml`` and turn it into an (unsaved) :class:`Profile`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # never more than the limit, even if the file grows
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ClientConfigError(
+                f"The file {path} is larger than {MAX_CONFIG_BYTES // 1_000_000} MB: far too large for a "
+                "client configuration file (those are a few hundred bytes), so fedgui did not read it.",
+                "Check that you chose the right file; ask the network's operator for the client "
+                "configuration file if you do not have it.",
+                path,
+            )
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ClientConfigError(
             f"fedgui could not read the client configuration file {path} ({err.__class__.__name__}).",

@@ -74,6 +74,8 @@ class Profile:
     data_folder: Path | None = None
     preferred_combiner: str = ""
     tls_verify: bool = True
+    #: Refuse to connect (and to send the token) unless the controller and combiner use TLS.
+    require_tls: bool = False
     ca_bundle: Path | None = None
     #: Extra environment variables for the compute package's entry points. Left out of repr:
     #: people put credentials for their own data sources here.
@@ -98,6 +100,10 @@ class Profile:
     cpu_thread_limit: int | None = None
     #: "auto" (let the package decide), "none" (hide GPUs), or a device index such as "0".
     gpu: str = "auto"
+    #: How long one step of a task may run; None: the network's round time limit (step_limit.py).
+    step_time_limit_minutes: int | None = None
+    #: The largest compute package or model fedgui downloads, in MB; None: download_limit.py's default.
+    download_limit_mb: int | None = None
     #: Keys from a newer fedgui, kept so that saving here does not lose them.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -254,7 +260,7 @@ def _check_field(name: str, value: Any) -> Any:
     """Type-check one stored field so a hand-edited mistake is reported, not carried along."""
     if name in _PATH_FIELDS:
         return None if value in (None, "") else Path(_expect(name, value, str))
-    if name in {"tls_verify", "ready", "run_unisolated_agreed"}:
+    if name in {"tls_verify", "ready", "require_tls", "run_unisolated_agreed"}:
         return _expect(name, value, bool)
     if name == "extra_env":
         env = _expect(name, value or {}, dict)
@@ -266,7 +272,7 @@ def _check_field(name: str, value: Any) -> Any:
         return [str(c).lower() for c in _expect(name, value or [], list)]
     if name == "log_retention_days":
         return _expect(name, value, int)
-    if name == "cpu_thread_limit":
+    if name in {"cpu_thread_limit", "step_time_limit_minutes", "download_limit_mb"}:
         return None if value is None else _expect(name, value, int)
     if name in {"base_python", "last_approved_checksum", "package_checksum_pin", "helper_type"}:
         return None if value is None else str(value)

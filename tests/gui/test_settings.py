@@ -39,8 +39,12 @@ def test_save_writes_the_profile(qtbot, dialog, profile_store, tmp_path):
     dialog.threads.setValue(4)
     dialog.gpu.setCurrentIndex(dialog.gpu.findData("none"))
     dialog.tls_verify.setChecked(False)
+    dialog.require_tls.setChecked(True)
+    dialog.download_limit.setValue(500)
     dialog.ca_bundle.setText(str(tmp_path / "ca.pem"))
     dialog.retention.setValue(90)
+    assert dialog.step_limit.text() == "As long as the network waits for a round"
+    dialog.step_limit.setValue(45)
     dialog.add_variable("DATASET", "site-a")
     saved = []
     dialog.saved.connect(lambda profile, _preferences: saved.append(profile))
@@ -51,6 +55,9 @@ def test_save_writes_the_profile(qtbot, dialog, profile_store, tmp_path):
     assert stored.cpu_thread_limit == 4 and stored.gpu == "none"
     assert stored.tls_verify is False and stored.ca_bundle == tmp_path / "ca.pem"
     assert stored.log_retention_days == 90
+    assert stored.step_time_limit_minutes == 45
+    assert stored.require_tls is True
+    assert stored.download_limit_mb == 500
     # Only the choices are stored; the variables are derived when an entry point starts.
     assert stored.extra_env == {"MY_SETTING": "1", "DATASET": "site-a"}
     assert [p.id for p in saved] == [stored.id]

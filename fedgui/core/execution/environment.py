@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fedgui.core import paths
+from fedgui.core.disk_space import DiskFull, low_on_space, mentions_disk_full
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import Event, EventSink, LogLine
 from fedgui.core.execution.process_tree import IS_WINDOWS, new_group_popen_kwargs, terminate_tree
@@ -388,6 +389,8 @@ class EnvironmentBuilder:
     def _create_venv(self, base: BasePython, target: Path, on_line: EventSink) -> None:
         lines, code = self._stream([str(base.path), "-m", "venv", str(target)], on_line)
         self._check_cancelled()
+        if code != 0 and (mentions_disk_full(lines) or low_on_space(target)):
+            raise DiskFull("the package's Python environment", target)
         if code != 0:
             tail = " ".join(line.strip() for line in lines[-3:])
             raise EnvironmentBuildFailed(
@@ -415,6 +418,8 @@ class EnvironmentBuilder:
         finally:
             req_file.unlink(missing_ok=True)
         self._check_cancelled()
+        if code != 0 and (mentions_disk_full(lines) or low_on_space(target)):
+            raise DiskFull("the package's Python environment", target)
         if code != 0:
             raise explain_pip_failure(lines, requirements)
 

@@ -22,6 +22,7 @@ and the network's round would wait for it until its timeout.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import logging
 import threading
@@ -34,6 +35,9 @@ from typing import Any
 
 from fedgui.core import paths
 from fedgui.core.controller.errors import ControllerUnreachable
+from fedgui.core.controller.transport_security import require_secure_controller, token_exposure_notice
+from fedgui.core.disk_space import DiskFull, full_file, is_disk_full
+from fedgui.core.download_limit import limit_bytes
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     Assigned,
@@ -92,7 +96,11 @@ def connect_controller(profile: Profile, token: str | None) -> Any:
     from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
 
     return ControllerClient(
-        profile.controller_url, token=token, verify=profile.tls_verify_argument, timeout=10.0
+        profile.controller_url,
+        token=token,
+        verify=profile.tls_verify_argument,
+        timeout=10.0,
+        max_download_bytes=limit_bytes(profile.download_limit_mb),
     )
 
 
@@ -127,6 +135,7 @@ class SessionTiming:
     return_probe_interval: float = 1.0  # while backing off, how often to see if the server is back
     package_check_interval: float = DEFAULT_INTERVAL  # how often to ask whether the package changed
     error_retry_interval: float = 300.0  # an error state tries again by itself after this long
+    #: A fixed time limit for every step (seconds), over the profile's and the network's (tests).
     task_timeout: float | None = None
     backoff: Backoff = field(default_factory=Backoff)
 
@@ -160,6 +169,7 @@ class Session:
         self._token_override: str | None = None
         self._packages = package_cache or PackageCache()
         # Approvals live in this session's copy of the profile and are saved to its file.
+        self._profile_store = profile_store
         self._approvals = ProfileApprovals(
             self.profile, profile_store, on_saved=lambda saved: self.bus.emit(ProfileSaved(saved))
         )
@@ -197,6 +207,8 @@ class Session:
         self._started_package: str | None = None  # checksum whose `startup` already ran
         self._rounds: dict[str, str] = {}  # session id → latest training round seen
         self.assignment: Any = None  # the controller's Assignment, once assigned
+        self._round_timeouts: dict[str, float] = {}  # session id → its rounds' time limit
+        self._said_token_unencrypted = False
         self.package: PreparedPackage | None = None
         self.last_error: FedguiError | None = None
 
@@ -244,6 +256,10 @@ class Session:
             self._thread.join(timeout)
         if self._state is not SessionState.STOPPED:
             self._set_state(SessionState.STOPPED)
+
+    def is_running(self) -> bool:
+        """True while the session thread has not ended."""
+        return bool(self._thread and self._thread.is_alive())
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread:
@@ -461,6 +477,7 @@ class Session:
         self._claim_profile()
         self._stream_opened_at = None
         token = self._token()
+        require_secure_controller(self.profile.controller_url, self.profile.require_tls)
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")
         controller = self._connect_controller(self.profile, token)
         try:
@@ -492,6 +509,12 @@ class Session:
             self.assignment, ca_bundle=self.profile.ca_bundle, force_tls=None
         )
         self._combiner_address = (endpoint.host, endpoint.port)
+        notice = token_exposure_notice(
+            self.profile.controller_url, endpoint.use_tls, token, self.profile.require_tls
+        )
+        if notice and not self._said_token_unencrypted:  # once per session, not per reconnect
+            self._said_token_unencrypted = True
+            self._say(notice, "warning")
         self.bus.emit(
             Assigned(
                 NetworkDetails(
@@ -519,6 +542,8 @@ class Session:
                 timeout=self.timing.task_timeout,
                 on_working=lambda detail: self._inbox.put(TaskWorking(link, detail)),
                 rounds=self._rounds,
+                round_timeouts=self._round_timeouts,
+                helper_type=self.assignment.helper_type,
             )
         )
         detector = PackageChangeDetector(
@@ -628,8 +653,13 @@ class Session:
     # ---- steps -------------------------------------------------------------------------------
 
     def _assign(self, controller: Any) -> Any:
+        said: list[str] = []
+
         def waiting(message: str) -> None:
-            self._set_state(SessionState.WAITING_FOR_PACKAGE, message)
+            # The controller is asked every few seconds: say it once, again only if it changes.
+            if said[-1:] != [message]:
+                said.append(message)
+                self._set_state(SessionState.WAITING_FOR_PACKAGE)
 
         assignment = controller.assign(
             self.profile.client_id,
@@ -671,11 +701,16 @@ class Session:
             folder = self._work_dir / "downloads"
             folder.mkdir(parents=True, exist_ok=True)
 
-            archive = controller.download_package(folder, progress=progress_emitter(self.bus, "package"))
             try:
-                package = self._packages.prepare(archive, expected_checksum=checksum)
-            finally:
-                archive.unlink(missing_ok=True)
+                archive = controller.download_package(folder, progress=progress_emitter(self.bus, "package"))
+                try:
+                    package = self._packages.prepare(archive, expected_checksum=checksum)
+                finally:
+                    archive.unlink(missing_ok=True)
+            except Exception as exc:
+                if is_disk_full(exc) and not isinstance(exc, DiskFull):
+                    raise DiskFull("the compute package", full_file(exc) or folder) from exc
+                raise
         if checksum is None and not self._said_no_checksum:
             self._said_no_checksum = True
             self._say(
@@ -689,7 +724,23 @@ class Session:
                 f"{pin[:12]}…; nothing from it ran."
             )
         self._check_stop()
+        self._prune_packages(package.checksum)
         return package
+
+    def _prune_packages(self, current: str) -> None:
+        """Drop unapproved and superseded packages from the shared cache: keep the one in use
+        and every profile's last approved one (the review compares a new version with it)."""
+        keep = {current, self.profile.last_approved_checksum or ""}
+        if self._profile_store is not None:
+            with contextlib.suppress(Exception):  # a broken profile file must not stop the session
+                keep.update(p.last_approved_checksum or "" for p in self._profile_store.scan().profiles)
+        try:
+            removed = self._packages.prune(keep)
+        except OSError as exc:
+            log.warning("could not prune the package cache: %s", exc)
+            return
+        if removed:
+            log.info("removed %d unused compute package(s) from the cache", len(removed))
 
     def _ask_for_approval(self, package: PreparedPackage) -> bool:
         """The package is not approved yet: approve it (``--approve``) or ask the person and wait

@@ -18,8 +18,8 @@ def rejection_consequence(previous: PreparedPackage | None, last_approved: str |
     checksum = previous.checksum if previous is not None else last_approved
     if checksum:
         return (
-            f"If you reject it, nothing from this version runs and fedgui keeps to the version you "
-            f"approved before ({checksum[:12]}…), so it will not take part until the network goes back to it."
+            "If you reject it, nothing from this version runs and fedgui keeps to the version you "
+            "approved before, so it will not take part until the network goes back to it."
         )
     return "If you reject it, nothing from this package runs and fedgui stays idle."
 
@@ -57,7 +57,7 @@ class PackageReviewDialog(QDialog):
         self.run_unisolated = False
         self._unisolated_agreed = unisolated_agreed
         self._review_loaded = False
-        self.setWindowTitle("Review the compute package")
+        self.setWindowTitle("Review the network's code")
         self.resize(1000, 720)
         layout = QVBoxLayout(self)
         intro = QLabel(

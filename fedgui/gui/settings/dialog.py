@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QSystemTrayIcon,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core import autostart
+from fedgui.core.download_limit import DEFAULT_LIMIT_MB
 from fedgui.core.execution.resource_limits import MANAGED_VARIABLES
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.gui.threads import run_in_background
@@ -93,8 +95,28 @@ class SettingsDialog(QDialog):
             self.gpu.addItem(f"Graphics card {profile.gpu}", profile.gpu)
             index = self.gpu.count() - 1
         self.gpu.setCurrentIndex(index)
+        self.step_limit = QSpinBox()
+        self.step_limit.setRange(0, 7 * 24 * 60)
+        self.step_limit.setSuffix(" minutes")
+        self.step_limit.setSpecialValueText("As long as the network waits for a round")
+        self.step_limit.setValue(profile.step_time_limit_minutes or 0)
+        self.step_limit.setAccessibleName("Time limit for one training or validation step")
+        self.step_limit.setToolTip(
+            "A step still running after this is stopped and reported to the network as failed. "
+            "By default: the round time limit the network sends with each training task."
+        )
+        self.download_limit = QSpinBox()
+        self.download_limit.setRange(1, 1_000_000)
+        self.download_limit.setSuffix(" MB")
+        self.download_limit.setValue(profile.download_limit_mb or DEFAULT_LIMIT_MB)
+        self.download_limit.setAccessibleName("Largest download")
+        self.download_limit.setToolTip(
+            "fedgui stops and deletes a compute package or model download that is larger than this."
+        )
         self.tls_verify = QCheckBox("&Check the network's security certificate (recommended)")
         self.tls_verify.setChecked(profile.tls_verify)
+        self.require_tls = QCheckBox("Re&quire a secure connection (never send the token unencrypted)")
+        self.require_tls.setChecked(profile.require_tls)
         self.ca_bundle = QLineEdit(str(profile.ca_bundle or ""))
         self.ca_bundle.setPlaceholderText("The system's certificates")
         self.ca_bundle.setAccessibleName("Certificate file")
@@ -108,6 +130,13 @@ class SettingsDialog(QDialog):
         self.start_at_login.setEnabled(autostart.is_supported())
         self.minimize_to_tray = QCheckBox("&Keep taking part in the tray when the window is closed")
         self.minimize_to_tray.setChecked(preferences.minimize_to_tray)
+        self.tray_note = QLabel(NO_TRAY_NOTE)
+        self.tray_note.setWordWrap(True)
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            # Say what really happens here instead of promising a tray that does not exist.
+            self.minimize_to_tray.setEnabled(False)
+            self.minimize_to_tray.setChecked(False)
+        self.tray_note.setVisible(not self.minimize_to_tray.isEnabled())
 
         self.env_table = QTableWidget(0, 2)
         self.env_table.setHorizontalHeaderLabels(["Name", "Value"])
@@ -138,6 +167,7 @@ class SettingsDialog(QDialog):
         )
         data_form.addRow(self._labelled("Processor &threads:", self.threads), self.threads)
         data_form.addRow(self._labelled("&Graphics card:", self.gpu), self.gpu)
+        data_form.addRow(self._labelled("Time li&mit for one step:", self.step_limit), self.step_limit)
         env_buttons = QHBoxLayout()
         env_buttons.addWidget(add_button)
         env_buttons.addWidget(remove_button)
@@ -152,6 +182,8 @@ class SettingsDialog(QDialog):
         network_box = QGroupBox("Connection")
         network_form = QFormLayout(network_box)
         network_form.addRow(self.tls_verify)
+        network_form.addRow(self.require_tls)
+        network_form.addRow(self._labelled("Largest do&wnload:", self.download_limit), self.download_limit)
         network_form.addRow(
             self._labelled("&Certificate file:", self.ca_bundle), self._with_browse(self.ca_bundle, False)
         )
@@ -161,6 +193,7 @@ class SettingsDialog(QDialog):
         app_layout = QVBoxLayout(app_box)
         app_layout.addWidget(self.start_at_login)
         app_layout.addWidget(self.minimize_to_tray)
+        app_layout.addWidget(self.tray_note)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -249,7 +282,11 @@ class SettingsDialog(QDialog):
         base_python = self.interpreter.text().strip() or None
         cpu_thread_limit = self.threads.value() or None
         gpu = self.gpu.currentData()
+        step_time_limit_minutes = self.step_limit.value() or None
         tls_verify = self.tls_verify.isChecked()
+        require_tls = self.require_tls.isChecked()
+        limit = self.download_limit.value()
+        download_limit_mb = None if limit == DEFAULT_LIMIT_MB else limit
         bundle = self.ca_bundle.text().strip()
         ca_bundle = Path(bundle).expanduser() if bundle else None
         retention = self.retention.value()
@@ -261,7 +298,10 @@ class SettingsDialog(QDialog):
             profile.base_python = base_python
             profile.cpu_thread_limit = cpu_thread_limit
             profile.gpu = gpu
+            profile.step_time_limit_minutes = step_time_limit_minutes
             profile.tls_verify = tls_verify
+            profile.require_tls = require_tls
+            profile.download_limit_mb = download_limit_mb
             profile.ca_bundle = ca_bundle
             profile.log_retention_days = retention
             profile.extra_env = dict(extra_env)
@@ -314,6 +354,13 @@ class SettingsDialog(QDialog):
         self.problem.show()
 
 
+NO_TRAY_NOTE = (
+    "This desktop has no system tray, so fedgui cannot keep taking part with its window closed: "
+    "closing the window asks whether to quit and stop taking part. fedgui takes part again the "
+    "next time it starts."
+)
+
+
 class PreferencesStore:
     """App-wide choices and small UI memory (last profile, whether the tray notice was shown),
     in an INI file in fedgui's config folder. QSettings caches in memory and writes lazily."""
@@ -347,6 +394,17 @@ class PreferencesStore:
     @last_profile_id.setter
     def last_profile_id(self, profile_id: str | None) -> None:
         self._settings.setValue("last_profile_id", profile_id or "")
+
+    @property
+    def taking_part_profile_id(self) -> str | None:
+        """The profile that was taking part when fedgui last closed (None after a Stop): it
+        resumes after a restart, with the package approved before only."""
+        value = self._settings.value("taking_part_profile_id")
+        return str(value) if value else None
+
+    @taking_part_profile_id.setter
+    def taking_part_profile_id(self, profile_id: str | None) -> None:
+        self._settings.setValue("taking_part_profile_id", profile_id or "")
 
     @property
     def tray_notice_shown(self) -> bool:
