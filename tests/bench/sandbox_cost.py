@@ -63,6 +63,24 @@ def compare(plain: EntryPointRunner, isolated: EntryPointRunner, name: str, make
     return result
 
 
+def bare_bwrap(sandbox, task: Path, runs: int) -> dict[str, float]:
+    """bwrap's own share: ``/bin/true`` with and without the sandbox's namespaces and mounts."""
+    import subprocess
+
+    wrapped, _env = sandbox.wrap(["/bin/true"], {}, [task])
+    times: dict[str, list[float]] = {"plain": [], "isolated": []}
+    for _ in range(runs):
+        for kind, argv in (("plain", ["/bin/true"]), ("isolated", wrapped)):
+            started = time.perf_counter()
+            subprocess.run(argv, check=True)
+            times[kind].append(time.perf_counter() - started)
+    result = {kind: statistics.median(values) * 1000 for kind, values in times.items()}
+    result["paired"] = (
+        statistics.median(i - p for p, i in zip(times["plain"], times["isolated"], strict=True)) * 1000
+    )
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -102,12 +120,15 @@ def main() -> int:
             plain, isolated, "train", lambda: [str(big_in), str(task / "big-out.npz")], options.model_runs
         )
 
+        bare = bare_bwrap(sandbox, task, options.runs)
+
         print(f"isolation: {support.method} ({support.executable}); python: {environment.python}")
         print(f"{'entry point':<40} {'plain ms':>10} {'isolated ms':>12} {'cost ms':>9} {'paired ms':>10}")
         rows = [
             (f"start-up (validate, median of {options.runs})", small),
             (f"train on {options.model_mb} MB (median of {options.model_runs})", big),
         ]
+        rows.append((f"bwrap alone, same mounts (/bin/true, {options.runs})", bare))
         for label, result in rows:
             cost = result["isolated"] - result["plain"]
             print(
