@@ -64,6 +64,10 @@ class IsolationPanel(QGroupBox):
         self.add_folder_button = QPushButton("Let it read a &folder…", self)
         self.remove_folder_button = QPushButton("Re&move", self)
         self.remove_folder_button.setEnabled(False)
+        # In a dialog every button is an "auto default" that Enter presses; Enter in the review
+        # must never open a folder chooser (nor approve anything).
+        for button in (self.add_folder_button, self.remove_folder_button):
+            button.setAutoDefault(False)
         folders_row.addWidget(self.folders, 1)
         buttons = QVBoxLayout()
         buttons.addWidget(self.add_folder_button)
