@@ -157,7 +157,7 @@ def child(args: argparse.Namespace) -> int:
         pump_until(lambda: window.overview.data.rounds_trained >= args.rounds, 30)
         shot("3-overview-after", window.overview)
         shot("4-results", window.plots)
-        bar = window.plots.scroll.verticalScrollBar()
+        bar = window.plots.scroll_area.verticalScrollBar()
         bar.setValue(bar.maximum())  # the training curve, under the per-round plots
         shot("4b-results-training-curve", window.plots)
         bar.setValue(0)

@@ -17,7 +17,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ def new_group_popen_kwargs() -> dict[str, Any]:
     ``killpg`` also reaches grandchildren that were re-parented after their parent died.
     On Windows ``CREATE_NEW_PROCESS_GROUP`` keeps Ctrl+C in our console from reaching it.
     """
-    if IS_WINDOWS:
+    if sys.platform == "win32":  # spelled out, not IS_WINDOWS: the type checker knows this one
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
     return {"start_new_session": True}
 
@@ -153,7 +153,7 @@ class TreeSampler:
         self._known = {pid: proc for pid, proc in self._known.items() if pid in current}
         return cpu, rss
 
-    def _remember(self, procs) -> None:
+    def _remember(self, procs: Iterable[psutil.Process]) -> None:
         for proc in procs:
             if len(self._seen) >= self.MAX_REMEMBERED:
                 return

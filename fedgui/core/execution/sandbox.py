@@ -315,9 +315,9 @@ def bwrap_arguments(policy: SandboxPolicy, writable: Sequence[Path] = ()) -> lis
     binds = _without_nested_read_only(binds)
     binds += [("--bind", folder) for folder in writable]
     # Parents before children: a writable task folder inside a read-only folder must be mounted last.
-    for option, folder in sorted(binds, key=lambda bind: (len(bind[1].absolute().parts), bind[0])):
-        if folder.exists() and not (option == "--ro-bind" and _inside_system_folders(folder)):
-            args += [option, str(folder.resolve()), str(folder.absolute())]
+    for option, target in sorted(binds, key=lambda bind: (len(bind[1].absolute().parts), bind[0])):
+        if target.exists() and not (option == "--ro-bind" and _inside_system_folders(target)):
+            args += [option, str(target.resolve()), str(target.absolute())]
     args += _gpu_arguments(policy.gpu)
     # The folders bwrap made to mount things on (the parents of the data folder…) live in the
     # sandbox's own root; read-only, so "next to the data folder" cannot be written either.

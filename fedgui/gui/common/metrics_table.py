@@ -48,7 +48,8 @@ class MetricsTable(QTableWidget):
 
     def metric_text(self, name: str, column: int = 1) -> str | None:
         for row in range(self.rowCount()):
-            if self.item(row, 0).text() == name:
+            first = self.item(row, 0)
+            if first is not None and first.text() == name:
                 cell = self.item(row, column)
                 return cell.text() if cell else None
         return None

@@ -116,7 +116,7 @@ class MetricPlots(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.plot_area)
-        self.scroll = scroll
+        self.scroll_area = scroll  # not `scroll`: that name is QWidget.scroll()
 
         splitter = QSplitter()
         left = QWidget()
@@ -269,7 +269,7 @@ class MetricPlots(QWidget):
         parent = self.group_items[group]
         for i in range(parent.childCount()):
             child = parent.child(i)
-            if child.data(0, Qt.ItemDataRole.UserRole) == (group, key):
+            if child is not None and child.data(0, Qt.ItemDataRole.UserRole) == (group, key):
                 child.setCheckState(0, Qt.CheckState.Checked if shown else Qt.CheckState.Unchecked)
 
     def shown_keys(self, group: str) -> list[str]:
@@ -332,13 +332,13 @@ class MetricPlots(QWidget):
 
         area = self.plots[group]
         area.clear()
-        for key in [k for k in self.plot_items if k[0] == group]:
-            self.plot_items.pop(key, None)
-            self.curves.pop(key, None)
+        for stale in [k for k in self.plot_items if k[0] == group]:
+            self.plot_items.pop(stale, None)
+            self.curves.pop(stale, None)
         keys = self.shown_keys(group)
         for number, key in enumerate(keys):
             row, column = divmod(number, PLOT_COLUMNS)
-            axes = {} if group == "live" else {"bottom": whole_number_axis(pg)}
+            axes = {} if group == "live" else {"bottom": whole_number_axis()}
             plot = area.addPlot(row=row, col=column, axisItems=axes)
             plot.setTitle(series_label(key), size="9pt")
             plot.showGrid(x=True, y=True, alpha=0.25)
@@ -426,7 +426,8 @@ class MetricPlots(QWidget):
         image: QImage = self.plot_area.grab().toImage()  # rendering must happen on the UI thread
 
         def save() -> str:
-            if not image.save(str(path), "PNG"):
+            # PySide6's stub types the format as bytes, but at run time it takes only a str.
+            if not image.save(str(path), "PNG"):  # type: ignore[call-overload]
                 raise OSError(f"could not write {path}")
             return str(path)
 
@@ -449,8 +450,9 @@ def _finite(value: float) -> float:
     return value if isinstance(value, (int, float)) and math.isfinite(value) else math.nan
 
 
-def whole_number_axis(pg):
+def whole_number_axis() -> Any:
     """An x axis for rounds: ticks only at whole numbers (there is no round 2.5)."""
+    import pyqtgraph as pg  # pyqtgraph has no type information: its classes are Any
 
     class WholeNumberAxis(pg.AxisItem):
         def tickValues(self, minVal, maxVal, size):

@@ -50,7 +50,7 @@ class Sparkline(QWidget):
         painter.setPen(pen)
         painter.drawPolyline(points)
         painter.setBrush(pen.color())
-        painter.drawEllipse(points[points.size() - 1], 3, 3)
+        painter.drawEllipse(points.last(), 3, 3)
         painter.end()
 
 
