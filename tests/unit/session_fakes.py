@@ -101,7 +101,9 @@ class FakeController:
             failure = self.assign_failures.pop(0) if self.assign_failures else None
         if failure is not None:
             raise failure
-        return Assignment("127.0.0.1", self.combiner_port, None, "numpyhelper", client_id, "remote", "")
+        # FEDn's binary helper: the fake models are plain bytes, which the numpy helper's
+        # output check (an .npz of finite arrays) would rightly refuse.
+        return Assignment("127.0.0.1", self.combiner_port, None, "binaryhelper", client_id, "remote", "")
 
     def package_checksum(self) -> str:
         return sha256_file(self.archive)

@@ -275,7 +275,7 @@ def test_a_token_the_combiner_refuses_at_connect_is_a_token_problem(world):
     "failure, words",
     [
         (FedguiError("The compute package is broken."), "package is broken"),
-        (OSError(errno.ENOSPC, "No space left on device"), "disk is full"),
+        (OSError(errno.ENOSPC, "No space left on device"), "no space left on the disk"),
     ],
     ids=["needs-person", "disk-full"],
 )

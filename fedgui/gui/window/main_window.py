@@ -42,6 +42,7 @@ from fedgui.core.events import (
     TransferProgress,
     client_line,
 )
+from fedgui.core.execution.sandbox import describe_for_profile
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.session.states import NOT_RUNNING, SessionState
@@ -289,9 +290,20 @@ class MainWindow(QMainWindow):
     def _show_profile(self, profile: Profile) -> None:
         self.profiles = [profile if p.id == profile.id else p for p in self.profiles]
         self.status_panel.set_network(profile.display_name, profile.controller_url)
+        self._show_isolation(profile)
         self._fill_profile_choice()
         self.setWindowTitle(f"fedgui — {profile.display_name}")
         self._update_controls()
+
+    def _show_isolation(self, profile: Profile) -> None:
+        """What the package can reach, in the status panel (off the UI thread: it starts a process)."""
+
+        def show(text: str) -> None:
+            shown = self.controller.profile
+            if shown is not None and shown.id == profile.id:
+                self.status_panel.set_isolation(text)
+
+        run_in_background(lambda: describe_for_profile(profile), show, owner=self)
 
     def set_profiles(self, profiles: list[Profile], select_id: str | None = None) -> None:
         self.profiles = list(profiles)
@@ -397,10 +409,18 @@ class MainWindow(QMainWindow):
         review = self.controller.review
         if review is None:
             return None
+        profile = self.controller.profile
         dialog = PackageReviewDialog(
-            review.package, review.previous, self, last_approved=review.previous_checksum
+            review.package,
+            review.previous,
+            self,
+            last_approved=review.previous_checksum,
+            unisolated_agreed=bool(profile and profile.run_unisolated_agreed),
+            has_data_folder=bool(profile and profile.data_folder),
         )
-        dialog.approved.connect(self.controller.approve)
+        dialog.approved.connect(
+            lambda checksum: self.controller.approve(checksum, dialog.permissions, dialog.run_unisolated)
+        )
         dialog.rejected_package.connect(lambda _checksum: self.controller.reject())
         self._keep(dialog)
         dialog.open()

@@ -75,6 +75,10 @@ class StatusPanel(QFrame):
         self.context_label = QLabel()
         self.context_label.setWordWrap(True)
         self.context_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.isolation_label = QLabel()
+        self.isolation_label.setWordWrap(True)
+        self.isolation_label.setAccessibleName("What the network's code can reach on this computer")
+        self.isolation_label.hide()
         self.problem_label = QLabel()
         self.problem_label.setWordWrap(True)
         self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -113,6 +117,7 @@ class StatusPanel(QFrame):
         text = QVBoxLayout()
         text.addWidget(self.headline_label)
         text.addWidget(self.context_label)
+        text.addWidget(self.isolation_label)
         text.addWidget(self.problem_label)
         text.addLayout(actions)
         text.addStretch(1)
@@ -150,6 +155,11 @@ class StatusPanel(QFrame):
         """One more short fact, e.g. the running task's processor and memory use."""
         self.extra_text = text
         self._update_context()
+
+    def set_isolation(self, text: str) -> None:
+        """What the package can reach (``fedgui.core.execution.sandbox.describe_for_profile``)."""
+        self.isolation_label.setText(text)
+        self.isolation_label.setVisible(bool(text))
 
     def show_state(
         self,
