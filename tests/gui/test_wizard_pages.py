@@ -314,8 +314,10 @@ def test_environment_page_builds_a_python_env(
 def test_environment_failure_shows_pip_log_and_retry(
     qtbot, tmp_path, profile_store, no_keyring_store, package_cache
 ):
-    missing = tmp_path / "no-such-requirement"
-    wizard = _env_wizard(qtbot, tmp_path, profile_store, no_keyring_store, package_cache, [str(missing)])
+    # A folder of the package's own that is not there: pip fails at once, without the internet
+    # (a path outside the package would be refused before pip runs).
+    missing = "./no-such-requirement"
+    wizard = _env_wizard(qtbot, tmp_path, profile_store, no_keyring_store, package_cache, [missing])
     page = wizard.environment_page
     qtbot.waitUntil(lambda: page.outcome is not None or page.retry_button.isVisible(), timeout=LONG)
     assert page.outcome is None

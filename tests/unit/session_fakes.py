@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedgui.core.controller.client import Assignment, PublishedPackage
-from fedgui.core.events import Event, LogLine, StateChanged
+from fedgui.core.events import Event, LogLine, StateChanged, TaskFinished
 from fedgui.core.package.checksum import sha256_file
 from fedgui.core.protocol.generated import fedn_pb2 as pb
 from fedgui.core.session.states import SessionState
@@ -139,6 +139,11 @@ class Recorder:
     def of(self, kind: type) -> list:
         with self._cond:
             return [e for e in self.events if isinstance(e, kind)]
+
+    def finished(self) -> list[TaskFinished]:
+        """The network's tasks that finished; the local preview of the first global model (kind
+        "preview", run before the first training) is left out."""
+        return [e for e in self.of(TaskFinished) if e.kind != "preview"]
 
     def states(self) -> list[SessionState]:
         return [e.state for e in self.of(StateChanged)]
