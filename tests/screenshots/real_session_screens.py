@@ -75,6 +75,12 @@ def use_dark_palette(app) -> None:
         QPalette.ColorRole.ToolTipBase: "#353535",
         QPalette.ColorRole.ToolTipText: "#e6e6e6",
         QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+        # Fusion draws check box and frame borders from these: without them they vanish on dark.
+        QPalette.ColorRole.Light: "#5a5a5a",
+        QPalette.ColorRole.Midlight: "#4a4a4a",
+        QPalette.ColorRole.Mid: "#6a6a6a",
+        QPalette.ColorRole.Dark: "#1a1a1a",
+        QPalette.ColorRole.Shadow: "#101010",
     }
     for role, colour in roles.items():
         palette.setColor(role, QColor(colour))

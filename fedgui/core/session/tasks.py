@@ -83,6 +83,8 @@ class TaskContext:
     round_timeouts: dict[str, float] = field(default_factory=dict)
     #: The network's model format from the assignment ("numpyhelper"); a task's own wins.
     helper_type: str = ""
+    #: Validate the first model received on this computer's data before the first update.
+    first_look: bool = True
 
 
 class TaskExecutor:
@@ -245,7 +247,7 @@ class TaskExecutor:
 
     def _needs_first_look(self) -> bool:
         """True until this profile has one result of the network's model on its data."""
-        if self._first_look_done:
+        if self._first_look_done or not self.ctx.first_look:
             return False
         history, profile_id = self.ctx.history, self.ctx.profile.id
         self._first_look_done = any(

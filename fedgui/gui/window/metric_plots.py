@@ -76,6 +76,7 @@ class MetricPlots(QWidget):
         self._live_dirty = False
         self._ticked: dict[str, set[str]] = {group: set() for group, _ in GROUPS}
         self._offered: dict[str, set[str]] = {group: set() for group, _ in GROUPS}
+        self._chosen: set[tuple[str, str]] = set()  # (group, key) the person ticked or unticked
         self.plots: dict[str, Any] = {}  # group -> pyqtgraph GraphicsLayoutWidget, once built
         self.plot_items: dict[tuple[str, str], Any] = {}
         self.curves: dict[tuple[str, str], Any] = {}
@@ -166,7 +167,7 @@ class MetricPlots(QWidget):
     def set_data(self, data: PlotData) -> None:
         self.data = data
         self._refresh_curve_choice()
-        self._refresh_metric_list()
+        self._refresh_metric_list(recompute_defaults=True)
         self.redraw()
 
     def start_live(self, title: str, kind: str = "train") -> None:
@@ -230,16 +231,23 @@ class MetricPlots(QWidget):
         values = [y for _x, y in series] if group == "live" else [p.value for p in series]
         return shown_by_default(key, values)
 
-    def _refresh_metric_list(self) -> None:
+    def _refresh_metric_list(self, recompute_defaults: bool = False) -> None:
+        """``recompute_defaults``: with whole series (from the history), hide again what turned
+        out constant, unless the person chose for that metric; while a curve streams in, only
+        newly seen metrics get their default (a line must not vanish mid-training)."""
         self.metric_list.blockSignals(True)
         try:
             for group, _title in GROUPS:
                 keys = list(self._series(group))
                 for key in keys:
-                    if key not in self._offered[group]:  # first seen: hide counts and constants
-                        self._offered[group].add(key)
-                        if self._default_shown(group, key):
-                            self._ticked[group].add(key)
+                    first_seen = key not in self._offered[group]
+                    self._offered[group].add(key)
+                    if (group, key) in self._chosen or not (first_seen or recompute_defaults):
+                        continue
+                    if self._default_shown(group, key):
+                        self._ticked[group].add(key)
+                    else:
+                        self._ticked[group].discard(key)
                 parent = self.group_items[group]
                 parent.takeChildren()
                 for key in keys:
@@ -259,6 +267,7 @@ class MetricPlots(QWidget):
         if not tag:
             return
         group, key = tag
+        self._chosen.add((group, key))
         if item.checkState(0) == Qt.CheckState.Checked:
             self._ticked[group].add(key)
         else:
