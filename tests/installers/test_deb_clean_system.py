@@ -329,3 +329,23 @@ def test_upgrade_keeps_profile_approval_history_and_token(debs: Debs, chroot: Ch
     assert root.ok(root.as_user("fedgui --version")).strip() == f"fedgui {__version__}"
     out = root.ok(root.as_user(keyring_session("fedgui gui --self-check")), timeout=600)
     assert out.strip().splitlines()[-1] == "OK", out
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES), ids=lambda r: f"debian{r}")
+def test_build_deb_on_a_fresh_machine_names_what_it_needs(release: str, tmp_path: Path) -> None:
+    """Not root, nothing installed: build-deb stops before starting, with the one command to run,
+    in that release's package names (Debian 13 renamed libglib2.0-0 to libglib2.0-0t64)."""
+    root = Chroot.fresh(RELEASES[release], tmp_path / "root")
+    try:
+        root.bind(REPO, "/src")
+        root.add_user()
+        result = root.run(root.as_user("/src/installers/linux/build-deb"), timeout=300)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "sudo apt-get install python3 python3-venv" in result.stderr, result.stderr
+        for package in ("libxcb-cursor0", "libegl1", "libfontconfig1"):
+            assert package in result.stderr
+        glib = "libglib2.0-0t64" if release == "13" else "libglib2.0-0"
+        assert f" {glib} " in result.stderr, result.stderr
+        assert "virtual environment" not in result.stdout, "it started building anyway"
+    finally:
+        root.remove()
