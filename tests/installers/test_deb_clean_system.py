@@ -115,7 +115,7 @@ def debs(request, tmp_path_factory) -> Debs:
 @pytest.fixture
 def chroot(debs: Debs, tmp_path: Path) -> Iterator[Chroot]:
     """A fresh copy of the release's minimal chroot with the packages at /debs and a person."""
-    root = Chroot.fresh(RELEASES[debs.release], tmp_path / "root")
+    root = Chroot.fresh(RELEASES[debs.release], tmp_path)
     try:
         root.bind(debs.current.parent, "/debs")
         root.bind(USER_DATA_SCRIPT, "/usr/local/share/fedgui-test/user_data.py")
@@ -335,7 +335,7 @@ def test_upgrade_keeps_profile_approval_history_and_token(debs: Debs, chroot: Ch
 def test_build_deb_on_a_fresh_machine_names_what_it_needs(release: str, tmp_path: Path) -> None:
     """Not root, nothing installed: build-deb stops before starting, with the one command to run,
     in that release's package names (Debian 13 renamed libglib2.0-0 to libglib2.0-0t64)."""
-    root = Chroot.fresh(RELEASES[release], tmp_path / "root")
+    root = Chroot.fresh(RELEASES[release], tmp_path)
     try:
         root.bind(REPO, "/src")
         root.add_user()
