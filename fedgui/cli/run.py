@@ -31,6 +31,13 @@ approval:
   package. A package published while fedgui runs is noticed within about 15 s: the running
   task is finished, and an unapproved package ends the command with code 3.
 
+isolation:
+  The package's steps run isolated (Linux, with bubblewrap): no network access; they can read
+  only the package, its Python and your data folder, and write only their own task folder.
+  Where this computer cannot isolate them (no bubblewrap, or user namespaces switched off),
+  nothing runs until you agree with --allow-unisolated (remembered for this profile); until
+  then the command ends with code 3 and says so.
+
 identity:
   --config client.yaml keeps one identity per file: if the file has no client_id (or no
   name), fedgui makes one the first time and uses it at every start with the same file, so
@@ -70,6 +77,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="CHECKSUM",
         help="approve the compute package with this SHA-256 (64 hex digits); may be repeated",
+    )
+    parser.add_argument(
+        "--allow-unisolated",
+        action="store_true",
+        help="agree to run the package with your rights where this computer cannot isolate it",
     )
     parser.add_argument("--python", help="base Python interpreter for the package's entry points")
     parser.add_argument("--quiet-progress", action="store_true", help="do not print transfer progress")
@@ -151,6 +163,16 @@ def _load(args: argparse.Namespace):
     return profile, token_source, store
 
 
+def unisolated_message(support) -> str:
+    from fedgui.core.execution.sandbox import UNISOLATED_WARNING
+
+    return (
+        f"{UNISOLATED_WARNING} ({support.reason})\nNothing from the package runs until you agree: "
+        "install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap), or, if you trust this "
+        "network's code, run again with --allow-unisolated."
+    )
+
+
 def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     from fedgui.cli.console import ConsoleRenderer, print_stamped
     from fedgui.core.events import ReviewNeeded, StateChanged
@@ -158,7 +180,7 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
     from fedgui.core.session.engine import Session
     from fedgui.core.session.states import SessionState
 
-    session = Session(profile, token_source, profile_store=store)
+    session = Session(profile, token_source, profile_store=store, allow_unisolated=args.allow_unisolated)
     session.bus.subscribe(ConsoleRenderer(show_progress=not args.quiet_progress))
     finished = threading.Event()
     stopping = threading.Event()
@@ -166,7 +188,11 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
 
     def watch(event) -> None:
         if isinstance(event, ReviewNeeded):
-            print_stamped(unapproved_message(event.package, args))
+            if not session.isolation.available and event.package.checksum in profile.approved_checksums:
+                message = unisolated_message(session.isolation)
+            else:
+                message = unapproved_message(event.package, args)
+            print_stamped(message)
             outcome["code"] = EXIT_NEEDS_APPROVAL
             finished.set()
         if isinstance(event, StateChanged) and isinstance(event.error, ProfileInUse):

@@ -1,5 +1,5 @@
 """The one way from a compute package to something that can run it:
-package → approval gate → Python environment → entry point runner.
+package → approval gate → isolation → Python environment → entry point runner (in its sandbox).
 
 A session (the network's package, downloaded) and a preview (a package on this computer) both go
 through :class:`PreparePipeline`, so the same rule holds for both: nothing of a package runs, not
@@ -15,12 +15,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fedgui.core.events import EventSink, ignore_event
+from fedgui.core.events import EventSink, client_line, ignore_event
 from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python_info
 from fedgui.core.execution.resource_limits import entry_point_variables
 from fedgui.core.execution.runner import EntryPointRunner
+from fedgui.core.execution.sandbox import (
+    IsolationSupport,
+    IsolationUnavailable,
+    describe,
+    detect_isolation,
+    make_sandbox,
+)
 from fedgui.core.package.approval import Approvals, Decide, gate
 from fedgui.core.package.cache import PreparedPackage
+from fedgui.core.package.permissions import NO_EXTRA_PERMISSIONS, PackagePermissions
 from fedgui.core.profile import Profile, ProfileStore
 
 
@@ -38,11 +46,30 @@ class RunSettings:
     base_python: str | Path | None = None
     #: every variable the entry points get besides fedgui's own (resource limits included)
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    #: the GPU choice ("auto", "none", or an index): which device nodes the sandbox passes through
+    gpu: str = "auto"
+    #: what a version (by checksum) may do beyond the isolation; read after the approval, which
+    #: may have just granted it
+    permissions: Callable[[str], PackagePermissions] = lambda checksum: NO_EXTRA_PERMISSIONS
+    #: whether the person agreed to run packages unisolated where this computer cannot isolate them
+    unisolated_agreed: Callable[[], bool] = lambda: False
 
     @classmethod
     def from_profile(cls, profile: Profile) -> RunSettings:
         variables = entry_point_variables(profile.extra_env or {}, profile.cpu_thread_limit, profile.gpu)
-        return cls(profile.data_folder, profile.base_python, variables)
+        return cls(
+            profile.data_folder,
+            profile.base_python,
+            variables,
+            profile.gpu,
+            profile.permissions_for,
+            lambda: profile.run_unisolated_agreed,
+        )
+
+
+#: Asked when this computer cannot isolate an approved package and the person has not agreed to
+#: run packages unisolated: True runs it anyway (the asker remembers the agreement), False stops.
+AgreeUnisolated = Callable[[PreparedPackage, IsolationSupport], bool]
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,8 @@ class Prepared:
     environment: PythonEnvironment
     runner: EntryPointRunner
     newly_approved: bool
+    #: what the package may reach, in one plain sentence (the review and the overview show it)
+    isolation: str = ""
 
 
 class PreparePipeline:
@@ -67,8 +96,10 @@ class PreparePipeline:
         environments: EnvironmentBuilder | None = None,
         sink: EventSink | None = None,
         on_step: Callable[[PrepareStep], None] | None = None,
+        isolation: IsolationSupport | None = None,
     ) -> None:
         self.approvals = approvals
+        self._isolation = isolation
         self._environments = environments or EnvironmentBuilder()
         self._sink = sink or ignore_event
         self._on_step = on_step or (lambda step: None)
@@ -77,24 +108,58 @@ class PreparePipeline:
         # The last environment, so a reconnect with the same package does not probe Python again.
         self._environment: tuple[tuple[str, str], PythonEnvironment] | None = None
 
-    def run(self, fetch: Callable[[], PreparedPackage], decide: Decide, settings: RunSettings) -> Prepared:
-        """``fetch`` gives the verified, unpacked package; ``decide`` is asked when it is not approved."""
+    @property
+    def isolation(self) -> IsolationSupport:
+        """How this computer isolates entry points (found out once: it starts a process)."""
+        if self._isolation is None:
+            self._isolation = detect_isolation()
+        return self._isolation
+
+    def run(
+        self,
+        fetch: Callable[[], PreparedPackage],
+        decide: Decide,
+        settings: RunSettings,
+        agree_unisolated: AgreeUnisolated | None = None,
+    ) -> Prepared:
+        """``fetch`` gives the verified, unpacked package; ``decide`` is asked when it is not
+        approved; ``agree_unisolated`` when it cannot be isolated here and the person has not
+        agreed to that (None: raise IsolationUnavailable). Nothing, not even the environment
+        build, happens before both answers."""
         self._on_step(PrepareStep.PACKAGE)
         package = fetch()
         self._on_step(PrepareStep.GATE)
         newly_approved = gate(package, self.approvals, decide)
+        support = self.isolation
+        agreed = support.available or settings.unisolated_agreed()
+        if not agreed and (agree_unisolated is None or not agree_unisolated(package, support)):
+            raise IsolationUnavailable(support)
         environment = self._ensure_environment(package, settings)
+        data_folder = Path(settings.data_folder).resolve() if settings.data_folder is not None else None
+        permissions = settings.permissions(package.checksum)
+        sandbox = make_sandbox(
+            environment,
+            package.root,
+            data_folder,
+            permissions,
+            settings.gpu,
+            own_variables=settings.extra_env,
+            support=support,
+        )
+        summary = describe(support, permissions, data_folder is not None)
+        self._sink(client_line(summary, "info" if sandbox is not None else "warning"))
         runner = EntryPointRunner(
             package.root,
             package.manifest.entry_points,
             environment,
-            data_folder=settings.data_folder,
+            data_folder=data_folder,
             extra_env=settings.extra_env,
             sink=self._sink,
+            sandbox=sandbox,
         )
         with self._lock:
             self._runner = runner
-        return Prepared(package, environment, runner, newly_approved)
+        return Prepared(package, environment, runner, newly_approved, summary)
 
     def cancel(self) -> None:
         """Stop the environment build or the entry point that runs now; returns at once."""
@@ -140,5 +205,23 @@ class ProfileApprovals:
         if self._store is not None:
             self._on_saved(self._store.update(self.profile.id, lambda p: p.approve(checksum)))
 
+    def grant(
+        self, checksum: str, permissions: PackagePermissions | None = None, run_unisolated: bool = False
+    ) -> None:
+        """What the person allowed this version beyond the isolation (None: leave as it is), and
+        their agreement to run packages unisolated on this computer; saved like an approval."""
 
-__all__ = ["PreparePipeline", "PrepareStep", "Prepared", "ProfileApprovals", "RunSettings"]
+        def change(profile: Profile) -> None:
+            if permissions is not None:
+                profile.set_permissions(checksum, permissions)
+            if run_unisolated:
+                profile.run_unisolated_agreed = True
+
+        if permissions is None and not run_unisolated:
+            return
+        change(self.profile)
+        if self._store is not None:
+            self._on_saved(self._store.update(self.profile.id, change))
+
+
+__all__ = ["AgreeUnisolated", "PreparePipeline", "PrepareStep", "Prepared", "ProfileApprovals", "RunSettings"]

@@ -23,10 +23,12 @@ from fedgui.core.events import EventSink, client_line, ignore_event
 from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment
 from fedgui.core.execution.errors import EntryPointCancelled
 from fedgui.core.execution.runner import new_model_temp_path, new_temp_path
+from fedgui.core.execution.sandbox import IsolationSupport, IsolationUnavailable
 from fedgui.core.fileio import atomic_write_text
 from fedgui.core.package.approval import ApprovalList, Approvals
 from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.package.checksum import normalize_checksum
+from fedgui.core.package.permissions import NO_EXTRA_PERMISSIONS, PackagePermissions
 from fedgui.core.prepare import PreparePipeline, PrepareStep, RunSettings
 
 _APPROVALS_FILE = "preview-approvals.json"
@@ -54,23 +56,52 @@ class PreviewResult:
 
 
 class PreviewApprovals:
-    """Checksums approved for previews when no profile is involved (``data_dir()/preview-approvals.json``)."""
+    """Checksums approved for previews when no profile is involved (``data_dir()/preview-approvals.json``),
+    with what each version was allowed beyond the isolation, and the agreement to run unisolated."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or paths.data_dir() / _APPROVALS_FILE
 
-    def checksums(self) -> list[str]:
+    def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return []
-        approved = data.get("approved", []) if isinstance(data, dict) else []
-        return [item for item in approved if isinstance(item, str)]
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write(self, **changes: Any) -> None:
+        atomic_write_text(self.path, json.dumps({**self._read(), **changes}, indent=2))
+
+    def checksums(self) -> list[str]:
+        approved = self._read().get("approved", [])
+        return [item for item in approved if isinstance(item, str)] if isinstance(approved, list) else []
 
     def remember(self, checksum: str) -> None:
         current = self.checksums()
         if checksum not in current:
-            atomic_write_text(self.path, json.dumps({"approved": [*current, checksum]}, indent=2))
+            self._write(approved=[*current, checksum])
+
+    def permissions_for(self, checksum: str) -> PackagePermissions:
+        stored = self._read().get("permissions", {})
+        if not isinstance(stored, dict) or checksum not in stored:
+            return NO_EXTRA_PERMISSIONS
+        try:
+            return PackagePermissions.from_data(stored[checksum])
+        except ValueError:
+            return NO_EXTRA_PERMISSIONS
+
+    def set_permissions(self, checksum: str, permissions: PackagePermissions) -> None:
+        stored = self._read().get("permissions", {})
+        stored = {k: v for k, v in (stored if isinstance(stored, dict) else {}).items() if k != checksum}
+        if not permissions.is_default:
+            stored[checksum] = permissions.to_data()
+        self._write(permissions=stored)
+
+    def unisolated_agreed(self) -> bool:
+        return self._read().get("unisolated_agreed") is True
+
+    def agree_unisolated(self) -> None:
+        self._write(unisolated_agreed=True)
 
 
 def prepare_package(package: Path, cache: PackageCache | None = None) -> PreparedPackage:
@@ -107,11 +138,19 @@ class Preview:
         package_cache: PackageCache | None = None,
         environment_builder: EnvironmentBuilder | None = None,
         approvals: Approvals | None = None,
+        permissions: PackagePermissions | None = None,
+        allow_unisolated: bool = False,
+        gpu: str = "auto",
+        isolation: IsolationSupport | None = None,
     ) -> None:
         """``approve``: True approves whatever package this is; a checksum approves only that one.
         ``approved_checksums``: a profile's approved list, read and left as it is (the caller
         stores approvals); ``approvals``: where to read and remember them. Without either, the
-        preview's own list (:class:`PreviewApprovals`) is used and ``approve`` is remembered there."""
+        preview's own list (:class:`PreviewApprovals`) is used and ``approve`` is remembered there.
+        ``permissions``: what this version may do beyond the isolation (None: what the preview's
+        own list allowed it before, else nothing); given ones are remembered there with its
+        approval. ``allow_unisolated``: the person agreed to run it with their rights where this
+        computer cannot isolate it (remembered in the preview's own list)."""
         self.package = Path(package)
         self.model = Path(model)
         self.data_folder = Path(data_folder).resolve()
@@ -125,8 +164,16 @@ class Preview:
         self._cache = package_cache
         if approvals is None:
             approvals = PreviewApprovals() if approved_checksums is None else ApprovalList(approved_checksums)
+        self._approvals = approvals
+        self.permissions = permissions
+        self.allow_unisolated = allow_unisolated
+        self.gpu = gpu
         self._pipeline = PreparePipeline(
-            approvals, environments=environment_builder, sink=self._sink, on_step=self._step
+            approvals,
+            environments=environment_builder,
+            sink=self._sink,
+            on_step=self._step,
+            isolation=isolation,
         )
         self._cancelled = threading.Event()
 
@@ -151,11 +198,24 @@ class Preview:
 
     def run(self) -> PreviewResult:
         self._check_inputs()
-        ready = self._pipeline.run(
-            lambda: prepare_package(self.package, self._cache),
-            self._decide,
-            RunSettings(self.data_folder, self.base_python, self.extra_env),
+        settings = RunSettings(
+            self.data_folder,
+            self.base_python,
+            self.extra_env,
+            self.gpu,
+            self._permissions_for,
+            self._unisolated_agreed,
         )
+        try:
+            ready = self._pipeline.run(
+                lambda: prepare_package(self.package, self._cache), self._decide, settings
+            )
+        except IsolationUnavailable as exc:
+            raise IsolationUnavailable(
+                exc.support,
+                "Install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap) and try again; or, if "
+                "you trust this package, run again with --allow-unisolated.",
+            ) from None
         prepared, environment, runner = ready.package, ready.environment, ready.runner
         self._stop_if_cancelled()
         work = Path(tempfile.mkdtemp(prefix="fedgui-preview-"))
@@ -212,6 +272,21 @@ class Preview:
         if self.approve:
             self._say(f"Approved the package {checksum}.")
         return bool(self.approve)
+
+    def _permissions_for(self, checksum: str) -> PackagePermissions:
+        """Given ones apply (and are remembered with this version); else what it had before."""
+        own_list = self._approvals if isinstance(self._approvals, PreviewApprovals) else None
+        if self.permissions is not None:
+            if own_list is not None:
+                own_list.set_permissions(checksum, self.permissions)
+            return self.permissions
+        return own_list.permissions_for(checksum) if own_list is not None else NO_EXTRA_PERMISSIONS
+
+    def _unisolated_agreed(self) -> bool:
+        own_list = self._approvals if isinstance(self._approvals, PreviewApprovals) else None
+        if self.allow_unisolated and own_list is not None:
+            own_list.agree_unisolated()
+        return self.allow_unisolated or (own_list is not None and own_list.unisolated_agreed())
 
     def _copy_model(self, work: Path) -> Path:
         # A copy: the train step writes "<in>-metadata" next to its input, and a package must

@@ -33,6 +33,7 @@ import yaml
 from fedgui.core import paths
 from fedgui.core.errors import FedguiError
 from fedgui.core.fileio import atomic_write_text, exclusive_file_lock
+from fedgui.core.package.permissions import NO_EXTRA_PERMISSIONS, PackagePermissions
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,11 @@ class Profile:
     #: SHA-256 of every package the person approved for this profile.
     approved_checksums: list[str] = field(default_factory=list)
     last_approved_checksum: str | None = None
+    #: What an approved version may do beyond the isolation (network, extra folders), by its
+    #: SHA-256: a new version gets none of it until the person allows it again.
+    package_permissions: dict[str, PackagePermissions] = field(default_factory=dict)
+    #: The person agreed that packages run with their rights on a computer that cannot isolate them.
+    run_unisolated_agreed: bool = False
     #: From a client config's ``package_checksum``: only this package may run.
     package_checksum_pin: str | None = None
     helper_type: str | None = None
@@ -131,12 +137,25 @@ class Profile:
             return False
         return str(self.ca_bundle) if self.ca_bundle else True
 
-    def approve(self, checksum: str) -> None:
-        """Remember that the person approved the package with this SHA-256."""
+    def approve(self, checksum: str, permissions: PackagePermissions | None = None) -> None:
+        """Remember that the person approved the package with this SHA-256 (and, if given, what
+        they allowed it beyond the isolation; None keeps what was stored)."""
         checksum = checksum.lower()
         if checksum not in self.approved_checksums:
             self.approved_checksums.append(checksum)
         self.last_approved_checksum = checksum
+        if permissions is not None:
+            self.set_permissions(checksum, permissions)
+
+    def permissions_for(self, checksum: str) -> PackagePermissions:
+        """What this exact version may do beyond the isolation (nothing unless allowed)."""
+        return self.package_permissions.get(checksum.lower(), NO_EXTRA_PERMISSIONS)
+
+    def set_permissions(self, checksum: str, permissions: PackagePermissions) -> None:
+        if permissions.is_default:
+            self.package_permissions.pop(checksum.lower(), None)
+        else:
+            self.package_permissions[checksum.lower()] = permissions
 
 
 _PATH_FIELDS = {"data_folder", "ca_bundle"}
@@ -203,6 +222,8 @@ def profile_to_data(profile: Profile) -> dict[str, Any]:
         value = getattr(profile, name)
         if name in _PATH_FIELDS and value is not None:
             value = str(value)
+        elif name == "package_permissions":
+            value = {checksum: permissions.to_data() for checksum, permissions in value.items()}
         elif isinstance(value, (list, dict)):
             value = type(value)(value)
         data[name] = value
@@ -239,11 +260,14 @@ def _check_field(name: str, value: Any) -> Any:
     """Type-check one stored field so a hand-edited mistake is reported, not carried along."""
     if name in _PATH_FIELDS:
         return None if value in (None, "") else Path(_expect(name, value, str))
-    if name in {"tls_verify", "ready", "require_tls"}:
+    if name in {"tls_verify", "ready", "require_tls", "run_unisolated_agreed"}:
         return _expect(name, value, bool)
     if name == "extra_env":
         env = _expect(name, value or {}, dict)
         return {str(k): str(v) for k, v in env.items()}
+    if name == "package_permissions":
+        stored = _expect(name, value or {}, dict)
+        return {str(k).lower(): PackagePermissions.from_data(v) for k, v in stored.items()}
     if name == "approved_checksums":
         return [str(c).lower() for c in _expect(name, value or [], list)]
     if name == "log_retention_days":

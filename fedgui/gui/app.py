@@ -107,14 +107,17 @@ class AppController:
         from fedgui.gui.window.main_window import open_connection_wizard
 
         self.wizard = open_connection_wizard(None, self.store, self.secrets)
-        saved: list[str] = []  # the wizard says which profile it wrote
-        self.wizard.profile_saved.connect(lambda profile, *_: saved.append(profile.id))
+        saved: list[tuple[str, bool]] = []  # (profile id, "Start taking part now" ticked)
+        self.wizard.profile_saved.connect(
+            lambda profile, start_now, *_: saved.append((profile.id, bool(start_now)))
+        )
 
         def finished(_result: int) -> None:
             def loaded(profiles) -> None:
                 self.wizard = None
                 if profiles:
-                    self.open_main_window(profiles, select_id=saved[-1] if saved else None)
+                    select_id, start_now = saved[-1] if saved else (None, False)
+                    self.open_main_window(profiles, select_id=select_id, start=start_now)
                 else:
                     self.app.quit()  # the person closed the wizard without connecting
 
@@ -125,7 +128,8 @@ class AppController:
         self.wizard.finished.connect(finished)
         self.wizard.show()
 
-    def open_main_window(self, profiles, select_id: str | None = None) -> None:
+    def open_main_window(self, profiles, select_id: str | None = None, start: bool = False) -> None:
+        """``start``: take part right away (the login entry, or "Start taking part now" in the wizard)."""
         from fedgui.gui.threads import run_in_background
         from fedgui.gui.window.main_window import MainWindow
 
@@ -146,7 +150,10 @@ class AppController:
         elif not self.window.tray.available:
             self.window.showMinimized()
         # else: it stays in the tray, whose icon shows the state
-        if self.options.start:
+        # Taking part when fedgui last closed (not stopped): take part again, with the package
+        # approved before; a changed package waits for review, nothing unapproved runs.
+        was_taking_part = self.preferences.taking_part_profile_id == current
+        if self.options.start or start or was_taking_part:
             QTimer.singleShot(0, self.window.start_or_resume)
         keep_days = max(p.log_retention_days for p in profiles)
         history = self.history

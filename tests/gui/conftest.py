@@ -44,7 +44,7 @@ class RecordingSession:
     def stop_and_wait(self, timeout: float = 30.0) -> None:
         self._record("stop")
 
-    def approve_package(self, checksum: str) -> None:
+    def approve_package(self, checksum: str, permissions=None, run_unisolated: bool = False) -> None:
         self._record("approve_package", checksum)
 
     def reject_package(self) -> None:

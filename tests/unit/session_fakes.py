@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedgui.core.controller.client import Assignment, PublishedPackage
-from fedgui.core.events import Event, LogLine, StateChanged
+from fedgui.core.events import Event, LogLine, StateChanged, TaskFinished
 from fedgui.core.package.checksum import sha256_file
 from fedgui.core.protocol.generated import fedn_pb2 as pb
 from fedgui.core.session.states import SessionState
@@ -101,7 +101,9 @@ class FakeController:
             failure = self.assign_failures.pop(0) if self.assign_failures else None
         if failure is not None:
             raise failure
-        return Assignment("127.0.0.1", self.combiner_port, None, "numpyhelper", client_id, "remote", "")
+        # FEDn's binary helper: the fake models are plain bytes, which the numpy helper's
+        # output check (an .npz of finite arrays) would rightly refuse.
+        return Assignment("127.0.0.1", self.combiner_port, None, "binaryhelper", client_id, "remote", "")
 
     def package_checksum(self) -> str:
         return sha256_file(self.archive)
@@ -137,6 +139,11 @@ class Recorder:
     def of(self, kind: type) -> list:
         with self._cond:
             return [e for e in self.events if isinstance(e, kind)]
+
+    def finished(self) -> list[TaskFinished]:
+        """The network's tasks that finished; the local preview of the first global model (kind
+        "preview", run before the first training) is left out."""
+        return [e for e in self.of(TaskFinished) if e.kind != "preview"]
 
     def states(self) -> list[SessionState]:
         return [e.state for e in self.of(StateChanged)]

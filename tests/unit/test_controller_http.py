@@ -23,6 +23,7 @@ from fedgui.core.controller.errors import (
     ControllerUnreachable,
     NoCombinerAvailable,
     NoPackageYet,
+    NotAController,
     TlsVerificationFailed,
     TokenExpired,
     TokenRejected,
@@ -137,9 +138,12 @@ def test_the_server_message_never_echoes_the_token():
 
 
 def test_no_api_at_all_is_a_wrong_address():
+    """A web server without FEDn's routes: not a FEDn network; the address and status are details."""
     with FakeServer({}) as server, pytest.raises(WrongAddress) as caught:
         _assign(server.url)
-    assert "/api/v1/clients/add" in str(caught.value)
+    assert isinstance(caught.value, NotAController)
+    assert "not a FEDn network" in str(caught.value)
+    assert "HTTP 404" in caught.value.details and server.url in caught.value.details
     assert [r["path"] for r in server.requests] == ["/api/v1/clients/add", "/add_client"]
 
 
@@ -252,7 +256,8 @@ def test_refused_connection():
         with pytest.raises(ControllerUnreachable) as caught:
             _assign(f"http://127.0.0.1:{port}")
     assert caught.value.reason == "refused"
-    assert "connection refused" in str(caught.value)
+    assert "connection was refused" in str(caught.value)
+    assert f"127.0.0.1:{port}" in caught.value.details
     _assert_readable(caught.value)
 
 

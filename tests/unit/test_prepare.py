@@ -46,9 +46,12 @@ def test_an_approval_is_remembered_and_the_runner_runs_the_package(tmp_path, pac
     settings = RunSettings(tmp_path, PYTHON, {"EXTRA": "1"})
     ready = prepare.run(lambda: package, lambda _p: True, settings)
     assert ready.newly_approved and approvals.checksums() == [package.checksum]
-    model = tmp_path / "model.bin"
+    # The task's own folder: the only place an isolated step may write (the data folder is read-only).
+    task = tmp_path / "task"
+    task.mkdir()
+    model = task / "model.bin"
     model.write_bytes(b"abc")
-    assert ready.runner.validate(model, tmp_path / "out.json") == {"accuracy": 0.5, "size": 3}
+    assert ready.runner.validate(model, task / "out.json") == {"accuracy": 0.5, "size": 3}
 
     # Again with the same package: approved, so nobody is asked; the environment is reused.
     steps.clear()

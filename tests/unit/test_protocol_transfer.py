@@ -159,11 +159,11 @@ def test_upload_reads_lazily(conn, tmp_path):
     src = tmp_path / "trained.npz"
     src.write_bytes(b"\x02" * (3 * MiB))
     frames = iter(_UploadFrames(conn, "upd-2", src, CHUNK_SIZE, None))
-    assert next(frames).data == b"\x02" * MiB
+    assert pb.ModelRequest.FromString(next(frames)).data == b"\x02" * MiB
     with src.open("r+b") as handle:
         handle.seek(MiB)
         handle.write(b"\x03" * MiB)
-    assert next(frames).data == b"\x03" * MiB
+    assert pb.ModelRequest.FromString(next(frames)).data == b"\x03" * MiB
 
 
 def test_upload_of_an_empty_or_missing_file_is_refused(conn, tmp_path):
@@ -229,3 +229,37 @@ def test_a_failing_progress_callback_surfaces_as_itself(fake, conn, tmp_path):
     with pytest.raises(KeyError):
         download_model(conn, "m", tmp_path / "d.npz", progress=broken)
     assert leftovers(tmp_path) == []
+
+
+# ---- writing the download ----
+
+
+class _FullDisk:
+    """A file whose writes fail after the first, as on a disk that fills up. (A real full disk
+    cannot be made here without privileges.)"""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data) -> int:
+        if self.chunks:
+            raise OSError(28, "No space left on device")
+        self.chunks.append(bytes(data))
+        return len(data)
+
+
+def test_a_write_error_reaches_the_downloading_thread():
+    from fedgui.core.protocol.transfer import _BackgroundWriter
+
+    writer = _BackgroundWriter(_FullDisk(), depth=2)
+    with pytest.raises(OSError, match="No space"):
+        for _ in range(100):  # the error surfaces at a later chunk or at close; never hangs
+            writer.write(b"x" * 10)
+        writer.close()
+    writer.close(raise_error=False)
+
+
+def test_a_big_download_arrives_whole_and_in_order(fake, conn, tmp_path):
+    data = bytes(range(251)) * (40 * 1024)  # ~9.8 MiB, 10 frames, not a multiple of the chunk
+    fake.models["big"] = data
+    assert download_model(conn, "big", tmp_path / "m.npz").read_bytes() == data

@@ -135,24 +135,24 @@ def test_a_train_task_runs_the_entry_point_and_sends_the_update(world):
     world.start()
     world.wait_for(S.READY)
     world.combiner.push_task(task("train"))
-    world.recorder.wait_for(lambda: world.recorder.of(TaskFinished), "the train task")
-    (finished,) = world.recorder.of(TaskFinished)
+    world.recorder.wait_for(lambda: world.recorder.finished(), "the train task")
+    (finished,) = world.recorder.finished()
     assert finished.status == "ok", finished.error
     assert finished.metrics["num_examples"] == 3
     (update,) = world.combiner.calls_to("SendModelUpdate")
     assert world.combiner.models[update.requests[0].model_update_id] == b"model+"  # what train.py wrote
     world.wait_for(S.READY, count=2)
     assert S.WORKING in world.recorder.states()
-    (row,) = world.history.tasks(world.profile.id)
-    assert (row.kind, row.status) == ("train", "ok")
+    (row,) = world.history.tasks(world.profile.id, kind="train")
+    assert row.status == "ok"
 
 
 def test_a_validate_task_sends_the_metrics_of_the_global_model(world):
     world.start()
     world.wait_for(S.READY)
     world.combiner.push_task(task("validate", round_id=None))
-    world.recorder.wait_for(lambda: world.recorder.of(TaskFinished), "the validate task")
-    (finished,) = world.recorder.of(TaskFinished)
+    world.recorder.wait_for(lambda: world.recorder.finished(), "the validate task")
+    (finished,) = world.recorder.finished()
     assert finished.status == "ok", finished.error
     (validation,) = world.combiner.calls_to("SendModelValidation")
     assert json.loads(validation.requests[0].data) == {"accuracy": 0.5, "size": len(b"model")}
@@ -163,9 +163,9 @@ def test_tasks_queued_together_run_one_at_a_time_in_order(world):
     world.wait_for(S.READY)
     for kind in ("train", "validate", "train"):
         world.combiner.push_task(task(kind))
-    world.recorder.wait_for(lambda: len(world.recorder.of(TaskFinished)) == 3, "three tasks")
-    assert [f.kind for f in world.recorder.of(TaskFinished)] == ["train", "validate", "train"]
-    assert all(f.status == "ok" for f in world.recorder.of(TaskFinished))
+    world.recorder.wait_for(lambda: len(world.recorder.finished()) == 3, "three tasks")
+    assert [f.kind for f in world.recorder.finished()] == ["train", "validate", "train"]
+    assert all(f.status == "ok" for f in world.recorder.finished())
 
 
 def test_a_failing_entry_point_is_reported_and_the_session_stays_up(world):
@@ -173,8 +173,8 @@ def test_a_failing_entry_point_is_reported_and_the_session_stays_up(world):
     world.start()
     world.wait_for(S.READY)
     world.combiner.push_task(task("train"))
-    world.recorder.wait_for(lambda: world.recorder.of(TaskFinished), "the failed task")
-    assert world.recorder.of(TaskFinished)[0].status == "failed"
+    world.recorder.wait_for(lambda: world.recorder.finished(), "the failed task")
+    assert world.recorder.finished()[0].status == "failed"
     world.wait_for(S.READY, count=2)
     statuses = [call.requests[0].status for call in world.combiner.calls_to("SendStatus")]
     assert any("failed to complete the train task" in text for text in statuses)
@@ -273,7 +273,7 @@ def test_a_token_the_combiner_refuses_at_connect_is_a_token_problem(world):
     "failure, words",
     [
         (FedguiError("The compute package is broken."), "package is broken"),
-        (OSError(errno.ENOSPC, "No space left on device"), "disk is full"),
+        (OSError(errno.ENOSPC, "No space left on device"), "no space left on the disk"),
     ],
     ids=["needs-person", "disk-full"],
 )
@@ -319,9 +319,9 @@ def test_pause_finishes_the_task_then_disconnects_and_resume_reconnects(world):
     session.pause()
     assert time.monotonic() - asked < 0.05  # a request: it never waits for the task
     world.wait_for(S.PAUSING, timeout=1.5)  # said at once, while the task still runs
-    assert not world.recorder.of(TaskFinished)
+    assert not world.recorder.finished()
     world.wait_for(S.PAUSED)
-    assert world.recorder.of(TaskFinished)[0].status == "ok"  # the task was finished, not killed
+    assert world.recorder.finished()[0].status == "ok"  # the task was finished, not killed
     heartbeats = len(world.combiner.calls_to("SendHeartbeat"))
     time.sleep(0.4)
     assert len(world.combiner.calls_to("SendHeartbeat")) == heartbeats  # really disconnected
@@ -350,7 +350,7 @@ def test_stop_kills_a_running_task_within_seconds(world):
     session.stop_and_wait(timeout=10)
     assert time.monotonic() - started < 8
     assert session.state is S.STOPPED
-    assert world.recorder.of(TaskFinished)[0].status == "cancelled"
+    assert world.recorder.finished()[0].status == "cancelled"
 
 
 def test_request_stop_returns_at_once_and_the_session_stops(world):
@@ -388,7 +388,7 @@ def test_a_new_package_waits_for_review_and_runs_only_after_approval(world):
     assert new in world.store.get(world.profile.id).approved_checksums  # saved once, by the session
     world.recorder.wait_for(lambda: len(world.combiner.calls_to("TaskStream")) == 2, "the new stream")
     world.combiner.push_task(task("validate"))
-    world.recorder.wait_for(lambda: world.recorder.of(TaskFinished), "the validate task")
+    world.recorder.wait_for(lambda: world.recorder.finished(), "the validate task")
     assert world.session.package.checksum == new
 
 
@@ -440,3 +440,15 @@ def test_a_stopped_session_starts_again(world):
     session.stop_and_wait()
     session.start()  # a fresh start: not paused any more
     world.wait_for(S.READY, count=2)
+
+
+def test_the_first_global_model_is_tried_on_the_persons_data_before_training(world):
+    """Before the first training, the network's model is validated locally (kind "preview"):
+    how it does on this person's data, shown without sending anything back."""
+    world.start()
+    world.wait_for(S.READY)
+    world.combiner.push_task(task("train"))
+    world.recorder.wait_for(lambda: world.recorder.finished(), "the train task")
+    previews = [e for e in world.recorder.of(TaskFinished) if e.kind == "preview"]
+    assert len(previews) == 1 and previews[0].status == "ok"
+    assert previews[0].metrics["accuracy"] == 0.5

@@ -103,7 +103,7 @@ def test_a_rejected_token_whose_exp_has_passed_is_said_to_be_expired(failure):
 
 def test_disk_full_says_what_to_do():
     _, error = classify(OSError(errno.ENOSPC, "No space left on device"), None)
-    assert "disk is full" in str(error) and "Free some space" in str(error)
+    assert "no space left on the disk" in str(error) and "Free some space" in str(error)
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,7 @@ def test_model_cache_downloads_once_and_prunes(tmp_path):
 
     for model_id in ["a", "a", "b", "c"]:
         cache.fetch(model_id, download)
+        cache.wait_for_pruning()  # old models are removed on a thread of their own
         time.sleep(0.01)  # distinct mtimes for the least-recently-used order
     assert calls == ["a.model", "b.model", "c.model"]
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["b.model", "c.model"]

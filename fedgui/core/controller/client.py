@@ -31,6 +31,7 @@ from fedgui.core.controller.errors import (
     ModelNotFound,
     NoCombinerAvailable,
     NoPackageYet,
+    NotAController,
     TokenExpired,
     TokenRejected,
     UnexpectedResponse,
@@ -56,6 +57,9 @@ FALLBACK_PACKAGE_NAME = "compute-package"
 NO_PACKAGE_RETRY_S = 3.0
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+#: Statuses a FEDn API never sends for its own routes but a plain web server does: method not
+#: allowed / not implemented (a static file server refusing a POST).
+_NOT_FEDN_STATUSES = frozenset({405, 501})
 
 
 @dataclass(frozen=True)
@@ -166,12 +170,11 @@ class ControllerClient:
                 on_waiting(f"Waiting for the project admin to upload the compute package ({message})")
             if max_wait is not None and waited + retry_interval > max_wait:
                 raise NoPackageYet(
-                    f"The controller at {self.base_url} has no compute package yet "
-                    f"(waited {waited:.0f} seconds)."
+                    f"The network's server has no compute package yet (waited {waited:.0f} seconds)."
                 )
             if _wait_or_cancelled(cancel, retry_interval):
                 raise NoPackageYet(
-                    f"Stopped waiting for the compute package at {self.base_url}.",
+                    "Stopped waiting for the network's compute package.",
                     "Connect again once the project admin has uploaded it.",
                 )
 
@@ -203,16 +206,14 @@ class ControllerClient:
         lowered = message.lower()
         if preferred and "not found or unavailable" in lowered:
             return NoCombinerAvailable(
-                f"The controller at {self.base_url} does not know the preferred combiner {preferred!r}.",
-                "Clear the preferred combiner in the connection settings, or ask your project admin for "
+                f"The network's server does not know the preferred training server {preferred!r}.",
+                "Clear the preferred server in the connection settings, or ask your project admin for "
                 "the right name.",
             )
         if "combiner" in lowered:
-            return NoCombinerAvailable(
-                f"The controller at {self.base_url} has no combiner available right now."
-            )
+            return NoCombinerAvailable("The network has no training server ready right now.")
         return UnexpectedResponse(
-            f"The controller at {self.base_url} refused to register this client "
+            f"The network's server refused to register this client "
             f"(HTTP {status}: {self._scrub(message) or 'no reason given'})."
         )
 
@@ -261,7 +262,7 @@ class ControllerClient:
         """Stream the active compute package into ``dest_dir``; returns the file's path."""
         with self._call("GET", _PACKAGE, stream=True, allow_json_404=True) as response:
             if response.status_code == 404:
-                raise NoPackageYet(f"The controller at {self.base_url} has no compute package yet.")
+                raise NoPackageYet("The network's server has no compute package yet.")
             name = filename_from_disposition(
                 response.headers.get("Content-Disposition"), FALLBACK_PACKAGE_NAME
             )
@@ -283,7 +284,7 @@ class ControllerClient:
         if not isinstance(result, list):
             raise self._unexpected(response, "the model list")
         if not result:
-            raise ModelNotFound(f"The controller at {self.base_url} has no model yet.")
+            raise ModelNotFound("The network's server has no model yet.")
         model_id = result[0].get("model_id") or result[0].get("id")
         if not model_id:
             raise self._unexpected(response, "the model list")
@@ -295,7 +296,9 @@ class ControllerClient:
         route = _Route(f"/api/v1/models/{urllib.parse.quote(model_id, safe='')}/download")
         with self._call("GET", route, stream=True, allow_json_404=True) as response:
             if response.status_code == 404:
-                raise ModelNotFound(f"The controller at {self.base_url} has no model with id {model_id}.")
+                raise ModelNotFound(
+                    "The network's server does not have this model.", details=f"Model id: {model_id}"
+                )
             return self._stream_to(response, Path(dest), progress, f"model {model_id}")
 
     # ---- HTTP plumbing -------------------------------------------------------------------
@@ -328,7 +331,7 @@ class ControllerClient:
             if index > 0 and response.status_code == 410:
                 # A 0.21+ server that lacks the v1 route: the address or prefix is wrong.
                 response.close()
-                raise self._error_for(response, route, paths[0], status=404)
+                raise self._with_details(self._error_for(response, route, paths[0], status=404), response)
             if index > 0 and not route_missing:
                 self.legacy_api = True
             if 200 <= response.status_code < 300:
@@ -337,7 +340,7 @@ class ControllerClient:
                 return response
             error = self._error_for(response, route, path)
             response.close()
-            raise error
+            raise self._with_details(error, response)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, method: str, path: str, stream: bool = False, **kwargs: Any) -> requests.Response:
@@ -365,7 +368,7 @@ class ControllerClient:
     ) -> ControllerError:
         status = status or response.status_code
         message = _json_message(response) if _is_json(response) else ""
-        where = f"The controller at {self.base_url}"
+        where = "The network's server"
         if status == 401 or status == 403:
             if message.strip().lower() == "token expired":
                 return TokenExpired(f"{where} says your access token has expired.")
@@ -377,8 +380,19 @@ class ControllerClient:
             return TokenRejected(
                 f"{where} did not accept your access token ({self._scrub(message) or status})."
             )
+        if status == 404 and not message:
+            return NotAController(
+                "Something answers at this address, but it is not a FEDn network: it does not know "
+                "the requests fedgui sends."
+            )
         if status == 404:
             return WrongAddress(f"{where} has no FEDn API at this address (HTTP 404 for {route.v1}).")
+        if status in _NOT_FEDN_STATUSES and not _is_json(response):
+            # FEDn's API accepts these methods; a web server that refuses them is something else.
+            return NotAController(
+                "Something answers at this address, but it is not a FEDn network: it refused the "
+                f"request as a web server would (HTTP {status})."
+            )
         if status == 410:
             return UnexpectedResponse(f"{where} no longer offers {path} (HTTP 410).")
         if status == 400 and route is _ASSIGN:
@@ -391,6 +405,15 @@ class ControllerClient:
             return ControllerServerError(f"{where} reported an internal error (HTTP {status}{detail}).")
         return self._unexpected(response, path)
 
+    def _with_details(self, error: ControllerError, response: requests.Response) -> ControllerError:
+        if not error.details:
+            kind = response.headers.get("Content-Type") or "no content type"
+            error.details = (
+                f"Controller address: {self.base_url}; {response.request.method} {response.request.path_url} "
+                f"answered HTTP {response.status_code} ({kind})"
+            )
+        return error
+
     def _json(self, response: requests.Response, what: str) -> Any:
         try:
             return response.json()
@@ -398,15 +421,23 @@ class ControllerClient:
             raise self._unexpected(response, what) from None
 
     def _unexpected(self, response: requests.Response, what: str) -> UnexpectedResponse:
+        if not _is_json(response) and 200 <= response.status_code < 300:
+            # A web page where FEDn answers in JSON: another web service at this address.
+            error: UnexpectedResponse = NotAController(
+                "Something answers at this address, but it is not a FEDn network: it sent a web page "
+                f"where fedgui expected {what}."
+            )
+            self._with_details(error, response)
+            return error
         return UnexpectedResponse(
-            f"The controller at {self.base_url} sent an answer fedgui does not understand for {what} "
+            f"The network's server sent an answer fedgui does not understand for {what} "
             f"(HTTP {response.status_code}, {response.headers.get('Content-Type') or 'no content type'})."
         )
 
     def _require_v1(self, action: str) -> None:
         if self.legacy_api:
             raise ControllerTooOld(
-                f"The controller at {self.base_url} runs a FEDn version before 0.21 that cannot {action}."
+                f"The network's server runs a FEDn version before 0.21 that cannot {action}."
             )
 
     def _stream_to(
@@ -428,7 +459,7 @@ class ControllerClient:
                         progress(done, total)
                 if total is not None and done != total:
                     raise ControllerUnreachable(
-                        f"The download of {what} from {self.base_url} broke off ({done} of {total} bytes).",
+                        f"The download of {what} broke off ({done} of {total} bytes).",
                         reason="broken",
                     )
         except requests.RequestException as exc:

@@ -57,6 +57,7 @@ from fedgui.core.execution.process_tree import (
     supervised_argv,
     terminate_tree,
 )
+from fedgui.core.execution.sandbox import Sandbox, task_folders
 from fedgui.core.fileio import atomic_write_text
 
 __all__ = [
@@ -163,8 +164,11 @@ class EntryPointRunner:
         data_folder: Path | None,
         extra_env: Mapping[str, str] | None = None,
         sink: EventSink | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.package_root = Path(package_root)
+        #: None: the steps run with the person's rights (no isolation here, and they agreed).
+        self.sandbox = sandbox
         self.entry_points = dict(entry_points)
         self.environment = environment
         # Absolute: the entry point runs in the package folder, where a relative path means something else.
@@ -243,6 +247,8 @@ class EntryPointRunner:
             raise EntryPointMissing(name, list(self.entry_points))
         argv = build_entry_point_argv(self.entry_points[name], args)
         environ = build_entry_point_environ(self.environment, self.data_folder, self.extra_env)
+        if self.sandbox is not None:  # isolated: may write only where its files are
+            argv, environ = self.sandbox.wrap(argv, environ, task_folders(args))
         with self._run_lock:
             self._cancelled.clear()
             return self._run_locked(name, argv, environ, timeout)

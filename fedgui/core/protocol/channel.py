@@ -19,7 +19,7 @@ from typing import Any
 import grpc
 
 from fedgui.core.protocol.errors import BadAssignment
-from fedgui.core.protocol.generated import fedn_pb2_grpc
+from fedgui.core.protocol.generated import fedn_pb2, fedn_pb2_grpc
 
 TLS_PORT = 443
 
@@ -242,6 +242,17 @@ class CombinerConnection:
         self._combiner = fedn_pb2_grpc.CombinerStub(channel)
         self._connector = fedn_pb2_grpc.ConnectorStub(channel)
         self._model_service = fedn_pb2_grpc.ModelServiceStub(channel)
+        # The same Download and Upload RPCs, with the model frames as wire bytes (see wire.py).
+        self._raw_download = channel.unary_stream(
+            "/fedn.ModelService/Download",
+            request_serializer=fedn_pb2.ModelRequest.SerializeToString,
+            response_deserializer=None,
+        )
+        self._raw_upload = channel.stream_unary(
+            "/fedn.ModelService/Upload",
+            request_serializer=None,
+            response_deserializer=fedn_pb2.ModelResponse.FromString,
+        )
 
     @property
     def combiner(self) -> fedn_pb2_grpc.CombinerStub:
@@ -257,6 +268,18 @@ class CombinerConnection:
     def model_service(self) -> fedn_pb2_grpc.ModelServiceStub:
         with self._lock:
             return self._model_service
+
+    @property
+    def raw_model_download(self) -> grpc.UnaryStreamMultiCallable:
+        """ModelService.Download whose frames arrive undecoded (bytes), for the transfer code."""
+        with self._lock:
+            return self._raw_download
+
+    @property
+    def raw_model_upload(self) -> grpc.StreamUnaryMultiCallable:
+        """ModelService.Upload taking frames already encoded (bytes), for the transfer code."""
+        with self._lock:
+            return self._raw_upload
 
     def wait_until_ready(self, timeout: float) -> bool:
         """True once the channel is connected; False after ``timeout`` seconds."""

@@ -49,9 +49,11 @@ from fedgui.core.events import (
     client_line,
 )
 from fedgui.core.execution.environment import EnvironmentBuilder
+from fedgui.core.execution.sandbox import IsolationSupport, IsolationUnavailable
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.package.errors import PackageNotApproved
+from fedgui.core.package.permissions import PackagePermissions
 from fedgui.core.prepare import PreparePipeline, PrepareStep, ProfileApprovals, RunSettings
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.profile_lock import ProfileLock
@@ -152,6 +154,8 @@ class Session:
         package_cache: PackageCache | None = None,
         environment_builder: EnvironmentBuilder | None = None,
         auto_approve: bool = False,
+        allow_unisolated: bool = False,
+        isolation: IsolationSupport | None = None,
         timing: SessionTiming | None = None,
         work_dir: Path | None = None,
         controller_factory: ControllerFactory = connect_controller,
@@ -174,8 +178,11 @@ class Session:
             environments=environment_builder or EnvironmentBuilder(),
             sink=self.bus.emit,
             on_step=self._prepare_step,
+            isolation=isolation,
         )
         self._auto_approve = auto_approve
+        self._allow_unisolated = allow_unisolated
+        self._answer: Approve | None = None
         self._connect_controller = controller_factory
         self._connect_combiner = combiner_factory
         self._work_dir = Path(work_dir or paths.cache_dir() / "work" / profile.id)
@@ -258,10 +265,19 @@ class Session:
         if self._thread:
             self._thread.join(timeout)
 
-    def approve_package(self, checksum: str) -> None:
-        """The person approved the package under review (or one they reviewed earlier). Returns
-        at once: the session thread saves the approval."""
-        self._inbox.put(Approve(checksum))
+    def approve_package(
+        self, checksum: str, permissions: PackagePermissions | None = None, run_unisolated: bool = False
+    ) -> None:
+        """The person approved the package under review (or one they reviewed earlier), with what
+        they allowed this version beyond the isolation and whether they agreed to run it
+        unisolated where this computer cannot isolate it. Returns at once: the session thread
+        saves the approval."""
+        self._inbox.put(Approve(checksum, permissions, run_unisolated))
+
+    @property
+    def isolation(self) -> IsolationSupport:
+        """How this computer isolates the package's steps (found out once)."""
+        return self._pipeline.isolation
 
     def reject_package(self) -> None:
         self._inbox.put(Reject())
@@ -305,9 +321,11 @@ class Session:
         elif isinstance(item, Approve):
             pending = self._pending_review
             if pending is not None and pending.checksum == item.checksum:
+                self._answer = item
                 self._approval_answer = True
             else:
                 self._remember_approval(item.checksum)
+                self._approvals.grant(item.checksum, item.permissions, item.run_unisolated)
         elif isinstance(item, Reject) and self._pending_review is not None:
             self._approval_answer = False
 
@@ -476,6 +494,7 @@ class Session:
             lambda: self._fetch_package(controller),
             self._ask_for_approval,
             RunSettings.from_profile(self.profile),
+            self._agree_unisolated,
         )
         self._check_stop()
         package, runner = prepared.package, prepared.runner
@@ -729,12 +748,34 @@ class Session:
         if self._auto_approve:
             self._say(f"Package {package.checksum[:12]}… approved from the command line.")
             return True
-        not_approved = PackageNotApproved(package.checksum)
+        answer = self._ask_person(package, PackageNotApproved(package.checksum))
+        self._approvals.grant(package.checksum, answer.permissions, answer.run_unisolated)
+        return True
+
+    def _agree_unisolated(self, package: PreparedPackage, support: IsolationSupport) -> bool:
+        """This computer cannot isolate the package: it runs only once the person agreed (on the
+        command line, or in the review), and the agreement is remembered in the profile."""
+        if self._allow_unisolated:
+            self._approvals.grant(package.checksum, None, run_unisolated=True)
+            return True
+        answer = self._ask_person(package, IsolationUnavailable(support))
+        if not answer.run_unisolated:
+            raise IsolationUnavailable(support)
+        self._approvals.grant(package.checksum, answer.permissions, run_unisolated=True)
+        return True
+
+    def _ask_person(self, package: PreparedPackage, reason: FedguiError) -> Approve:
+        """Show ``package`` for review (``reason`` says why) and wait for the person's answer;
+        raises PackageRejected on a rejection."""
+        not_approved = reason
         self._pending_review = package
         self._approval_answer = None
+        self._answer = None
         try:
             self._say(str(not_approved), "warning")
             previous_checksum = self.profile.last_approved_checksum
+            if previous_checksum == package.checksum:  # approved, asked again for the isolation
+                previous_checksum = None
             previous = self._packages.get(previous_checksum) if previous_checksum else None
             self.bus.emit(ReviewNeeded(package, previous, previous_checksum))
             self._set_state(
@@ -746,7 +787,7 @@ class Session:
                 raise PackageRejected(
                     f"You rejected the compute package {package.checksum[:12]}…; nothing from it ran."
                 )
-            return True
+            return self._answer or Approve(package.checksum)
         finally:
             self._pending_review = None
 

@@ -28,6 +28,7 @@ class ModelCache:
             leftover.unlink(missing_ok=True)
         self.keep = keep
         self._lock = threading.Lock()
+        self._pruner: threading.Thread | None = None
 
     def path_for(self, model_id: str) -> Path:
         if not _SAFE_ID.match(model_id) or model_id in (".", ".."):
@@ -43,12 +44,29 @@ class ModelCache:
                 path.touch()  # mark as recently used
                 return path, True
         download(path)
-        self._prune(keep_also=path)
+        # Deleting an old model of a gigabyte takes the file system a noticeable moment: do it
+        # beside the task, not before the task can go on with the model it just downloaded.
+        pruner = threading.Thread(target=self._prune, args=(path,), name="model-cache-prune", daemon=True)
+        self._pruner = pruner
+        pruner.start()
         return path, False
+
+    def wait_for_pruning(self, timeout: float | None = None) -> None:
+        """Block until the last removal of old models finished (for tests and shutdown)."""
+        pruner = self._pruner
+        if pruner is not None:
+            pruner.join(timeout)
 
     def _prune(self, keep_also: Path) -> None:
         with self._lock:
-            models = sorted(self.folder.glob("*.model"), key=lambda p: p.stat().st_mtime, reverse=True)
+            models = sorted(self.folder.glob("*.model"), key=_mtime, reverse=True)
             for stale in models[self.keep :]:
                 if stale != keep_also:
                     stale.unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile (a task dropped a changed model): oldest of all
+        return 0.0

@@ -84,6 +84,7 @@ class TaskExecutor:
     def __init__(self, context: TaskContext) -> None:
         self.ctx = context
         self._cancelled = threading.Event()
+        self._first_look_done = False
         self.me = ClientIdentity(context.connection.client_id, context.connection.client_name)
         self._history_problem_said = False
         #: What the task is writing now and where, for a plain message when the disk is full.
@@ -198,6 +199,8 @@ class TaskExecutor:
         timeout: float,
     ):
         ctx = self.ctx
+        if self._needs_first_look():
+            self._first_look(task, model_in, scratch)
         self._report(
             task, f"\t Starting processing of training request for model_id {task.model_id}", pb.INFO
         )
@@ -235,6 +238,57 @@ class TaskExecutor:
         self._say(f"Sent the model update for round {task.round_id} ({examples} examples).")
         return dict(output.metadata), update_id
 
+    def _needs_first_look(self) -> bool:
+        """True until this profile has one result of the network's model on its data."""
+        if self._first_look_done:
+            return False
+        history, profile_id = self.ctx.history, self.ctx.profile.id
+        self._first_look_done = any(
+            t.status == "ok" for kind in ("validate", "preview") for t in history.tasks(profile_id, kind=kind)
+        )
+        return not self._first_look_done
+
+    def _first_look(self, task: Task, model_in: Path, scratch: Path) -> None:
+        """Validate the first model the network sends on this computer's data, before anything
+        is sent back: the real preview on networks that let only admins download models over
+        REST (FEDn 0.33). Recorded as a "preview" task; a failure here never stops the round."""
+        ctx = self.ctx
+        self._first_look_done = True
+        preview_id = ctx.history.start_task(
+            ctx.profile.id,
+            "preview",
+            session_id=task.session_id,
+            round_id=task.round_id,
+            model_id=task.model_id,
+            package_checksum=ctx.package.checksum,
+        )
+        ctx.bus.emit(
+            TaskStarted(
+                task_id=preview_id,
+                kind="preview",
+                round_id=task.round_id,
+                model_id=task.model_id,
+                session_id=task.session_id,
+            )
+        )
+        self._say("Checking how the network's model does on your data before training (nothing is sent).")
+        started = time.monotonic()
+        try:
+            metrics = ctx.runner.validate(model_in, scratch / "first-look.json", timeout=ctx.timeout)
+        except Exception as exc:  # the round goes on; the person sees why the check did not work
+            reason = str(exc) if isinstance(exc, FedguiError) else f"{type(exc).__name__}: {exc}"
+            ctx.history.finish_task(preview_id, "failed", error=reason)
+            ctx.bus.emit(TaskFinished(task_id=preview_id, kind="preview", status="failed", error=reason))
+            self._say(f"The check on your data did not work: {reason}", "warning")
+            return
+        timings = {"exec_validation": time.monotonic() - started}
+        ctx.history.add_metrics(preview_id, "validation", metrics)
+        ctx.history.finish_task(preview_id, "ok", timings=timings)
+        ctx.bus.emit(
+            TaskFinished(task_id=preview_id, kind="preview", status="ok", metrics=metrics, timings=timings)
+        )
+        self._say(f"How the network's model does on your data: {describe_metrics(metrics)}.")
+
     def _validate(
         self,
         task: Task,
@@ -253,6 +307,7 @@ class TaskExecutor:
         ctx.connection.combiner.SendModelValidation(validation, timeout=60)
         self._report(task, "Model validation completed.", pb.AUDIT, about=validation)
         self._record(lambda: ctx.history.add_metrics(task_id, "validation", metrics))
+        self._say(f"Checked the network's model on your data: {describe_metrics(metrics)}.")
         return metrics
 
     def _predict(
@@ -411,6 +466,16 @@ class TaskExecutor:
         finally:
             unsubscribe()
             sender.finish()
+
+
+def describe_metrics(metrics: dict, limit: int = 4) -> str:
+    """A few numeric results as "loss 0.31, accuracy 0.87" for a log line."""
+    numbers = [
+        f"{key} {value:.4g}"
+        for key, value in metrics.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not key.startswith("num_")
+    ]
+    return ", ".join(numbers[:limit]) or "no numeric results"
 
 
 def progress_emitter(bus: EventBus, what: str) -> Callable[[int, int | None], None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
@@ -39,7 +40,28 @@ def describe_changes(review: PackageReview) -> str:
         return "New package: you have not approved any version of it before."
     assert review.previous_checksum is not None
     counts = f"{len(review.added)} added, {len(review.removed)} removed, {len(review.changed)} changed"
-    return f"Update of the version you approved ({review.previous_checksum[:12]}…): files {counts}."
+    return f"A new version of the code you approved before. Files: {counts}."
+
+
+def short_fingerprint(checksum: str) -> str:
+    """The first 12 characters of a SHA-256, grouped, to compare by eye (the full one is a tooltip)."""
+    return " ".join(checksum[i : i + 4] for i in range(0, 12, 4))
+
+
+def describe_permissions(review: PackageReview) -> str:
+    """What approving allows, in plain words: a person approves the consequences, not a hash."""
+    installs = [*review.build_dependencies, *review.dependencies] if review.python_env is not None else []
+    names = [dep.split(";")[0].strip() for dep in installs]
+    if names:
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        internet = f"installs these Python packages from the internet: {shown}"
+    else:
+        internet = "installs nothing from the internet"
+    return (
+        "If you approve, this code runs on this computer with your user account's rights: it can read "
+        "and change what your account can (not only your data folder), it can use the network, and it "
+        f"{internet}. Your data is not sent by fedgui; the code decides what it sends back."
+    )
 
 
 def describe_dependencies(review: PackageReview) -> str:
@@ -79,14 +101,18 @@ class PackageReviewWidget(QWidget):
         self.checksum_label = QLabel(self)
         self.checksum_label.setFont(_monospace())
         self.checksum_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.checksum_label.setAccessibleName("Package checksum (SHA-256)")
+        self.checksum_label.setAccessibleName("Package fingerprint")
         self.size_label = QLabel(self)
         self.changes_label = QLabel(self)
         self.changes_label.setWordWrap(True)
-        summary.addRow("Checksum (SHA-256):", self.checksum_label)
+        summary.addRow("Fingerprint:", self.checksum_label)
         summary.addRow("Size:", self.size_label)
         summary.addRow("Version:", self.changes_label)
         layout.addLayout(summary)
+        self.permissions = MessageBox(self)
+        self.permissions.setVisible(False)
+        self.permissions.setAccessibleName("What approving allows")
+        layout.addWidget(self.permissions)
 
         row = QHBoxLayout()
         commands_box = QGroupBox("Commands it runs on this computer", self)
@@ -154,6 +180,8 @@ class PackageReviewWidget(QWidget):
         self.review = None
         self.status.show_text("", Tone.INFO)
         self.checksum_label.setText("—")
+        self.checksum_label.setToolTip("")
+        self.permissions.setVisible(False)
         self.size_label.setText("—")
         self.changes_label.setText("—")
         self.commands.clear()
@@ -181,9 +209,13 @@ class PackageReviewWidget(QWidget):
         self.failed.emit(text)
 
     def show_review(self, review: PackageReview) -> None:
+        if not shiboken6.isValid(self.viewer):
+            return  # the dialog closed while the files were being read
         self.review = review
         self.status.show_text("", Tone.INFO)
-        self.checksum_label.setText(review.checksum)
+        self.checksum_label.setText(short_fingerprint(review.checksum))
+        self.checksum_label.setToolTip(f"SHA-256: {review.checksum}")
+        self.permissions.show_text(describe_permissions(review), Tone.WARNING)
         size = format_size(review.total_size) + f" unpacked, {len(review.files)} files"
         if review.archive_size is not None:
             size = f"{format_size(review.archive_size)} download, " + size
@@ -252,7 +284,7 @@ class PackageReviewWidget(QWidget):
         )
 
     def _show_file(self, request: int, view: FileView, change: str) -> None:
-        if request != self._view_request:
+        if not shiboken6.isValid(self.viewer) or request != self._view_request:
             return  # the person already chose another file
         self._code_highlighter = None
         self._code_highlighter = CodeHighlighter(self.viewer.document(), language_for(view.path))

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QSystemTrayIcon,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -129,6 +130,13 @@ class SettingsDialog(QDialog):
         self.start_at_login.setEnabled(autostart.is_supported())
         self.minimize_to_tray = QCheckBox("&Keep taking part in the tray when the window is closed")
         self.minimize_to_tray.setChecked(preferences.minimize_to_tray)
+        self.tray_note = QLabel(NO_TRAY_NOTE)
+        self.tray_note.setWordWrap(True)
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            # Say what really happens here instead of promising a tray that does not exist.
+            self.minimize_to_tray.setEnabled(False)
+            self.minimize_to_tray.setChecked(False)
+        self.tray_note.setVisible(not self.minimize_to_tray.isEnabled())
 
         self.env_table = QTableWidget(0, 2)
         self.env_table.setHorizontalHeaderLabels(["Name", "Value"])
@@ -185,6 +193,7 @@ class SettingsDialog(QDialog):
         app_layout = QVBoxLayout(app_box)
         app_layout.addWidget(self.start_at_login)
         app_layout.addWidget(self.minimize_to_tray)
+        app_layout.addWidget(self.tray_note)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -345,6 +354,13 @@ class SettingsDialog(QDialog):
         self.problem.show()
 
 
+NO_TRAY_NOTE = (
+    "This desktop has no system tray, so fedgui cannot keep taking part with its window closed: "
+    "closing the window asks whether to quit and stop taking part. fedgui takes part again the "
+    "next time it starts."
+)
+
+
 class PreferencesStore:
     """App-wide choices and small UI memory (last profile, whether the tray notice was shown),
     in an INI file in fedgui's config folder. QSettings caches in memory and writes lazily."""
@@ -378,6 +394,17 @@ class PreferencesStore:
     @last_profile_id.setter
     def last_profile_id(self, profile_id: str | None) -> None:
         self._settings.setValue("last_profile_id", profile_id or "")
+
+    @property
+    def taking_part_profile_id(self) -> str | None:
+        """The profile that was taking part when fedgui last closed (None after a Stop): it
+        resumes after a restart, with the package approved before only."""
+        value = self._settings.value("taking_part_profile_id")
+        return str(value) if value else None
+
+    @taking_part_profile_id.setter
+    def taking_part_profile_id(self, profile_id: str | None) -> None:
+        self._settings.setValue("taking_part_profile_id", profile_id or "")
 
     @property
     def tray_notice_shown(self) -> bool:

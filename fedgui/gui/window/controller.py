@@ -44,7 +44,9 @@ class SessionLike(Protocol):
     def resume(self) -> None: ...
     def request_stop(self) -> None: ...
     def stop_and_wait(self, timeout: float = 30.0) -> None: ...
-    def approve_package(self, checksum: str) -> None: ...
+    def approve_package(
+        self, checksum: str, permissions: Any = None, run_unisolated: bool = False
+    ) -> None: ...
     def reject_package(self) -> None: ...
     def update_token(self, token: str) -> None: ...
     def retry(self) -> None: ...
@@ -188,10 +190,15 @@ class SessionController(QObject):
         if self.session is not None:
             self.session.retry()
 
-    def approve(self, checksum: str) -> None:
-        """The person approved the package under review; the session saves the approval."""
-        if self.session is not None:
+    def approve(self, checksum: str, permissions: Any = None, run_unisolated: bool = False) -> None:
+        """The person approved the package under review (with what they allowed this version
+        beyond the isolation, and their agreement to run unisolated); the session saves it."""
+        if self.session is None:
+            return
+        if permissions is None and not run_unisolated:
             self.session.approve_package(checksum)
+        else:
+            self.session.approve_package(checksum, permissions, run_unisolated)
 
     def reject(self) -> None:
         if self.session is not None:

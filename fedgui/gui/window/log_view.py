@@ -87,7 +87,7 @@ class LogView(QWidget):
         self.search_field.setAccessibleName("Find in log")
         self.search_field.setClearButtonEnabled(True)
         self.search_field.returnPressed.connect(self.find_next)
-        self.find_prev_button = QPushButton("Previ&ous")
+        self.find_prev_button = QPushButton("Previous")
         self.find_prev_button.setToolTip("Find the previous line with this text (Shift+F3)")
         self.find_prev_button.clicked.connect(self.find_previous)
         self.find_next_button = QPushButton("Ne&xt")

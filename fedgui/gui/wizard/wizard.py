@@ -114,7 +114,7 @@ class ConnectionWizard(QWizard):
             QMessageBox.information(
                 self,
                 "Nothing to save yet",
-                "Enter the controller address first, so fedgui knows which network to connect to later.",
+                "Enter the network's address first, so fedgui knows which network to connect to later.",
             )
             self.controller_page.url_edit.setFocus()
             return

@@ -36,12 +36,12 @@ def download_and_prepare(context: WizardContext, progress) -> tuple[Path, Prepar
 
 def describe_verification(controller_checksum: str | None, pin: str | None) -> str:
     if pin:
-        return "Checksum verified: the download matches the one in your configuration file."
+        return "Verified: the download is exactly the code named in your configuration file."
     if controller_checksum:
-        return "Checksum verified: the download matches the one the controller published."
+        return "Verified: the download is exactly the code the network published."
     return (
-        "The controller publishes no checksum, so fedgui shows the download's own checksum below; "
-        "compare it with the one your project admin gave you, if any."
+        "The network publishes no fingerprint of its code, so fedgui shows the download's own "
+        "fingerprint below; compare it with the one your project admin gave you, if any."
     )
 
 
@@ -98,7 +98,7 @@ class PackagePage(WizardPageBase):
         self.review.clear()
         self.decision.setVisible(False)
         self.progress.start()
-        self.status.show_text("Downloading the compute package from the controller…", Tone.BUSY)
+        self.status.show_text("Downloading the network's code…", Tone.BUSY)
         progress = throttled(lambda done, total: self._progress_sink((done, total)))
         self.background(lambda: download_and_prepare(context, progress), self._downloaded, self._failed)
 
@@ -150,8 +150,7 @@ class PackagePage(WizardPageBase):
         if approved:
             assert context.package is not None
             self.decision.show_text(
-                f"Approved. fedgui will run this package ({context.package.checksum[:12]}…) and asks "
-                "you again if the network changes it.",
+                "Approved. fedgui will run this code, and asks you again if the network changes it.",
                 Tone.OK,
             )
         else:

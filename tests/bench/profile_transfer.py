@@ -1,0 +1,107 @@
+"""Profile fedgui's model download and upload against a bare gRPC loop, in one process, on one
+fresh FEDn network: where does the time go?
+
+Run: .venv/bin/python tests/bench/profile_transfer.py [--size 100] [--reps 4] [--cprofile]
+
+The bare loop (``_bare_transfer.py``'s functions) and fedgui's transfer functions alternate on
+the same combiner and the same model, so load on the machine hits both alike. With
+``--cprofile`` one more download and upload of fedgui run under cProfile and the top entries
+are printed (for native time, run py-spy on this process instead:
+``py-spy record --native -o out.svg -- .venv/bin/python tests/bench/profile_transfer.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import grpc
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint  # noqa: E402
+from fedgui.core.protocol.generated import fedn_pb2_grpc  # noqa: E402
+from fedgui.core.protocol.transfer import download_model, upload_model  # noqa: E402
+from fedgui.core.session.tasks import progress_emitter  # noqa: E402
+from tests.bench._bare_transfer import download as bare_download  # noqa: E402
+from tests.bench._bare_transfer import upload as bare_upload  # noqa: E402
+from tests.bench._bench_support import build_seed_model  # noqa: E402
+from tests.bench.round_overhead import MB, BenchNetwork  # noqa: E402
+
+
+class _NullBus:
+    def emit(self, event) -> None:
+        pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100)
+    parser.add_argument("--reps", type=int, default=4)
+    parser.add_argument("--cprofile", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="fedgui-transfer-profile-"))
+    seed = build_seed_model(work / "seed.npz", args.size)
+    size = seed.stat().st_size
+    network = BenchNetwork(run_dir=work / "net").start()
+    try:
+        host, port = network.grpc_address.rsplit(":", 1)
+        conn = CombinerConnection(CombinerEndpoint(host, int(port), False), None, "profile", "profile")
+        conn.wait_until_ready(30)
+        channel = grpc.insecure_channel(network.grpc_address)
+        stub = fedn_pb2_grpc.ModelServiceStub(channel)
+        model_id = str(uuid.uuid4())
+        bare_upload(stub, seed, model_id)
+        progress = progress_emitter(_NullBus(), "model download")
+        times: dict[str, list[float]] = {"bare down": [], "fedgui down": [], "bare up": [], "fedgui up": []}
+        steps = {
+            "bare down": lambda: bare_download(stub, model_id, work / "bare.bin"),
+            "fedgui down": lambda: download_model(
+                conn, model_id, work / "fedgui.bin", progress=progress, durable=False
+            ),
+            "bare up": lambda: bare_upload(stub, seed, str(uuid.uuid4())),
+            "fedgui up": lambda: upload_model(conn, str(uuid.uuid4()), seed, progress=progress),
+        }
+        order = list(steps)
+        for rep in range(args.reps):
+            # Alternate who goes first, so that what the previous step left behind (the
+            # combiner flushing an upload, a file being deleted) hits both alike.
+            for name in order if rep % 2 == 0 else [*order[1::-1], *order[:1:-1]]:
+                started = time.perf_counter()
+                steps[name]()
+                times[name].append(time.perf_counter() - started)
+        print(f"{size / MB:.0f} MB, load {os.getloadavg()[0]:.2f}")
+        for name, values in times.items():
+            rates = sorted(size / MB / v for v in values)
+            print(
+                f"  {name:12s} median {statistics.median(rates):6.0f} MB/s  [{rates[0]:.0f}–{rates[-1]:.0f}]"
+            )
+        if args.cprofile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            download_model(conn, model_id, work / "fedgui.bin", progress=progress, durable=False)
+            upload_model(conn, str(uuid.uuid4()), seed, progress=progress)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
+        conn.close()
+        channel.close()
+    finally:
+        network.stop()
+        for path in sorted(work.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() or path.is_symlink() else path.rmdir()
+        work.rmdir()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
