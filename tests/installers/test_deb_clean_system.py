@@ -236,6 +236,13 @@ def test_clean_install_runs_then_purge_leaves_nothing(debs: Debs, chroot: Chroot
     assert module.startswith(f"{PREFIX}/venv/lib/"), module
     root.ok(root.as_user(f"{VENV_PYTHON} -m venv /tmp/pkg-env && /tmp/pkg-env/bin/python -m pip --version"))
 
+    # The sandbox compute packages run in: bubblewrap came with Depends and works for a person here.
+    probe = (
+        "from fedgui.core.execution.sandbox import detect_isolation as d; i = d(); print(i.method, i.reason)"
+    )
+    isolation = root.ok(root.as_user(f"{VENV_PYTHON} -c {shlex.quote(probe)}"))
+    assert isolation.split()[0] == "bwrap", isolation
+
     # Resources where fedgui.core.resources and the wizard look for them.
     share = f"{PREFIX}/venv/share/fedgui/resources"
     probe = (
