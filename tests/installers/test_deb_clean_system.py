@@ -115,7 +115,7 @@ def debs(request, tmp_path_factory) -> Debs:
 @pytest.fixture
 def chroot(debs: Debs, tmp_path: Path) -> Iterator[Chroot]:
     """A fresh copy of the release's minimal chroot with the packages at /debs and a person."""
-    root = Chroot.fresh(RELEASES[debs.release], tmp_path / "root")
+    root = Chroot.fresh(RELEASES[debs.release], tmp_path)
     try:
         root.bind(debs.current.parent, "/debs")
         root.bind(USER_DATA_SCRIPT, "/usr/local/share/fedgui-test/user_data.py")
@@ -236,6 +236,13 @@ def test_clean_install_runs_then_purge_leaves_nothing(debs: Debs, chroot: Chroot
     assert module.startswith(f"{PREFIX}/venv/lib/"), module
     root.ok(root.as_user(f"{VENV_PYTHON} -m venv /tmp/pkg-env && /tmp/pkg-env/bin/python -m pip --version"))
 
+    # The sandbox compute packages run in: bubblewrap came with Depends and works for a person here.
+    probe = (
+        "from fedgui.core.execution.sandbox import detect_isolation as d; i = d(); print(i.method, i.reason)"
+    )
+    isolation = root.ok(root.as_user(f"{VENV_PYTHON} -c {shlex.quote(probe)}"))
+    assert isolation.split()[0] == "bwrap", isolation
+
     # Resources where fedgui.core.resources and the wizard look for them.
     share = f"{PREFIX}/venv/share/fedgui/resources"
     probe = (
@@ -329,3 +336,23 @@ def test_upgrade_keeps_profile_approval_history_and_token(debs: Debs, chroot: Ch
     assert root.ok(root.as_user("fedgui --version")).strip() == f"fedgui {__version__}"
     out = root.ok(root.as_user(keyring_session("fedgui gui --self-check")), timeout=600)
     assert out.strip().splitlines()[-1] == "OK", out
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES), ids=lambda r: f"debian{r}")
+def test_build_deb_on_a_fresh_machine_names_what_it_needs(release: str, tmp_path: Path) -> None:
+    """Not root, nothing installed: build-deb stops before starting, with the one command to run,
+    in that release's package names (Debian 13 renamed libglib2.0-0 to libglib2.0-0t64)."""
+    root = Chroot.fresh(RELEASES[release], tmp_path)
+    try:
+        root.bind(REPO, "/src")
+        root.add_user()
+        result = root.run(root.as_user("/src/installers/linux/build-deb"), timeout=300)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "sudo apt-get install python3 python3-venv" in result.stderr, result.stderr
+        for package in ("libxcb-cursor0", "libegl1", "libfontconfig1"):
+            assert package in result.stderr
+        glib = "libglib2.0-0t64" if release == "13" else "libglib2.0-0"
+        assert f" {glib} " in result.stderr, result.stderr
+        assert "virtual environment" not in result.stdout, "it started building anyway"
+    finally:
+        root.remove()
