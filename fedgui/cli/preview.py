@@ -203,6 +203,14 @@ def run_preview_command(args: argparse.Namespace) -> int:
             allow_unisolated=args.allow_unisolated,
         )
     except FedguiError as error:
+        from fedgui.core.execution.sandbox import IsolationUnavailable
+
+        if isinstance(error, IsolationUnavailable):  # the command line's way to agree
+            error = IsolationUnavailable(
+                error.support,
+                "Install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap) and try again; or, if "
+                "you trust this package, run again with --allow-unisolated.",
+            )
         print(f"\nPreview failed: {error}", file=sys.stderr)
         return exit_code_for(error)
     except KeyboardInterrupt:

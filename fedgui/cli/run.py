@@ -7,6 +7,7 @@ SIGTERM stops the running entry point, closes the stream and exits 0.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import shlex
 import signal
@@ -116,7 +117,7 @@ def _load(args: argparse.Namespace):
     from fedgui.cli.console import print_stamped
     from fedgui.core.clientconfig import GENERATED_CLIENT_ID_NOTE, ClientConfigError, import_client_config
     from fedgui.core.config_profiles import profile_for_config
-    from fedgui.core.profile import ProfileStore
+    from fedgui.core.profile import Profile, ProfileStore
     from fedgui.core.secrets import SecretStore
 
     if args.profile:
@@ -158,7 +159,7 @@ def _load(args: argparse.Namespace):
     for checksum in args.approve:
         # Saved before the session starts: the session's gate then finds it approved. Only this
         # exact version: another package is still stopped for review.
-        store.update(profile.id, lambda p, c=checksum: p.approve(c))
+        store.update(profile.id, functools.partial(Profile.approve, checksum=checksum))
         profile.approve(checksum)
     return profile, token_source, store
 

@@ -23,7 +23,7 @@ from fedgui.core.events import EventSink, client_line, ignore_event
 from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment
 from fedgui.core.execution.errors import EntryPointCancelled
 from fedgui.core.execution.runner import new_model_temp_path, new_temp_path
-from fedgui.core.execution.sandbox import IsolationSupport, IsolationUnavailable
+from fedgui.core.execution.sandbox import IsolationSupport
 from fedgui.core.fileio import atomic_write_text
 from fedgui.core.package.approval import ApprovalList, Approvals
 from fedgui.core.package.cache import PackageCache, PreparedPackage
@@ -206,16 +206,7 @@ class Preview:
             self._permissions_for,
             self._unisolated_agreed,
         )
-        try:
-            ready = self._pipeline.run(
-                lambda: prepare_package(self.package, self._cache), self._decide, settings
-            )
-        except IsolationUnavailable as exc:
-            raise IsolationUnavailable(
-                exc.support,
-                "Install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap) and try again; or, if "
-                "you trust this package, run again with --allow-unisolated.",
-            ) from None
+        ready = self._pipeline.run(lambda: prepare_package(self.package, self._cache), self._decide, settings)
         prepared, environment, runner = ready.package, ready.environment, ready.runner
         self._stop_if_cancelled()
         work = Path(tempfile.mkdtemp(prefix="fedgui-preview-"))

@@ -7,12 +7,17 @@ import gc
 import logging
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from fedgui.gui.common import theme
+
+if TYPE_CHECKING:  # imported when used: the app starts faster without them
+    from fedgui.gui.window.main_window import MainWindow
+    from fedgui.gui.wizard.wizard import ConnectionWizard
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +104,8 @@ class AppController:
         self.secrets = secrets
         self.preferences = preferences
         self.options = options
-        self.window = None
-        self.wizard = None
+        self.window: MainWindow | None = None
+        self.wizard: ConnectionWizard | None = None
 
     def open_first_wizard(self) -> None:
         from fedgui.gui.threads import run_in_background

@@ -79,7 +79,12 @@ def _view_texts(view: QAbstractItemView) -> Iterable[str]:
     if model is None:
         return
     hidden_column = getattr(view, "isColumnHidden", lambda _c: False)
-    columns = [c for c in range(model.columnCount()) if not hidden_column(c)]
+    root = QModelIndex()
+    try:
+        column_count = model.columnCount(root)
+    except TypeError:  # list models hide columnCount from Python: they have one column
+        column_count = 1
+    columns = [c for c in range(column_count) if not hidden_column(c)]
     for column in columns:
         header = model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole)
         if header is not None and isinstance(view, (QTableView, QTreeView)):
@@ -99,7 +104,7 @@ def _view_texts(view: QAbstractItemView) -> Iterable[str]:
             if depth < 3 and expanded and model.rowCount(first) > 0:
                 yield from rows(first, depth + 1)
 
-    yield from rows(QModelIndex(), 0)
+    yield from rows(root, 0)
 
 
 def widget_texts(widget: QWidget) -> Iterable[str]:

@@ -51,7 +51,8 @@ def test_no_internals_in_any_state(qtbot, window, state):
     qtbot.waitUntil(lambda: window.status_panel.state is state)
     for index in range(window.tabs.count() - 1):  # every tab but the log (the details)
         window.tabs.setCurrentIndex(index)
-        assert_plain(window, f"the main window, {state.value}, tab {index}", [window.tray.icon.toolTip()])
+        tray = [window.tray.icon.toolTip(), *(a.text() for a in window.tray.menu.actions())]
+        assert_plain(window, f"the main window, {state.value}, tab {index}", tray)
 
 
 def test_headlines_in_plain_words(qtbot, window):

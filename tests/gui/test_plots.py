@@ -185,3 +185,25 @@ def test_the_first_look_is_drawn_before_its_round(tmp_path):
     points = data.validation["test_accuracy"]
     assert round_positions(points) == [0.0, 1.0]
     assert [p.value for p in points] == [0.5, 0.8]
+
+
+def test_a_training_value_that_never_changed_is_hidden_once_the_training_is_over(qtbot, tmp_path):
+    from fedgui.core.history.store import HistoryStore
+
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        widget = MetricPlots()
+        qtbot.addWidget(widget)
+        widget.show()
+        widget.set_source(store, "p")
+        widget.start_live("training, round 1", "train")
+        widget.add_live(MetricReported(values={"loss": 0.5, "accuracy": 0.8}, step=1, source="train"))
+        assert widget.shown_keys("live") == ["loss", "accuracy"]  # nothing vanishes mid-training
+        task = store.start_task("p", "train", round_id="1", model_id="m")
+        for step, loss in enumerate((0.5, 0.4, 0.3), start=1):
+            store.add_metrics(task, "live", {"loss": loss, "accuracy": 0.8}, step=step)
+        store.finish_task(task, "ok")
+        widget.live.clear()
+        widget.reload()
+        qtbot.waitUntil(lambda: bool(widget.data.curves))
+        assert widget.shown_keys("live") == ["loss"]  # accuracy stayed 0.8: one click away
+        assert "accuracy" in widget.offered_keys("live")

@@ -220,3 +220,17 @@ def test_a_padded_command_is_shown_whole_with_its_whitespace_marked(qtbot, tmp_p
     assert widget.hidden_parts_note.isVisible()
     # Long commands wrap instead of ending in "…".
     assert widget.commands.textElideMode() == Qt.TextElideMode.ElideNone and widget.commands.wordWrap()
+
+
+def test_the_update_review_is_in_plain_words(qtbot, two_versions):
+    """What a person reads by default: no checksums, ids or flags (the full checksum is a tooltip)."""
+    from tests.gui.jargon import assert_plain
+
+    old, new = two_versions
+    dialog = PackageReviewDialog(new, old)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(dialog.approve_button.isEnabled, timeout=LONG)
+    assert dialog.review_widget.tabs.isTabEnabled(1)  # "Changes": the previous version is known
+    assert dialog.review_widget.changes_label.text().startswith("A new version of the code you approved")
+    assert_plain(dialog, "the update review")

@@ -235,3 +235,14 @@ def test_every_page_in_plain_words_and_an_empty_folder_is_said_in_yellow(
     assert finish.login_box.text().replace("&", "") == "Start fedgui when I log in"
     assert finish.start_now_box.isChecked()
     assert_plain(wizard, "the Finish page")
+
+
+def test_metric_names_read_as_words_with_the_key_in_the_tooltip(qtbot):
+    from fedgui.gui.common.metrics_table import MetricsTable
+
+    table = MetricsTable()
+    qtbot.addWidget(table)
+    table.show_metrics({"Current model": {"test_accuracy": 0.4, "num_examples_test": 90}})
+    assert table.item(0, 0).text() == "Test accuracy" and table.item(0, 0).toolTip() == "test_accuracy"
+    assert table.item(1, 0).text() == "Number of examples test"
+    assert table.metric_text("test_accuracy") == "0.4"

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+from fedgui.core.package.checksum import sha256_file
+
 STAMP = re.compile(r"^\d\d:\d\d:\d\d ")
 
 
@@ -35,7 +37,7 @@ def test_headless_says_things_once_with_the_time_on_every_line(
     data = tmp_path / "data"
     data.mkdir()
     log_path = tmp_path / "run.log"
-    argv = ["run", "--config", str(config), "--data", str(data), "--approve"]
+    argv = ["run", "--config", str(config), "--data", str(data), "--approve", sha256_file(numpy_package)]
     with log_path.open("w") as log:
         run = subprocess.Popen(
             [sys.executable, "-m", "fedgui", *argv],
@@ -49,10 +51,9 @@ def test_headless_says_things_once_with_the_time_on_every_line(
             network.upload_package(numpy_package)
             network.set_seed_model(seed_model)
             _wait_for(log_path, "Waiting for work", 120, run)
+            ready = log_path.read_text().count("Waiting for work")
             network.restart_combiner()  # a reconnect: the token warning must not come again
             _wait_for(log_path, "reconnecting", 60, run)
-            time.sleep(2)
-            ready = log_path.read_text().count("Waiting for work")
             deadline = time.monotonic() + 90
             while log_path.read_text().count("Waiting for work") == ready:
                 assert time.monotonic() < deadline, log_path.read_text()[-3000:]

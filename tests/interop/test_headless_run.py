@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -109,7 +110,9 @@ def test_run_without_approval_exits_3_with_a_command_that_approves_it(network, t
 
 def _advised_command(output: str) -> list[str]:
     """The `fedgui run ...` line the unapproved-package message tells the person to run."""
-    lines = [line.strip() for line in output.splitlines() if line.strip().startswith("fedgui run ")]
+    # Every headless line starts with the time (HH:MM:SS); the command follows it.
+    untimed = [re.sub(r"^\d\d:\d\d:\d\d ", "", line).strip() for line in output.splitlines()]
+    lines = [line for line in untimed if line.startswith("fedgui run ")]
     assert lines, output[-2000:]
     return shlex.split(lines[-1])
 

@@ -147,3 +147,33 @@ def test_a_python_env_package_finishes_real_rounds_isolated_beside_the_stock_cli
     )
     assert "[pip:" in output  # the python_env was built outside the sandbox, with pip
     assert "Runs without network access; can read only your data folder." in output
+
+
+def test_without_isolation_fedgui_run_runs_nothing_until_the_person_agrees(
+    fresh_prepared_network, tmp_path, numpy_package
+):
+    # How a computer without bubblewrap looks to fedgui: bwrap is not on PATH (the shell is).
+    no_bwrap = tmp_path / "bin-without-bwrap"
+    no_bwrap.mkdir()
+    for tool in ("bash", "sh"):
+        (no_bwrap / tool).symlink_to(shutil.which(tool))
+    env = {**os.environ, "PATH": str(no_bwrap)}
+    data = tmp_path / "data"
+    data.mkdir()
+    config = _client_yaml(tmp_path, fresh_prepared_network, "no-isolation")
+    args = run_args(config, data, numpy_package)
+
+    refused = ConsoleProcess(args, env)
+    assert refused.finish(timeout=120) == 3, refused.output[-3000:]
+    assert "This computer cannot isolate the package: it runs with your rights" in refused.output
+    assert "--allow-unisolated" in refused.output
+    assert "Waiting for work" not in refused.output and "[startup" not in refused.output
+
+    for extra in (["--allow-unisolated"], []):  # then the agreement is remembered for this file
+        agreed = ConsoleProcess([*args, *extra], env)
+        try:
+            agreed.wait_for_line("Waiting for work", timeout=120)
+            assert "This computer cannot isolate the package" in agreed.output
+        finally:
+            agreed.proc.send_signal(signal.SIGTERM)
+            assert agreed.finish() == 0, agreed.output[-3000:]

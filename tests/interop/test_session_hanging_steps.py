@@ -5,44 +5,39 @@ step at the round's time limit and reports it failed, and `fedgui run` ends on S
 from __future__ import annotations
 
 import contextlib
-import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psutil
 
+from fedgui.core.package.checksum import sha256_file
 from tests.fednet.packages import PACKAGE_FILES
 from tests.interop.session_helpers import build_package, start_client
 
-# Call 1: trains, but leaves a child in its own session that holds stdout/stderr (the stock
-# way to hang a client). Call 2: ignores SIGTERM, starts a double-forked daemon and never ends.
-# Later calls train normally. Every process left behind is recorded in <data>/pids.
+# What train does is chosen by the test through a file in the data folder (read-only for the
+# step when it runs isolated, and nothing else of the step outlives it there): "leftover" trains
+# but leaves a child in its own session holding stdout/stderr (the stock way to hang a client);
+# "hang" ignores SIGTERM, starts a double-forked daemon and never ends. Every process left behind
+# is a `sleep` with a duration unique to the test, so the test finds it from outside (also in the
+# sandbox's PID namespace) by its command line.
 HANGING_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
     "def main(in_path, out_path):\n",
     "def main(in_path, out_path):\n"
     "    import signal, subprocess, time\n"
-    "    folder = os.environ['FEDN_DATA_PATH']\n"
-    "    counter = os.path.join(folder, 'train-calls')\n"
-    "    calls = int(open(counter).read()) + 1 if os.path.exists(counter) else 1\n"
-    "    open(counter, 'w').write(str(calls))\n"
-    "    def record(pid):\n"
-    "        with open(os.path.join(folder, 'pids'), 'a') as f:\n"
-    "            f.write(f'{pid}\\n')\n"
-    "    if calls == 1:\n"
-    "        record(subprocess.Popen(['sleep', '1000'], start_new_session=True).pid)\n"
-    "    if calls == 2:\n"
-    "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "    mode = open(os.path.join(os.environ['FEDN_DATA_PATH'], 'mode')).read().strip()\n"
+    "    if mode == 'leftover':\n"
+    "        subprocess.Popen(['sleep', 'MARK'], start_new_session=True)\n"
+    "    if mode == 'hang':\n"
+    "        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # inherited by the exec'd sleep\n"
     "        if os.fork() == 0:\n"
     "            os.setsid()\n"
     "            if os.fork() == 0:\n"
-    "                record(os.getpid())\n"
-    "                time.sleep(1000)\n"
+    "                os.execvp('sleep', ['sleep', 'MARK'])\n"
     "            os._exit(0)\n"
     "        os.wait()\n"
-    "        record(os.getpid())\n"
     "        print('stuck in an endless loop', file=sys.stderr, flush=True)\n"
     "        while True:\n"
     "            time.sleep(1)\n",
@@ -50,53 +45,51 @@ HANGING_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
 )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+def _marked(mark: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        if mark in (proc.info["cmdline"] or []) and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(proc)
+    return found
 
 
-def _recorded(pids_file: Path) -> list[int]:
-    return [int(p) for p in pids_file.read_text().split()] if pids_file.exists() else []
-
-
-def _kill(pids: list[int]) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+def _kill_marked(mark: str) -> None:
+    for proc in _marked(mark):
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
 
 
 def test_leftovers_are_ended_a_hung_step_stops_at_the_round_limit_and_the_client_goes_on(
     fresh_fedn_network, seed_model, tmp_path
 ):
+    mark = f"{1000 + secrets.randbelow(10**6) / 10**7:.7f}"
     network = fresh_fedn_network()
-    network.upload_package(
-        build_package(tmp_path / "hanging.tgz", {**PACKAGE_FILES, "train.py": HANGING_TRAIN_PY})
-    )
+    train = HANGING_TRAIN_PY.replace("MARK", mark)
+    network.upload_package(build_package(tmp_path / "hanging.tgz", {**PACKAGE_FILES, "train.py": train}))
     network.set_seed_model(seed_model)
+    (tmp_path / "hangy-data").mkdir()
+    mode = tmp_path / "hangy-data" / "mode"
+    mode.write_text("leftover")
     steady = start_client(network, "steady", tmp_path)
     hangy = start_client(network, "hangy", tmp_path)
-    pids_file = tmp_path / "hangy-data" / "pids"
     try:
         for client in (steady, hangy):
             client.recorder.wait_for_state("ready", timeout=60)
         network.wait_clients_online(2, timeout=30)
-        # No time limit in the profile: the step limit is the round's, 20 s.
-        session_id = network.start_session(rounds=3, round_timeout=20, min_clients=2)
-        network.wait_session_finished(session_id, timeout=180)
-        assert len(network.rounds(session_id)) == 3
-        hangy.recorder.wait_for(
-            lambda: len(hangy.recorder.finished_tasks("train")) == 3, 60, "three train tasks"
-        )
+        for step, (behaviour, timeout) in enumerate([("leftover", 60), ("hang", 20), ("train", 60)], 1):
+            mode.write_text(behaviour)
+            # No time limit in the profile: the step's limit is the round's (20 s for "hang").
+            session_id = network.start_session(rounds=1, round_timeout=timeout, min_clients=2)
+            network.wait_session_finished(session_id, timeout=120)
+            hangy.recorder.wait_for(
+                lambda n=step: len(hangy.recorder.finished_tasks("train")) == n, 60, f"train task {step}"
+            )
+            assert not _marked(mark), f"a process left by the '{behaviour}' step outlived it"
         statuses = [t.status for t in hangy.recorder.finished_tasks("train")]
         assert statuses == ["ok", "failed", "ok"], hangy.recorder.log_text()[-3000:]
         failed = hangy.recorder.finished_tasks("train", "failed")[0]
         assert "time limit of 20 seconds" in failed.error and "round" in failed.error
         assert "stuck in an endless loop" in failed.error
-        assert "running in the background" in hangy.recorder.log_text()  # round 1's leftover
-        pids = _recorded(pids_file)
-        assert len(pids) == 3 and not any(_alive(p) for p in pids), "a process of a step survived it"
         reported = [
             s
             for s in network._list("statuses/")
@@ -107,7 +100,7 @@ def test_leftovers_are_ended_a_hung_step_stops_at_the_round_limit_and_the_client
     finally:
         steady.stop()
         hangy.stop()
-        _kill(_recorded(pids_file))
+        _kill_marked(mark)
 
 
 STUBBORN_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
@@ -115,18 +108,13 @@ STUBBORN_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
     "def main(in_path, out_path):\n"
     "    import signal, subprocess, time\n"
     "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-    "    pids = os.path.join(os.environ['FEDN_DATA_PATH'], 'pids')\n"
     "    if os.fork() == 0:\n"  # a daemon that ignores SIGTERM and keeps the output pipes
     "        os.setsid()\n"
     "        if os.fork() == 0:\n"
-    "            with open(pids, 'a') as f:\n"
-    "                f.write(f'{os.getpid()}\\n')\n"
-    "            time.sleep(1000)\n"
+    "            os.execvp('sleep', ['sleep', 'MARK'])\n"
     "        os._exit(0)\n"
     "    os.wait()\n"
-    "    child = subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
-    "    with open(pids, 'a') as f:\n"
-    "        f.write(f'{os.getpid()}\\n{child.pid}\\n')\n"
+    "    subprocess.Popen(['sleep', 'MARK'], start_new_session=True)\n"
     "    while True:\n"
     "        time.sleep(1)\n",
     1,
@@ -136,29 +124,28 @@ STUBBORN_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
 def test_sigterm_ends_fedgui_run_within_seconds_whatever_the_step_does(
     fresh_fedn_network, seed_model, tmp_path
 ):
+    mark = f"{1000 + secrets.randbelow(10**6) / 10**7:.7f}"
     network = fresh_fedn_network()
-    network.upload_package(
-        build_package(tmp_path / "stubborn.tgz", {**PACKAGE_FILES, "train.py": STUBBORN_TRAIN_PY})
+    package = build_package(
+        tmp_path / "stubborn.tgz", {**PACKAGE_FILES, "train.py": STUBBORN_TRAIN_PY.replace("MARK", mark)}
     )
+    network.upload_package(package)
     network.set_seed_model(seed_model)
     data = tmp_path / "data"
     data.mkdir()
     port = network.api_url.rsplit(":", 1)[1]
     config = tmp_path / "client.yaml"
     config.write_text(f"api_url: http://127.0.0.1\napi_port: {port}\nname: stubborn\n", encoding="utf-8")
-    log = (tmp_path / "run.log").open("w")
-    run = subprocess.Popen(
-        [sys.executable, "-m", "fedgui", "run", "--config", str(config), "--data", str(data), "--approve"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    pids_file = data / "pids"
+    log_path = tmp_path / "run.log"
+    argv = ["run", "--config", str(config), "--data", str(data), "--approve", sha256_file(package)]
+    with log_path.open("w") as log:
+        run = subprocess.Popen([sys.executable, "-m", "fedgui", *argv], stdout=log, stderr=subprocess.STDOUT)
     try:
         network.wait_clients_online(1, timeout=90)
         network.start_session(rounds=1, round_timeout=600, min_clients=1)
         deadline = time.monotonic() + 90
-        while not (pids_file.exists() and len(_recorded(pids_file)) == 3):
-            assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()[-3000:]
+        while len(_marked(mark)) < 2:
+            assert time.monotonic() < deadline and run.poll() is None, log_path.read_text()[-3000:]
             time.sleep(0.2)
         time.sleep(1)
         asked = time.monotonic()
@@ -168,17 +155,16 @@ def test_sigterm_ends_fedgui_run_within_seconds_whatever_the_step_does(
         except subprocess.TimeoutExpired:
             code = None
         took = time.monotonic() - asked
-        output = (tmp_path / "run.log").read_text()
+        print(f"fedgui run ended {took:.1f} s after SIGTERM")  # the README's figure
+        output = log_path.read_text()
         assert code == 0, f"exit {code} after {took:.1f} s\n{output[-3000:]}"  # what `fedgui run --help` says
         assert took < 10, f"fedgui run took {took:.1f} s to end\n{output[-3000:]}"
-        pids = _recorded(pids_file)
         deadline = time.monotonic() + 3
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        while _marked(mark) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(p) for p in pids), "the step outlived fedgui run"
+        assert not _marked(mark), "a process of the step outlived fedgui run"
     finally:
         if run.poll() is None:
             run.kill()
             run.wait()
-        log.close()
-        _kill(_recorded(pids_file))
+        _kill_marked(mark)

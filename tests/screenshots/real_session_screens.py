@@ -75,6 +75,12 @@ def use_dark_palette(app) -> None:
         QPalette.ColorRole.ToolTipBase: "#353535",
         QPalette.ColorRole.ToolTipText: "#e6e6e6",
         QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+        # Fusion draws check box and frame borders from these: without them they vanish on dark.
+        QPalette.ColorRole.Light: "#5a5a5a",
+        QPalette.ColorRole.Midlight: "#4a4a4a",
+        QPalette.ColorRole.Mid: "#6a6a6a",
+        QPalette.ColorRole.Dark: "#1a1a1a",
+        QPalette.ColorRole.Shadow: "#101010",
     }
     for role, colour in roles.items():
         palette.setColor(role, QColor(colour))
@@ -157,7 +163,7 @@ def child(args: argparse.Namespace) -> int:
         pump_until(lambda: window.overview.data.rounds_trained >= args.rounds, 30)
         shot("3-overview-after", window.overview)
         shot("4-results", window.plots)
-        bar = window.plots.scroll.verticalScrollBar()
+        bar = window.plots.scroll_area.verticalScrollBar()
         bar.setValue(bar.maximum())  # the training curve, under the per-round plots
         shot("4b-results-training-curve", window.plots)
         bar.setValue(0)

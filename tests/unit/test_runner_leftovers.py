@@ -266,3 +266,20 @@ def test_a_killed_fedgui_leaves_no_step_running(tmp_path, reap_leftovers):
         fedgui.kill()
         fedgui.wait()
     assert _gone_within(pids, 8.0), "the step kept running after fedgui was killed"
+
+
+def test_the_supervisor_stays_python_39_and_stdlib_only():
+    # It runs under the package's interpreter, which may be older than fedgui's own.
+    import ast
+
+    from fedgui.core.execution import process_tree
+
+    source = process_tree._SUPERVISOR_SCRIPT.read_text(encoding="utf-8")
+    tree = ast.parse(source, feature_version=(3, 9))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+    }
+    assert imported <= {"os", "sys", "time", "signal", "_signal", "ctypes", "subprocess"}, imported

@@ -56,6 +56,11 @@ def test_bwrap_arguments_no_network_read_only_inputs_writable_task_folder(tmp_pa
     assert args[args.index("--tmpfs") + 1] == "/tmp"
     assert not any(dest == "/etc" or dest == str(Path.home()) for _src, dest in _pairs(args, "--ro-bind"))
     assert "/etc/shadow" not in args and "/etc/resolv.conf" not in args
+    # No mount for what a read-only parent already shows (fewer mounts: a faster start).
+    nested = SandboxPolicy(package, (tmp_path, tmp_path / "pkg"), data_folder=data)
+    assert [
+        dest for _src, dest in _pairs(bwrap_arguments(nested), "--ro-bind") if dest.startswith(str(tmp_path))
+    ] == [str(tmp_path)]
     assert args[-2:] == ["--chdir", str(package)]
 
 
@@ -63,7 +68,9 @@ def test_network_and_extra_folders_only_when_allowed(tmp_path):
     extra = tmp_path / "weights"
     extra.mkdir()
     allowed = PackagePermissions(network=True, read_folders=(extra,))
-    policy = SandboxPolicy(package_root=tmp_path, interpreter_folders=(), permissions=allowed)
+    package = tmp_path / "pkg"
+    package.mkdir()
+    policy = SandboxPolicy(package_root=package, interpreter_folders=(), permissions=allowed)
     args = bwrap_arguments(policy)
     assert "--share-net" in args
     assert (str(extra), str(extra)) in _pairs(args, "--ro-bind")
@@ -174,6 +181,19 @@ def test_interpreter_folders_cover_a_venv_and_its_base(tmp_path):
     folders = interpreter_folders(environment)
     prefix = Path(os.path.realpath(base.path)).parent.parent
     assert prefix in folders or any(prefix.is_relative_to(f) for f in folders)
+
+
+def test_a_python_in_the_home_folder_never_opens_the_home(tmp_path, monkeypatch):
+    home = tmp_path / "anna"
+    (home / "bin").mkdir(parents=True)
+    (home / "secret.txt").write_text("x")
+    python = home / "bin" / "python3"
+    python.symlink_to(sys.executable)
+    monkeypatch.setenv("HOME", str(home))
+    from fedgui.core.execution.environment import PythonEnvironment
+
+    folders = interpreter_folders(PythonEnvironment(python=python, bin_dir=home / "bin"))
+    assert home.resolve() not in folders and home / "bin" in folders
 
 
 @needs_bwrap

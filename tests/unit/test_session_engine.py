@@ -73,7 +73,9 @@ class World:
             timing=options.pop("timing", None) or fast_timing(),
             work_dir=self.tmp / "work",
             controller_factory=self.controller.connect,
-            **options,
+            # The check before the first training has its own tests (test_first_look_and_review
+            # on a real network, and below); here each task is the combiner's own.
+            **{"first_look": False, **options},
         )
         session.bus.subscribe(recorder)
         session.start()

@@ -78,11 +78,15 @@ class EnvironmentBuildCancelled(PythonEnvironmentError):
 
 
 class PythonEnvSpecLike(Protocol):
-    """What the builder needs from ``fedgui.core.package.PythonEnvSpec``."""
+    """What the builder needs from ``fedgui.core.package.PythonEnvSpec`` (read-only, as that
+    frozen dataclass's fields are)."""
 
-    name: str
-    build_dependencies: Sequence[str]
-    dependencies: Sequence[str]
+    @property
+    def name(self) -> str: ...
+    @property
+    def build_dependencies(self) -> Sequence[str]: ...
+    @property
+    def dependencies(self) -> Sequence[str]: ...
 
     def spec_hash(self, interpreter_version: str) -> str: ...
 
@@ -167,7 +171,8 @@ def probe_python(command: Sequence[str]) -> BasePython:
         )
     try:
         info = json.loads(completed.stdout.strip().splitlines()[-1])
-        version = tuple(int(part) for part in info["version"])
+        major, minor, micro = (int(part) for part in info["version"])
+        version = (major, minor, micro)
     except (ValueError, KeyError, IndexError, TypeError):
         raise BasePythonNotFound(f"{shown} did not answer like a Python interpreter.") from None
     if info.get("frozen"):
@@ -354,7 +359,7 @@ class EnvironmentBuilder:
                 )
             )
             _remove_tree(target)
-        steps = [("Creating the Python environment", None)]
+        steps: list[tuple[str, list[str] | None]] = [("Creating the Python environment", None)]
         if spec.build_dependencies:
             steps.append(("Installing build dependencies", list(spec.build_dependencies)))
         if spec.dependencies:
@@ -448,8 +453,9 @@ class EnvironmentBuilder:
         with self._lock:
             self._current = proc
         try:
-            assert proc.stdout is not None
-            for raw in iter(lambda: proc.stdout.readline(65536), b""):
+            stdout = proc.stdout
+            assert stdout is not None
+            for raw in iter(lambda: stdout.readline(65536), b""):
                 text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 is_error = text.lstrip().startswith("ERROR:")
                 on_line(
@@ -502,7 +508,7 @@ class _BuildLock:
     def __enter__(self) -> _BuildLock:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = open(self._path, "a+b")  # held open: the lock lives as long as the file
-        if IS_WINDOWS:
+        if sys.platform == "win32":  # not IS_WINDOWS: the type checker knows this test
             import msvcrt
 
             while True:
@@ -519,7 +525,7 @@ class _BuildLock:
 
     def __exit__(self, *exc_info: object) -> None:
         with contextlib.suppress(OSError):
-            if IS_WINDOWS:
+            if sys.platform == "win32":
                 import msvcrt
 
                 self._handle.seek(0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -42,7 +43,7 @@ def check_numpy_model(path: Path) -> None:
         raise NotANumpyModel(f"the .npz file is damaged ({exc})") from None
 
 
-def _check_array(name: str, stream) -> None:
+def _check_array(name: str, stream: IO[bytes]) -> None:
     try:
         version = npy_format.read_magic(stream)
         if version == (1, 0):
@@ -80,7 +81,7 @@ def _check_array(name: str, stream) -> None:
         )
 
 
-def _check_length(name: str, stream, expected: int) -> None:
+def _check_length(name: str, stream: IO[bytes], expected: int) -> None:
     read = 0
     while read < expected:
         chunk = stream.read(min(CHUNK_BYTES, expected - read))

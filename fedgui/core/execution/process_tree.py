@@ -17,7 +17,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ def new_group_popen_kwargs() -> dict[str, Any]:
     ``killpg`` also reaches grandchildren that were re-parented after their parent died.
     On Windows ``CREATE_NEW_PROCESS_GROUP`` keeps Ctrl+C in our console from reaching it.
     """
-    if IS_WINDOWS:
+    if sys.platform == "win32":  # spelled out, not IS_WINDOWS: the type checker knows this one
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
     return {"start_new_session": True}
 
@@ -117,8 +117,10 @@ class TreeSampler:
     #: processes all day must not grow the list without bound).
     MAX_REMEMBERED = 10_000
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, include_root: bool = True) -> None:
         self._pid = pid
+        #: False when ``pid`` is the step supervisor: its few MB are not the package's.
+        self._include_root = include_root
         self._known: dict[int, psutil.Process] = {}
         self._seen: dict[tuple[int, float], psutil.Process] = {}
 
@@ -137,7 +139,8 @@ class TreeSampler:
         """(CPU percent summed over the tree, RSS bytes summed over the tree)."""
         cpu = 0.0
         rss = 0
-        current = {proc.pid: proc for proc in process_tree(self._pid)}
+        tree = process_tree(self._pid)
+        current = {proc.pid: proc for proc in (tree if self._include_root else tree[1:])}
         self._remember(current.values())
         for pid, fresh in current.items():
             proc = self._known.setdefault(pid, fresh)
@@ -150,7 +153,7 @@ class TreeSampler:
         self._known = {pid: proc for pid, proc in self._known.items() if pid in current}
         return cpu, rss
 
-    def _remember(self, procs) -> None:
+    def _remember(self, procs: Iterable[psutil.Process]) -> None:
         for proc in procs:
             if len(self._seen) >= self.MAX_REMEMBERED:
                 return

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -279,6 +279,7 @@ class EntryPointRunner:
         self._wake.clear()
         proc = self._launch(name, argv, environ)
         stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        assert proc.stdout is not None and proc.stderr is not None  # _launch asks for both pipes
         readers = [
             PipeLineReader(
                 proc.stdout, self._line_handler(name, "stdout", None), MAX_LINE_BYTES, f"{name}-stdout"
@@ -289,7 +290,7 @@ class EntryPointRunner:
         ]
         for reader in readers:
             reader.start()
-        sampler = TreeSampler(proc.pid)
+        sampler = TreeSampler(proc.pid, include_root=IS_WINDOWS)  # POSIX: the root is the supervisor
         exited = threading.Event()
         try:
             timed_out = self._wait(proc, timeout, sampler, exited)
@@ -383,7 +384,9 @@ class EntryPointRunner:
             if not reader.close_pipe_if_done():
                 log.warning("a reader of the %s step did not stop; its pipe stays open", name)
 
-    def _line_handler(self, name: str, stream: str, tail: collections.deque[str] | None):
+    def _line_handler(
+        self, name: str, stream: str, tail: collections.deque[str] | None
+    ) -> Callable[[bytes], None]:
         def handle(raw: bytes) -> None:
             text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             if stream == "stderr" and text.startswith(self._report_prefix):

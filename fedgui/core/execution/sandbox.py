@@ -42,29 +42,28 @@ SANDBOX_EXEC = "/usr/bin/sandbox-exec"
 #: Folders an interpreter and the shell need (read-only). On merged-/usr systems most of these are
 #: symlinks into /usr, and are recreated as the same symlinks inside the sandbox.
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-#: Single entries of /etc that programs read; never all of /etc (it holds password hashes).
+#: Single entries of /etc that programs read; never all of /etc (it holds password hashes). Few:
+#: every mount is part of each step's start-up time.
 ETC_ENTRIES = (
     "ld.so.cache",
     "ld.so.conf",
     "ld.so.conf.d",
     "alternatives",
     "localtime",
-    "timezone",
     "nsswitch.conf",
+    "fonts",
+)
+#: Only useful (and only bound) when the person allowed network access: name resolution, TLS roots.
+NETWORK_ETC_ENTRIES = (
+    "resolv.conf",
+    "hosts",
     "host.conf",
     "gai.conf",
-    "hosts",
-    "protocols",
     "services",
-    "mime.types",
     "ssl",
     "ca-certificates",
     "pki",
-    "fonts",
-    "matplotlibrc",
 )
-#: Only useful (and only bound) when the person allowed network access.
-NETWORK_ETC_ENTRIES = ("resolv.conf",)
 
 #: Variables an entry point gets inside the sandbox (besides the profile's own): everything else
 #: in the app's environment (desktop session, SSH agent, XDG folders, proxies…) is left out.
@@ -195,7 +194,17 @@ def interpreter_folders(environment: PythonEnvironment) -> tuple[Path, ...]:
         folders.append(_prefix_of(python.resolve().parent))
     if "VIRTUAL_ENV" in environment.variables:
         folders.append(Path(environment.variables["VIRTUAL_ENV"]))
-    return tuple(_dedupe(folder.resolve() for folder in folders if folder.exists()))
+    home = Path.home().resolve()
+    found = _dedupe(folder.resolve() for folder in folders if folder.exists())
+    # A Python in ~/bin has the home folder as its "prefix": never open the home (or "/") that way;
+    # bind its bin folder only (its lib folder, if any, beside it).
+    safe = []
+    for folder in found:
+        if home.is_relative_to(folder):
+            safe += [folder / "bin", folder / "lib"] if folder != Path(folder.anchor) else []
+        else:
+            safe.append(folder)
+    return tuple(_dedupe(f for f in safe if f.exists() and not home.is_relative_to(f)))
 
 
 def _pyvenv_home(config: Path) -> Path | None:
@@ -303,16 +312,28 @@ def bwrap_arguments(policy: SandboxPolicy, writable: Sequence[Path] = ()) -> lis
     if policy.data_folder is not None:
         binds.append(("--ro-bind", policy.data_folder))
     binds += [("--ro-bind", folder) for folder in policy.permissions.read_folders]
+    binds = _without_nested_read_only(binds)
     binds += [("--bind", folder) for folder in writable]
     # Parents before children: a writable task folder inside a read-only folder must be mounted last.
-    for option, folder in sorted(binds, key=lambda bind: (len(bind[1].absolute().parts), bind[0])):
-        if folder.exists() and not (option == "--ro-bind" and _inside_system_folders(folder)):
-            args += [option, str(folder.resolve()), str(folder.absolute())]
+    for option, target in sorted(binds, key=lambda bind: (len(bind[1].absolute().parts), bind[0])):
+        if target.exists() and not (option == "--ro-bind" and _inside_system_folders(target)):
+            args += [option, str(target.resolve()), str(target.absolute())]
     args += _gpu_arguments(policy.gpu)
     # The folders bwrap made to mount things on (the parents of the data folder…) live in the
     # sandbox's own root; read-only, so "next to the data folder" cannot be written either.
     args += ["--remount-ro", "/", "--chdir", str(policy.package_root.absolute())]
     return args
+
+
+def _without_nested_read_only(binds: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    """Drop a read-only folder already visible through a read-only parent (a venv's ``bin`` inside
+    the venv): one mount less at every step's start."""
+    plain = [folder for _option, folder in binds if folder.exists() and folder.resolve() == folder.absolute()]
+    return [
+        (option, folder)
+        for option, folder in binds
+        if not any(folder != parent and folder.absolute().is_relative_to(parent) for parent in plain)
+    ]
 
 
 def _inside_system_folders(folder: Path) -> bool:

@@ -27,10 +27,14 @@ import os
 import sys
 import time
 
-try:  # the C module: `signal` imports `enum`, a third of this script's start-up time
-    import _signal as signal
-except ImportError:  # pragma: no cover - another Python implementation
+TYPE_CHECKING = False  # mypy reads this name as True; importing `typing` would cost start-up time
+if TYPE_CHECKING:  # typeshed has no stubs for `_signal`: check against `signal`, its public face
     import signal
+else:
+    try:  # the C module: `signal` imports `enum`, a third of this script's start-up time
+        import _signal as signal
+    except ImportError:  # pragma: no cover - another Python implementation
+        import signal
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -43,7 +47,7 @@ class _Stop(Exception):
     pass
 
 
-def _on_stop_signal(signum, frame):
+def _on_stop_signal(signum: int, frame: object) -> None:
     raise _Stop
 
 
@@ -55,7 +59,7 @@ def _become_subreaper(parent: int) -> bool:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        adopted = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        adopted: bool = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
         libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
     except (OSError, AttributeError):
         return False
@@ -116,7 +120,7 @@ def _living_descendants() -> dict[int, str]:
     return {pid: table[pid][3] for pid in found if pid in table and table[pid][2] not in ("Z", "X")}
 
 
-def _signal_all(pids, sig: int) -> None:
+def _signal_all(pids: dict[int, str], sig: int) -> None:
     for pid in pids:
         try:  # noqa: SIM105 - contextlib costs start-up time
             os.kill(pid, sig)

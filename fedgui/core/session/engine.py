@@ -160,7 +160,11 @@ class Session:
         work_dir: Path | None = None,
         controller_factory: ControllerFactory = connect_controller,
         combiner_factory: CombinerFactory = connect_combiner,
+        first_look: bool = True,
     ) -> None:
+        """``first_look``: validate the first model the network sends on this computer's data
+        before the first update goes back (see TaskExecutor._first_look)."""
+        self._first_look = first_look
         self.profile = copy.deepcopy(profile)  # its own copy: views and dialogs keep theirs
         self.bus = bus or EventBus()
         self.history = history or HistoryStore()
@@ -544,6 +548,7 @@ class Session:
                 rounds=self._rounds,
                 round_timeouts=self._round_timeouts,
                 helper_type=self.assignment.helper_type,
+                first_look=self._first_look,
             )
         )
         detector = PackageChangeDetector(

@@ -8,6 +8,7 @@ is wrong). Nothing here ends the session: only the person stops it.
 from __future__ import annotations
 
 import enum
+from typing import TypeGuard
 
 from fedgui.core.controller import errors as ctl
 from fedgui.core.disk_space import DiskFull, full_file, is_disk_full
@@ -64,9 +65,9 @@ def classify(exc: BaseException, token: str | None) -> tuple[Disposition, Fedgui
     if _is_token_problem(exc):
         if token_is_expired(token):
             return Disposition.TOKEN_EXPIRED, TokenExpiredError("Your access token has expired.")
-        return Disposition.TOKEN_REJECTED, exc  # type: ignore[return-value]
+        return Disposition.TOKEN_REJECTED, exc
     if isinstance(exc, _RETRY_CONTROLLER_ERRORS + _RETRY_PROTOCOL_ERRORS):
-        return Disposition.RETRY, exc  # type: ignore[return-value]
+        return Disposition.RETRY, exc
     if isinstance(exc, FedguiError):
         return Disposition.NEEDS_PERSON, exc
     if is_disk_full(exc):
@@ -82,5 +83,5 @@ def classify(exc: BaseException, token: str | None) -> tuple[Disposition, Fedgui
     return Disposition.RETRY, FedguiError(f"Unexpected problem: {type(exc).__name__}: {exc}")
 
 
-def _is_token_problem(exc: BaseException) -> bool:
+def _is_token_problem(exc: BaseException) -> TypeGuard[FedguiError]:
     return isinstance(exc, (ctl.TokenRejected, proto.TokenRejected, proto.TokenLacksClientRole))

@@ -14,17 +14,20 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from fedgui.core.disk_space import DiskFull, describe_write_failure, full_file, is_disk_full
 from fedgui.core.download_limit import limit_bytes
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
+    Event,
     EventBus,
     LogLine,
     MetricReported,
@@ -37,6 +40,8 @@ from fedgui.core.execution.errors import EntryPointTimedOut
 from fedgui.core.execution.runner import EntryPointRunner
 from fedgui.core.history.schema import HistoryError
 from fedgui.core.history.store import HistoryStore
+from fedgui.core.package.cache import PreparedPackage
+from fedgui.core.profile import Profile
 from fedgui.core.progress import throttled
 from fedgui.core.protocol import messages as msg
 from fedgui.core.protocol.channel import CombinerConnection
@@ -61,10 +66,10 @@ STATUS_TYPES = {"train": pb.MODEL_UPDATE, "validate": pb.MODEL_VALIDATION, "pred
 
 @dataclass
 class TaskContext:
-    profile: object
+    profile: Profile
     connection: CombinerConnection
     runner: EntryPointRunner
-    package: object
+    package: PreparedPackage
     history: HistoryStore
     models: ModelCache
     bus: EventBus
@@ -78,6 +83,8 @@ class TaskContext:
     round_timeouts: dict[str, float] = field(default_factory=dict)
     #: The network's model format from the assignment ("numpyhelper"); a task's own wins.
     helper_type: str = ""
+    #: Validate the first model received on this computer's data before the first update.
+    first_look: bool = True
 
 
 class TaskExecutor:
@@ -97,7 +104,7 @@ class TaskExecutor:
 
     # ---- one task --------------------------------------------------------------------------
 
-    def execute(self, request) -> None:
+    def execute(self, request: pb.TaskRequest) -> None:
         ctx = self.ctx
         task = self._with_round(parse_task(request))
         self._send_status(
@@ -148,7 +155,7 @@ class TaskExecutor:
                     )
                 )
 
-    def _run(self, task: Task, task_id: str, timings: dict[str, float]) -> tuple[dict, str | None]:
+    def _run(self, task: Task, task_id: str, timings: dict[str, float]) -> tuple[dict[str, Any], str | None]:
         ctx = self.ctx
         with tempfile.TemporaryDirectory(prefix="task-", dir=self._scratch()) as scratch:
             scratch_dir = Path(scratch)
@@ -197,7 +204,7 @@ class TaskExecutor:
         scratch: Path,
         timings: dict[str, float],
         timeout: float,
-    ):
+    ) -> tuple[dict[str, Any], str]:
         ctx = self.ctx
         if self._needs_first_look():
             self._first_look(task, model_in, scratch)
@@ -240,7 +247,7 @@ class TaskExecutor:
 
     def _needs_first_look(self) -> bool:
         """True until this profile has one result of the network's model on its data."""
-        if self._first_look_done:
+        if self._first_look_done or not self.ctx.first_look:
             return False
         history, profile_id = self.ctx.history, self.ctx.profile.id
         self._first_look_done = any(
@@ -297,7 +304,7 @@ class TaskExecutor:
         scratch: Path,
         timings: dict[str, float],
         timeout: float,
-    ) -> dict:
+    ) -> dict[str, Any]:
         ctx = self.ctx
         self._report(task, f"Processing validate request for model_id {task.model_id}", pb.INFO)
         started = time.monotonic()
@@ -312,7 +319,7 @@ class TaskExecutor:
 
     def _predict(
         self, task: Task, model_in: Path, scratch: Path, timings: dict[str, float], timeout: float
-    ) -> dict:
+    ) -> dict[str, Any]:
         ctx = self.ctx
         started = time.monotonic()
         result = ctx.runner.predict(model_in, scratch / "prediction.json", timeout=timeout)
@@ -389,7 +396,7 @@ class TaskExecutor:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def _downloader(self, model_id: str):
+    def _downloader(self, model_id: str) -> Callable[[Path], None]:
         def download(path: Path) -> None:
             download_model(
                 self.ctx.connection,
@@ -402,10 +409,10 @@ class TaskExecutor:
 
         return download
 
-    def _progress(self, what: str):
+    def _progress(self, what: str) -> Callable[[int, int | None], None]:
         return progress_emitter(self.ctx.bus, what)
 
-    def _report(self, task: Task, text: str, level: int, about=None) -> None:
+    def _report(self, task: Task, text: str, level: int, about: Message | None = None) -> None:
         """A status line about ``task`` for the network's event log, as FEDn's client sends it."""
         self._send_status(
             msg.status(
@@ -413,7 +420,7 @@ class TaskExecutor:
             )
         )
 
-    def _send_status(self, status) -> None:
+    def _send_status(self, status: pb.Status) -> None:
         try:
             self.ctx.connection.connector.SendStatus(status, timeout=10)
         except grpc.RpcError as exc:  # statuses are cosmetic: never fail a task for one
@@ -423,7 +430,7 @@ class TaskExecutor:
         self.ctx.bus.emit(client_line(text, level))
 
     @contextmanager
-    def _task_log(self, task_id: str):
+    def _task_log(self, task_id: str) -> Iterator[None]:
         """Write every log line emitted while the task runs into the task's own log file."""
         try:
             writer = self.ctx.history.open_task_log(task_id)
@@ -434,7 +441,7 @@ class TaskExecutor:
             return
         reported: list[bool] = []
 
-        def observer(event) -> None:
+        def observer(event: Event) -> None:
             if isinstance(event, LogLine):
                 writer.write_line(event.text, f"{event.source}:{event.stream}")
                 if writer.failure is not None and not reported:
@@ -450,12 +457,12 @@ class TaskExecutor:
             writer.close()
 
     @contextmanager
-    def _forward_live_metrics(self, task: Task, task_id: str):
+    def _forward_live_metrics(self, task: Task, task_id: str) -> Iterator[None]:
         """Forward FEDGUI_METRIC lines to the combiner (SendModelMetric) and into the history,
         from a thread of their own so the entry point's output never waits on the network."""
         sender = _MetricForwarder(self.ctx, task, task_id)
 
-        def observer(event) -> None:
+        def observer(event: Event) -> None:
             if isinstance(event, MetricReported):
                 sender.submit(event)
 
@@ -468,7 +475,7 @@ class TaskExecutor:
             sender.finish()
 
 
-def describe_metrics(metrics: dict, limit: int = 4) -> str:
+def describe_metrics(metrics: dict[str, Any], limit: int = 4) -> str:
     """A few numeric results as "loss 0.31, accuracy 0.87" for a log line."""
     numbers = [
         f"{key} {value:.4g}"

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fedgui.core.execution.sandbox import IsolationSupport, describe
+from fedgui.core.execution.sandbox import UNISOLATED_WARNING, IsolationSupport, describe
 from fedgui.core.package.permissions import PackagePermissions
 from fedgui.gui.common.message import MessageBox, Tone
 
@@ -93,14 +93,17 @@ class IsolationPanel(QGroupBox):
         self.warning.setVisible(unavailable)
         self.agree.setVisible(unavailable)
         if unavailable:
-            reason = f" ({support.reason})" if support.reason else ""
+            why = f" Why: {support.reason}" if support.reason else ""
             self.warning.show_text(
-                "This computer cannot isolate the package: it runs with your rights, so it could use "
-                f"the network and read your files{reason}. Nothing from it runs unless you agree below. "
-                "To isolate it instead, install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap).",
+                f"{UNISOLATED_WARNING}{why} Nothing from it runs unless you agree below. To isolate it "
+                "instead, install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap).",
                 Tone.WARNING,
             )
             self.agree.setChecked(already_agreed)
+        # Without isolation there is nothing to allow: the summary and the permissions step aside.
+        self.summary.setVisible(not unavailable)
+        for widget in (self.network, self.folders, self.add_folder_button, self.remove_folder_button):
+            widget.setVisible(not unavailable)
         self._set_permission_controls_enabled(support.available)
         self._refresh()
 

@@ -240,11 +240,12 @@ class SettingsDialog(QDialog):
     def add_variable(self, name: str, value: str, edit: bool = False) -> None:
         row = self.env_table.rowCount()
         self.env_table.insertRow(row)
-        self.env_table.setItem(row, 0, QTableWidgetItem(name))
+        name_item = QTableWidgetItem(name)
+        self.env_table.setItem(row, 0, name_item)
         self.env_table.setItem(row, 1, QTableWidgetItem(value))
         if edit:
             self.env_table.setCurrentCell(row, 0)
-            self.env_table.editItem(self.env_table.item(row, 0))
+            self.env_table.editItem(name_item)
 
     def remove_selected_variable(self) -> None:
         rows = sorted({index.row() for index in self.env_table.selectedIndexes()}, reverse=True)

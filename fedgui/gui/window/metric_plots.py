@@ -76,6 +76,7 @@ class MetricPlots(QWidget):
         self._live_dirty = False
         self._ticked: dict[str, set[str]] = {group: set() for group, _ in GROUPS}
         self._offered: dict[str, set[str]] = {group: set() for group, _ in GROUPS}
+        self._chosen: set[tuple[str, str]] = set()  # (group, key) the person ticked or unticked
         self.plots: dict[str, Any] = {}  # group -> pyqtgraph GraphicsLayoutWidget, once built
         self.plot_items: dict[tuple[str, str], Any] = {}
         self.curves: dict[tuple[str, str], Any] = {}
@@ -116,7 +117,7 @@ class MetricPlots(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.plot_area)
-        self.scroll = scroll
+        self.scroll_area = scroll  # not `scroll`: that name is QWidget.scroll()
 
         splitter = QSplitter()
         left = QWidget()
@@ -166,7 +167,7 @@ class MetricPlots(QWidget):
     def set_data(self, data: PlotData) -> None:
         self.data = data
         self._refresh_curve_choice()
-        self._refresh_metric_list()
+        self._refresh_metric_list(recompute_defaults=True)
         self.redraw()
 
     def start_live(self, title: str, kind: str = "train") -> None:
@@ -230,16 +231,23 @@ class MetricPlots(QWidget):
         values = [y for _x, y in series] if group == "live" else [p.value for p in series]
         return shown_by_default(key, values)
 
-    def _refresh_metric_list(self) -> None:
+    def _refresh_metric_list(self, recompute_defaults: bool = False) -> None:
+        """``recompute_defaults``: with whole series (from the history), hide again what turned
+        out constant, unless the person chose for that metric; while a curve streams in, only
+        newly seen metrics get their default (a line must not vanish mid-training)."""
         self.metric_list.blockSignals(True)
         try:
             for group, _title in GROUPS:
                 keys = list(self._series(group))
                 for key in keys:
-                    if key not in self._offered[group]:  # first seen: hide counts and constants
-                        self._offered[group].add(key)
-                        if self._default_shown(group, key):
-                            self._ticked[group].add(key)
+                    first_seen = key not in self._offered[group]
+                    self._offered[group].add(key)
+                    if (group, key) in self._chosen or not (first_seen or recompute_defaults):
+                        continue
+                    if self._default_shown(group, key):
+                        self._ticked[group].add(key)
+                    else:
+                        self._ticked[group].discard(key)
                 parent = self.group_items[group]
                 parent.takeChildren()
                 for key in keys:
@@ -259,6 +267,7 @@ class MetricPlots(QWidget):
         if not tag:
             return
         group, key = tag
+        self._chosen.add((group, key))
         if item.checkState(0) == Qt.CheckState.Checked:
             self._ticked[group].add(key)
         else:
@@ -269,7 +278,7 @@ class MetricPlots(QWidget):
         parent = self.group_items[group]
         for i in range(parent.childCount()):
             child = parent.child(i)
-            if child.data(0, Qt.ItemDataRole.UserRole) == (group, key):
+            if child is not None and child.data(0, Qt.ItemDataRole.UserRole) == (group, key):
                 child.setCheckState(0, Qt.CheckState.Checked if shown else Qt.CheckState.Unchecked)
 
     def shown_keys(self, group: str) -> list[str]:
@@ -332,13 +341,13 @@ class MetricPlots(QWidget):
 
         area = self.plots[group]
         area.clear()
-        for key in [k for k in self.plot_items if k[0] == group]:
-            self.plot_items.pop(key, None)
-            self.curves.pop(key, None)
+        for stale in [k for k in self.plot_items if k[0] == group]:
+            self.plot_items.pop(stale, None)
+            self.curves.pop(stale, None)
         keys = self.shown_keys(group)
         for number, key in enumerate(keys):
             row, column = divmod(number, PLOT_COLUMNS)
-            axes = {} if group == "live" else {"bottom": whole_number_axis(pg)}
+            axes = {} if group == "live" else {"bottom": whole_number_axis()}
             plot = area.addPlot(row=row, col=column, axisItems=axes)
             plot.setTitle(series_label(key), size="9pt")
             plot.showGrid(x=True, y=True, alpha=0.25)
@@ -426,7 +435,8 @@ class MetricPlots(QWidget):
         image: QImage = self.plot_area.grab().toImage()  # rendering must happen on the UI thread
 
         def save() -> str:
-            if not image.save(str(path), "PNG"):
+            # PySide6's stub types the format as bytes, but at run time it takes only a str.
+            if not image.save(str(path), "PNG"):  # type: ignore[call-overload]
                 raise OSError(f"could not write {path}")
             return str(path)
 
@@ -449,8 +459,9 @@ def _finite(value: float) -> float:
     return value if isinstance(value, (int, float)) and math.isfinite(value) else math.nan
 
 
-def whole_number_axis(pg):
+def whole_number_axis() -> Any:
     """An x axis for rounds: ticks only at whole numbers (there is no round 2.5)."""
+    import pyqtgraph as pg  # pyqtgraph has no type information: its classes are Any
 
     class WholeNumberAxis(pg.AxisItem):
         def tickValues(self, minVal, maxVal, size):

@@ -50,7 +50,7 @@ class Sparkline(QWidget):
         painter.setPen(pen)
         painter.drawPolyline(points)
         painter.setBrush(pen.color())
-        painter.drawEllipse(points[points.size() - 1], 3, 3)
+        painter.drawEllipse(points.last(), 3, 3)
         painter.end()
 
 
@@ -124,9 +124,9 @@ class Overview(QWidget):
         self.state_label.setVisible(False)
         layout.addWidget(self.state_label)
         layout.addWidget(self.next_label)
-        line = QFrame()
-        line.setFrameShape(QFrame.Shape.HLine)
-        layout.addWidget(line)
+        self.next_line = QFrame()
+        self.next_line.setFrameShape(QFrame.Shape.HLine)
+        layout.addWidget(self.next_line)
         layout.addWidget(contribution)
         layout.addWidget(model_box)
         layout.addWidget(rounds_box)
@@ -140,6 +140,7 @@ class Overview(QWidget):
         step = next_step(state)
         self.next_label.setText(step)
         self.next_label.setVisible(bool(step))
+        self.next_line.setVisible(bool(step))
 
     # --- history ------------------------------------------------------------------------------
 

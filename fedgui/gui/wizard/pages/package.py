@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
@@ -77,7 +78,7 @@ class PackagePage(WizardPageBase):
         self.decision = MessageBox(self)
         self.decision.setVisible(False)
         layout.addWidget(self.decision)
-        self._progress_sink = main_thread_sink(
+        self._progress_sink: Callable[[tuple[int, int | None]], None] = main_thread_sink(
             lambda value: self.progress.update_progress(*value), owner=self
         )
         self.retry_button.clicked.connect(self.start_download)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -50,7 +51,8 @@ class NetworkPreview:
         self._sink = sink
         self._cancelled = threading.Event()
         self._preview: Preview | None = None
-        self._options = dict(
+        self._new_preview = functools.partial(
+            Preview,
             train=train,
             approved_checksums=list(profile.approved_checksums),
             base_python=profile.base_python,
@@ -78,7 +80,7 @@ class NetworkPreview:
         with self._lock:
             if self._cancelled.is_set():
                 raise EntryPointCancelled("validate")
-            self._preview = Preview(Path(self._archive), model, Path(self._data), **self._options)
+            self._preview = self._new_preview(Path(self._archive), model, Path(self._data))
         return self._preview.run()
 
     def cancel(self) -> None:
