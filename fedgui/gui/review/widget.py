@@ -142,7 +142,7 @@ class PackageReviewWidget(QWidget):
         self.commands.setWordWrap(True)
         self.commands.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.commands.setUniformRowHeights(False)
-        self.commands.setMaximumHeight(160)
+        self.commands.setMaximumHeight(120)  # room for the files and the diff below
         commands_layout.addWidget(self.commands)
         self.hidden_parts_note = QLabel(
             "A command has long runs of spaces or characters that do not show on screen; they are "
@@ -157,7 +157,7 @@ class PackageReviewWidget(QWidget):
         self.dependencies = QPlainTextEdit(deps_box)
         self.dependencies.setReadOnly(True)
         self.dependencies.setAccessibleName("Python dependencies")
-        self.dependencies.setMaximumHeight(100)
+        self.dependencies.setMaximumHeight(90)
         deps_layout.addWidget(self.dependencies)
         row.addWidget(commands_box, 3)
         row.addWidget(deps_box, 2)
