@@ -8,14 +8,10 @@ Each subcommand lives in its own module with ``add_parser(subparsers)`` and a ha
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
 from fedgui import __version__
-
-# Subcommand modules, imported lazily so that ``fedgui --version`` never pays for Qt or gRPC.
-SUBCOMMAND_MODULES = ("fedgui.cli.preview", "fedgui.cli.run", "fedgui.cli.gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,14 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Take part in a FEDn federated-learning network. Your data stays on this computer.",
     )
     parser.add_argument("--version", action="version", version=f"fedgui {__version__}")
+    # Imported here, not at the top, so that ``fedgui --version`` never pays for them.
+    from fedgui.cli import gui, preview, run
+
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # subcommand not built yet
-                continue
-            raise
+    for module in (preview, run, gui):
         module.add_parser(subparsers)
     return parser
 
@@ -45,10 +38,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list = ["gui", *args_list]
     parser = build_parser()
     args = parser.parse_args(args_list)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        if "fedgui.cli.gui" in sys.modules:
-            return sys.modules["fedgui.cli.gui"].launch_gui(args)
-        parser.print_help()
-        return 0
-    return int(handler(args) or 0)
+    if args.command is None:  # ``fedgui`` alone opens the desktop app
+        args = parser.parse_args(["gui", *args_list])
+    return int(args.handler(args) or 0)

@@ -1,7 +1,14 @@
-"""Readable console output for the headless mode: one line per event, prefixed by its source."""
+"""Readable console output for the headless mode: one line per event, prefixed by its source.
+
+Every line starts with the time, continuation lines of a long message included. fedgui's own
+messages and states are said once: while the session waits or reconnects, the same words (give or
+take a number, "reconnecting in 4 s") are not printed again, until something else happens (work
+arrives, the state changes for real) or ``REPEAT_AFTER_SECONDS`` have passed.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -16,11 +23,28 @@ from fedgui.core.events import (
     TaskStarted,
     TransferProgress,
 )
-from fedgui.core.session.states import describe
+from fedgui.core.session.states import SessionState, describe
+
+#: A repeated message is printed again after this long, as a sign of life.
+REPEAT_AFTER_SECONDS = 600.0
+#: States that mean the session got somewhere: repeated messages may be said again after them.
+_PROGRESS_STATES = {SessionState.READY, SessionState.WORKING, SessionState.STOPPED}
+_NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
 def _clock(timestamp: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(timestamp))
+
+
+def stamped(text: str, timestamp: float | None = None) -> str:
+    """``text`` with the time in front of every line."""
+    clock = _clock(time.time() if timestamp is None else timestamp)
+    return "\n".join(f"{clock} {line}" for line in text.split("\n"))
+
+
+def print_stamped(text: str, file: TextIO | None = None) -> None:
+    """For the command's own messages (not events): timestamped like everything else."""
+    print(stamped(text), file=file or sys.stderr, flush=True)
 
 
 def _state_words(event: StateChanged) -> str:
@@ -50,13 +74,33 @@ class ConsoleRenderer:
         self.show_progress = show_progress
         self._lock = threading.Lock()
         self._last_progress: dict[str, float] = {}
+        self._said: dict[str, float] = {}  # fedgui's own messages (numbers blanked) → when printed
 
     def __call__(self, event: Event) -> None:
         line = self.format(event)
         if line is None:
             return
         with self._lock:
-            print(f"{_clock(event.timestamp)} {line}", file=self.out, flush=True)
+            if self._is_repeat(event, line):
+                return
+            print(stamped(line, event.timestamp), file=self.out, flush=True)
+
+    def _is_repeat(self, event: Event, line: str) -> bool:
+        if isinstance(event, TaskStarted) or (
+            isinstance(event, StateChanged) and event.state in _PROGRESS_STATES
+        ):
+            self._said.clear()
+            return False
+        own = isinstance(event, StateChanged) or (isinstance(event, LogLine) and event.source == "client")
+        if not own:
+            return False
+        key = _NUMBER.sub("#", line)
+        now = time.monotonic()
+        said = self._said.get(key)
+        if said is not None and now - said < REPEAT_AFTER_SECONDS:
+            return True
+        self._said[key] = now
+        return False
 
     def format(self, event: Event) -> str | None:
         if isinstance(event, StateChanged):

@@ -18,18 +18,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--self-check",
         action="store_true",
-        help="check that the app works here (offscreen: opens and closes the window), print OK and exit",
+        help="check that the app works here (offscreen: opens and closes the window, runs the bundled "
+        "example through the interpreter that runs compute packages), print OK and exit; exit 1 if not",
+    )
+    parser.add_argument(
+        "--python",
+        metavar="INTERPRETER",
+        help="with --self-check: the interpreter to check (default: the one fedgui picks itself)",
     )
     parser.set_defaults(handler=launch_gui)
 
 
 def launch_gui(args: argparse.Namespace) -> int:
-    if getattr(args, "self_check", False):
-        from fedgui.gui.app import self_check
+    if args.self_check:
+        from fedgui.gui.self_check import self_check
 
-        return self_check()
+        return self_check(args.python)
     from fedgui.gui.app import LaunchOptions, run_gui
 
-    return run_gui(
-        LaunchOptions(start=getattr(args, "start", False), minimized=getattr(args, "minimized", False))
-    )
+    return run_gui(LaunchOptions(start=args.start, minimized=args.minimized))

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import Event, LogLine, MetricReported
+from fedgui.core.execution.environment import EnvironmentBuildStep
 
 EXIT_OK = 0
 EXIT_OTHER = 1
@@ -19,12 +20,19 @@ EXIT_NOT_APPROVED = 3
 EXIT_PACKAGE = 4
 EXIT_ENVIRONMENT = 5
 EXIT_ENTRY_POINT = 6
+EXIT_UNISOLATED = 7
 EXIT_INTERRUPTED = 130
 
 EPILOG = f"""\
 Runs the package's startup step (if it has one), then its validate step on the model with
 your data, and prints the metrics. With --train it first trains a copy of the model on your
 data and validates that too. Nothing is sent anywhere.
+
+Every step runs isolated (Linux, with bubblewrap): no network access, and it can read only
+the package, its Python and your data folder, and write only its own task folder. With
+--allow-network or --read-folder you allow this package version more; that is remembered with
+its approval, and a new version starts without it. Where this computer cannot isolate
+packages, nothing runs until you agree with --allow-unisolated (remembered).
 
 Nothing in a package runs until you approve it. Without --approve, a package not approved
 before stops here and shows its checksum; look at the package, then run again with --approve
@@ -38,6 +46,7 @@ exit codes:
   {EXIT_PACKAGE}    the package could not be read (archive, checksum, fedn.yaml)
   {EXIT_ENVIRONMENT}    its Python environment could not be prepared
   {EXIT_ENTRY_POINT}    an entry point failed, timed out or wrote invalid output
+  {EXIT_UNISOLATED}    this computer cannot isolate the package and you have not agreed to run it anyway
   {EXIT_INTERRUPTED}  interrupted (Ctrl+C)
 """
 
@@ -67,6 +76,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--python", metavar="PATH", help="Python interpreter to run the package with")
     parser.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="stop an entry point after this long"
+    )
+    parser.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="let this package version use the network (remembered with its approval)",
+    )
+    parser.add_argument(
+        "--read-folder",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let this package version read DIR too (repeatable; remembered with its approval)",
+    )
+    parser.add_argument(
+        "--allow-unisolated",
+        action="store_true",
+        help="run even where this computer cannot isolate the package (it runs with your rights)",
     )
     parser.add_argument("--skip-startup", action="store_true", help="do not run the package's startup step")
     parser.set_defaults(handler=run_preview_command)
@@ -98,9 +124,8 @@ class PreviewPrinter:
             values = ", ".join(f"{name}={_format_value(value)}" for name, value in event.values.items())
             step = f" step {event.step}" if event.step is not None else ""
             return f"[{event.source}] metric{step}: {values}"
-        label = getattr(event, "label", None)  # EnvironmentBuildStep, without importing it here
-        if label is not None and hasattr(event, "index"):
-            return f"[fedgui] step {event.index} of {event.total}: {label}"
+        if isinstance(event, EnvironmentBuildStep):
+            return f"[fedgui] step {event.index} of {event.total}: {event.label}"
         return None
 
 
@@ -132,9 +157,12 @@ def metrics_table(columns: dict[str, dict[str, Any]]) -> str:
 def exit_code_for(error: FedguiError) -> int:
     from fedgui.core.execution.environment import PythonEnvironmentError
     from fedgui.core.execution.errors import EntryPointError
+    from fedgui.core.execution.sandbox import IsolationUnavailable
     from fedgui.core.package.errors import PackageError, PackageNotApproved
     from fedgui.core.preview import ApprovalMismatch, PreviewError
 
+    if isinstance(error, IsolationUnavailable):
+        return EXIT_UNISOLATED
     if isinstance(error, (PackageNotApproved, ApprovalMismatch)):
         return EXIT_NOT_APPROVED
     if isinstance(error, PackageError):
@@ -149,8 +177,15 @@ def exit_code_for(error: FedguiError) -> int:
 
 
 def run_preview_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from fedgui.core.package.permissions import PackagePermissions
     from fedgui.core.preview import run_preview
 
+    permissions = None
+    if args.allow_network or args.read_folder:
+        folders = tuple(Path(folder).resolve() for folder in args.read_folder)
+        permissions = PackagePermissions(network=args.allow_network, read_folders=folders)
     out = sys.stdout
     printer = PreviewPrinter(out)
     try:
@@ -164,8 +199,18 @@ def run_preview_command(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             run_startup=not args.skip_startup,
             sink=printer,
+            permissions=permissions,
+            allow_unisolated=args.allow_unisolated,
         )
     except FedguiError as error:
+        from fedgui.core.execution.sandbox import IsolationUnavailable
+
+        if isinstance(error, IsolationUnavailable):  # the command line's way to agree
+            error = IsolationUnavailable(
+                error.support,
+                "Install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap) and try again; or, if "
+                "you trust this package, run again with --allow-unisolated.",
+            )
         print(f"\nPreview failed: {error}", file=sys.stderr)
         return exit_code_for(error)
     except KeyboardInterrupt:

@@ -57,8 +57,14 @@ _USED_KEYS = {
     "verify",
 }
 
+#: Said when the file has no client_id (true for an imported profile, which is saved and keeps it).
+GENERATED_CLIENT_ID_NOTE = "The file has no client_id, so fedgui made one; it stays the same from now on."
+
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: A real client.yaml is a few hundred bytes (a token included). Larger files are refused before
+#: they are read: a YAML parser needs many times a file's size in memory and time.
+MAX_CONFIG_BYTES = 1_000_000
 
 
 class ClientConfigError(FedguiError):
@@ -88,13 +94,26 @@ class ImportedClientConfig:
     unknown_keys: list[str] = field(default_factory=list)
     #: Plain sentences about keys that were understood but not used, or adjusted.
     notes: list[str] = field(default_factory=list)
+    #: The file had no client_id / no name, so the profile carries newly made ones.
+    client_id_generated: bool = False
+    name_generated: bool = False
 
 
 def import_client_config(path: Path | str) -> ImportedClientConfig:
     """Read a FEDn ``client.yaml`` and turn it into an (unsaved) :class:`Profile`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # never more than the limit, even if the file grows
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ClientConfigError(
+                f"The file {path} is larger than {MAX_CONFIG_BYTES // 1_000_000} MB: far too large for a "
+                "client configuration file (those are a few hundred bytes), so fedgui did not read it.",
+                "Check that you chose the right file; ask the network's operator for the client "
+                "configuration file if you do not have it.",
+                path,
+            )
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ClientConfigError(
             f"fedgui could not read the client configuration file {path} ({err.__class__.__name__}).",
@@ -210,7 +229,7 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: Path) -> ImportedC
     client_name = name or f"client{uuid.uuid4().hex[:8]}"
     client_id = _optional_str(data.get("client_id"))
     if client_id is None:
-        notes.append("The file has no client_id, so fedgui made one; it stays the same from now on.")
+        notes.append(GENERATED_CLIENT_ID_NOTE)
     pin = _optional_str(data.get("package_checksum"))
     if pin is not None:
         pin = pin.lower()
@@ -237,7 +256,14 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: Path) -> ImportedC
         if key in IGNORED_KEYS:
             notes.append(f"{key} is not used ({IGNORED_KEYS[key]}).")
     unknown = sorted(key for key in data if key not in _USED_KEYS and key not in IGNORED_KEYS)
-    return ImportedClientConfig(profile=profile, token=token, unknown_keys=unknown, notes=notes)
+    return ImportedClientConfig(
+        profile=profile,
+        token=token,
+        unknown_keys=unknown,
+        notes=notes,
+        client_id_generated=client_id is None,
+        name_generated=name is None,
+    )
 
 
 def _present(data: dict[str, Any], key: str) -> bool:

@@ -14,10 +14,12 @@ class FedguiError(Exception):
     #: Default advice when a subclass does not give a more specific one.
     default_next_step = ""
 
-    def __init__(self, message: str, next_step: str | None = None) -> None:
+    def __init__(self, message: str, next_step: str | None = None, *, details: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.next_step = self.default_next_step if next_step is None else next_step
+        #: Technical facts for support (an address, a status code); shown behind "Details".
+        self.details = details
 
     def user_text(self) -> str:
         """The message and the next step as one paragraph."""

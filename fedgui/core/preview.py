@@ -1,5 +1,6 @@
 """Local preview: run a package's ``validate`` (and optionally ``train``) on this computer's data
-before joining a network, with the same gate, environment and runner as a real session.
+before joining a network, prepared by the same pipeline as a real session
+(:class:`fedgui.core.prepare.PreparePipeline`: package → approval gate → environment → runner).
 
 Nothing is sent anywhere. The GUI's preview page and ``fedgui preview`` both call
 :class:`Preview` / :func:`run_preview`; they differ only in who listens to the events.
@@ -19,13 +20,16 @@ from typing import Any
 from fedgui.core import paths
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import EventSink, client_line, ignore_event
-from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python_info
+from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment
 from fedgui.core.execution.errors import EntryPointCancelled
-from fedgui.core.execution.runner import EntryPointRunner, new_model_temp_path, new_temp_path
+from fedgui.core.execution.runner import new_model_temp_path, new_temp_path
+from fedgui.core.execution.sandbox import IsolationSupport
 from fedgui.core.fileio import atomic_write_text
-from fedgui.core.package.approval import is_approved, require_approval
+from fedgui.core.package.approval import ApprovalList, Approvals
 from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.package.checksum import normalize_checksum
+from fedgui.core.package.permissions import NO_EXTRA_PERMISSIONS, PackagePermissions
+from fedgui.core.prepare import PreparePipeline, PrepareStep, RunSettings
 
 _APPROVALS_FILE = "preview-approvals.json"
 
@@ -52,23 +56,52 @@ class PreviewResult:
 
 
 class PreviewApprovals:
-    """Checksums approved for previews when no profile is involved (``data_dir()/preview-approvals.json``)."""
+    """Checksums approved for previews when no profile is involved (``data_dir()/preview-approvals.json``),
+    with what each version was allowed beyond the isolation, and the agreement to run unisolated."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or paths.data_dir() / _APPROVALS_FILE
 
-    def checksums(self) -> list[str]:
+    def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return []
-        approved = data.get("approved", []) if isinstance(data, dict) else []
-        return [item for item in approved if isinstance(item, str)]
+            return {}
+        return data if isinstance(data, dict) else {}
 
-    def add(self, checksum: str) -> None:
+    def _write(self, **changes: Any) -> None:
+        atomic_write_text(self.path, json.dumps({**self._read(), **changes}, indent=2))
+
+    def checksums(self) -> list[str]:
+        approved = self._read().get("approved", [])
+        return [item for item in approved if isinstance(item, str)] if isinstance(approved, list) else []
+
+    def remember(self, checksum: str) -> None:
         current = self.checksums()
         if checksum not in current:
-            atomic_write_text(self.path, json.dumps({"approved": [*current, checksum]}, indent=2))
+            self._write(approved=[*current, checksum])
+
+    def permissions_for(self, checksum: str) -> PackagePermissions:
+        stored = self._read().get("permissions", {})
+        if not isinstance(stored, dict) or checksum not in stored:
+            return NO_EXTRA_PERMISSIONS
+        try:
+            return PackagePermissions.from_data(stored[checksum])
+        except ValueError:
+            return NO_EXTRA_PERMISSIONS
+
+    def set_permissions(self, checksum: str, permissions: PackagePermissions) -> None:
+        stored = self._read().get("permissions", {})
+        stored = {k: v for k, v in (stored if isinstance(stored, dict) else {}).items() if k != checksum}
+        if not permissions.is_default:
+            stored[checksum] = permissions.to_data()
+        self._write(permissions=stored)
+
+    def unisolated_agreed(self) -> bool:
+        return self._read().get("unisolated_agreed") is True
+
+    def agree_unisolated(self) -> None:
+        self._write(unisolated_agreed=True)
 
 
 def prepare_package(package: Path, cache: PackageCache | None = None) -> PreparedPackage:
@@ -104,35 +137,49 @@ class Preview:
         sink: EventSink | None = None,
         package_cache: PackageCache | None = None,
         environment_builder: EnvironmentBuilder | None = None,
-        approvals: PreviewApprovals | None = None,
+        approvals: Approvals | None = None,
+        permissions: PackagePermissions | None = None,
+        allow_unisolated: bool = False,
+        gpu: str = "auto",
+        isolation: IsolationSupport | None = None,
     ) -> None:
         """``approve``: True approves whatever package this is; a checksum approves only that one.
-        ``approved_checksums``: a profile's approved list; without it the preview's own list
-        (:class:`PreviewApprovals`) is used and ``approve`` is remembered there."""
+        ``approved_checksums``: a profile's approved list, read and left as it is (the caller
+        stores approvals); ``approvals``: where to read and remember them. Without either, the
+        preview's own list (:class:`PreviewApprovals`) is used and ``approve`` is remembered there.
+        ``permissions``: what this version may do beyond the isolation (None: what the preview's
+        own list allowed it before, else nothing); given ones are remembered there with its
+        approval. ``allow_unisolated``: the person agreed to run it with their rights where this
+        computer cannot isolate it (remembered in the preview's own list)."""
         self.package = Path(package)
         self.model = Path(model)
         self.data_folder = Path(data_folder).resolve()
         self.train = train
         self.approve = approve
-        self.approved_checksums = None if approved_checksums is None else list(approved_checksums)
         self.base_python = base_python
         self.extra_env = dict(extra_env or {})
         self.run_startup = run_startup
         self.timeout = timeout
         self._sink = sink or ignore_event
         self._cache = package_cache
-        self._builder = environment_builder or EnvironmentBuilder()
-        self._approvals = approvals or PreviewApprovals()
-        self._runner: EntryPointRunner | None = None
+        if approvals is None:
+            approvals = PreviewApprovals() if approved_checksums is None else ApprovalList(approved_checksums)
+        self._approvals = approvals
+        self.permissions = permissions
+        self.allow_unisolated = allow_unisolated
+        self.gpu = gpu
+        self._pipeline = PreparePipeline(
+            approvals,
+            environments=environment_builder,
+            sink=self._sink,
+            on_step=self._step,
+            isolation=isolation,
+        )
         self._cancelled = threading.Event()
-        self._lock = threading.Lock()
 
     def cancel(self) -> None:
         self._cancelled.set()
-        self._builder.cancel()
-        with self._lock:
-            if self._runner is not None:
-                self._runner.cancel()
+        self._pipeline.cancel()
 
     def _stop_if_cancelled(self) -> None:
         # cancel() may come before the builder or the runner exists to receive it.
@@ -142,27 +189,25 @@ class Preview:
     def _say(self, text: str, level: str = "info") -> None:
         self._sink(client_line(text, level))
 
+    def _step(self, step: PrepareStep) -> None:
+        self._stop_if_cancelled()
+        if step is PrepareStep.PACKAGE:
+            self._say(f"Checking the package {self.package} ...")
+        elif step is PrepareStep.ENVIRONMENT:
+            self._say("Preparing the Python environment ...")
+
     def run(self) -> PreviewResult:
         self._check_inputs()
-        self._say(f"Checking the package {self.package} ...")
-        prepared = prepare_package(self.package, self._cache)
-        newly_approved = self._gate(prepared.checksum)
-        self._stop_if_cancelled()
-        self._say("Preparing the Python environment ...")
-        base = resolve_base_python_info(self.base_python)
-        environment = self._builder.ensure(
-            prepared.manifest.python_env, base, on_line=self._sink, on_progress=self._sink
-        )
-        runner = EntryPointRunner(
-            prepared.root,
-            prepared.manifest.entry_points,
-            environment,
+        settings = RunSettings(
             self.data_folder,
+            self.base_python,
             self.extra_env,
-            self._sink,
+            self.gpu,
+            self._permissions_for,
+            self._unisolated_agreed,
         )
-        with self._lock:
-            self._runner = runner
+        ready = self._pipeline.run(lambda: prepare_package(self.package, self._cache), self._decide, settings)
+        prepared, environment, runner = ready.package, ready.environment, ready.runner
         self._stop_if_cancelled()
         work = Path(tempfile.mkdtemp(prefix="fedgui-preview-"))
         try:
@@ -193,7 +238,7 @@ class Preview:
             train_metadata=train_metadata,
             trained_metrics=trained_metrics,
             startup_ran=startup_ran,
-            newly_approved=newly_approved,
+            newly_approved=ready.newly_approved,
         )
 
     def _check_inputs(self) -> None:
@@ -206,25 +251,33 @@ class Preview:
                 f"The data folder {self.data_folder} does not exist.", "Give the folder that holds your data."
             )
 
-    def _gate(self, checksum: str) -> bool:
-        """Nothing in the package runs unless it is approved; True if approved just now."""
-        approved = (
-            self.approved_checksums if self.approved_checksums is not None else self._approvals.checksums()
-        )
-        if is_approved(checksum, approved):
-            return False
-        if not self.approve:
-            require_approval(checksum, approved)  # raises PackageNotApproved with the checksum
+    def _decide(self, package: PreparedPackage) -> bool:
+        """The package is not approved yet: ``approve`` says whether to approve it now."""
+        checksum = package.checksum
         if isinstance(self.approve, str) and normalize_checksum(self.approve) != checksum:
             raise ApprovalMismatch(
                 f"You approved the package {self.approve.strip()}, but this package is {checksum}; "
                 "nothing was run.",
                 f"Review this package, then approve it with --approve {checksum}.",
             )
-        if self.approved_checksums is None:
-            self._approvals.add(checksum)
-        self._say(f"Approved the package {checksum}.")
-        return True
+        if self.approve:
+            self._say(f"Approved the package {checksum}.")
+        return bool(self.approve)
+
+    def _permissions_for(self, checksum: str) -> PackagePermissions:
+        """Given ones apply (and are remembered with this version); else what it had before."""
+        own_list = self._approvals if isinstance(self._approvals, PreviewApprovals) else None
+        if self.permissions is not None:
+            if own_list is not None:
+                own_list.set_permissions(checksum, self.permissions)
+            return self.permissions
+        return own_list.permissions_for(checksum) if own_list is not None else NO_EXTRA_PERMISSIONS
+
+    def _unisolated_agreed(self) -> bool:
+        own_list = self._approvals if isinstance(self._approvals, PreviewApprovals) else None
+        if self.allow_unisolated and own_list is not None:
+            own_list.agree_unisolated()
+        return self.allow_unisolated or (own_list is not None and own_list.unisolated_agreed())
 
     def _copy_model(self, work: Path) -> Path:
         # A copy: the train step writes "<in>-metadata" next to its input, and a package must

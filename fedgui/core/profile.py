@@ -33,6 +33,7 @@ import yaml
 from fedgui.core import paths
 from fedgui.core.errors import FedguiError
 from fedgui.core.fileio import atomic_write_text, exclusive_file_lock
+from fedgui.core.package.permissions import NO_EXTRA_PERMISSIONS, PackagePermissions
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class Profile:
     data_folder: Path | None = None
     preferred_combiner: str = ""
     tls_verify: bool = True
+    #: Refuse to connect (and to send the token) unless the controller and combiner use TLS.
+    require_tls: bool = False
     ca_bundle: Path | None = None
     #: Extra environment variables for the compute package's entry points. Left out of repr:
     #: people put credentials for their own data sources here.
@@ -82,6 +85,11 @@ class Profile:
     #: SHA-256 of every package the person approved for this profile.
     approved_checksums: list[str] = field(default_factory=list)
     last_approved_checksum: str | None = None
+    #: What an approved version may do beyond the isolation (network, extra folders), by its
+    #: SHA-256: a new version gets none of it until the person allows it again.
+    package_permissions: dict[str, PackagePermissions] = field(default_factory=dict)
+    #: The person agreed that packages run with their rights on a computer that cannot isolate them.
+    run_unisolated_agreed: bool = False
     #: From a client config's ``package_checksum``: only this package may run.
     package_checksum_pin: str | None = None
     helper_type: str | None = None
@@ -92,6 +100,10 @@ class Profile:
     cpu_thread_limit: int | None = None
     #: "auto" (let the package decide), "none" (hide GPUs), or a device index such as "0".
     gpu: str = "auto"
+    #: How long one step of a task may run; None: the network's round time limit (step_limit.py).
+    step_time_limit_minutes: int | None = None
+    #: The largest compute package or model fedgui downloads, in MB; None: download_limit.py's default.
+    download_limit_mb: int | None = None
     #: Keys from a newer fedgui, kept so that saving here does not lose them.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -125,12 +137,25 @@ class Profile:
             return False
         return str(self.ca_bundle) if self.ca_bundle else True
 
-    def approve(self, checksum: str) -> None:
-        """Remember that the person approved the package with this SHA-256."""
+    def approve(self, checksum: str, permissions: PackagePermissions | None = None) -> None:
+        """Remember that the person approved the package with this SHA-256 (and, if given, what
+        they allowed it beyond the isolation; None keeps what was stored)."""
         checksum = checksum.lower()
         if checksum not in self.approved_checksums:
             self.approved_checksums.append(checksum)
         self.last_approved_checksum = checksum
+        if permissions is not None:
+            self.set_permissions(checksum, permissions)
+
+    def permissions_for(self, checksum: str) -> PackagePermissions:
+        """What this exact version may do beyond the isolation (nothing unless allowed)."""
+        return self.package_permissions.get(checksum.lower(), NO_EXTRA_PERMISSIONS)
+
+    def set_permissions(self, checksum: str, permissions: PackagePermissions) -> None:
+        if permissions.is_default:
+            self.package_permissions.pop(checksum.lower(), None)
+        else:
+            self.package_permissions[checksum.lower()] = permissions
 
 
 _PATH_FIELDS = {"data_folder", "ca_bundle"}
@@ -197,6 +222,8 @@ def profile_to_data(profile: Profile) -> dict[str, Any]:
         value = getattr(profile, name)
         if name in _PATH_FIELDS and value is not None:
             value = str(value)
+        elif name == "package_permissions":
+            value = {checksum: permissions.to_data() for checksum, permissions in value.items()}
         elif isinstance(value, (list, dict)):
             value = type(value)(value)
         data[name] = value
@@ -233,16 +260,19 @@ def _check_field(name: str, value: Any) -> Any:
     """Type-check one stored field so a hand-edited mistake is reported, not carried along."""
     if name in _PATH_FIELDS:
         return None if value in (None, "") else Path(_expect(name, value, str))
-    if name in {"tls_verify", "ready"}:
+    if name in {"tls_verify", "ready", "require_tls", "run_unisolated_agreed"}:
         return _expect(name, value, bool)
     if name == "extra_env":
         env = _expect(name, value or {}, dict)
         return {str(k): str(v) for k, v in env.items()}
+    if name == "package_permissions":
+        stored = _expect(name, value or {}, dict)
+        return {str(k).lower(): PackagePermissions.from_data(v) for k, v in stored.items()}
     if name == "approved_checksums":
         return [str(c).lower() for c in _expect(name, value or [], list)]
     if name == "log_retention_days":
         return _expect(name, value, int)
-    if name == "cpu_thread_limit":
+    if name in {"cpu_thread_limit", "step_time_limit_minutes", "download_limit_mb"}:
         return None if value is None else _expect(name, value, int)
     if name in {"base_python", "last_approved_checksum", "package_checksum_pin", "helper_type"}:
         return None if value is None else str(value)

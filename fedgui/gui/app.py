@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from fedgui.gui.common import theme
+
+if TYPE_CHECKING:  # imported when used: the app starts faster without them
+    from fedgui.gui.window.main_window import MainWindow
+    from fedgui.gui.wizard.wizard import ConnectionWizard
 
 log = logging.getLogger(__name__)
 
@@ -102,33 +104,39 @@ class AppController:
         self.secrets = secrets
         self.preferences = preferences
         self.options = options
-        self.window = None
-        self.wizard = None
+        self.window: MainWindow | None = None
+        self.wizard: ConnectionWizard | None = None
 
     def open_first_wizard(self) -> None:
+        from fedgui.gui.threads import run_in_background
         from fedgui.gui.window.main_window import open_connection_wizard
-        from fedgui.gui.workers import run_in_background
 
         self.wizard = open_connection_wizard(None, self.store, self.secrets)
-        saved: list[str] = []  # the wizard says which profile it wrote
-        self.wizard.profile_saved.connect(lambda profile, *_: saved.append(profile.id))
+        saved: list[tuple[str, bool]] = []  # (profile id, "Start taking part now" ticked)
+        self.wizard.profile_saved.connect(
+            lambda profile, start_now, *_: saved.append((profile.id, bool(start_now)))
+        )
 
         def finished(_result: int) -> None:
             def loaded(profiles) -> None:
                 self.wizard = None
                 if profiles:
-                    self.open_main_window(profiles, select_id=saved[-1] if saved else None)
+                    select_id, start_now = saved[-1] if saved else (None, False)
+                    self.open_main_window(profiles, select_id=select_id, start=start_now)
                 else:
                     self.app.quit()  # the person closed the wizard without connecting
 
-            run_in_background(self.store.list, on_done=loaded, on_error=lambda _e: self.app.quit())
+            run_in_background(
+                self.store.list, on_done=loaded, on_error=lambda _e: self.app.quit(), owner=None
+            )
 
         self.wizard.finished.connect(finished)
         self.wizard.show()
 
-    def open_main_window(self, profiles, select_id: str | None = None) -> None:
+    def open_main_window(self, profiles, select_id: str | None = None, start: bool = False) -> None:
+        """``start``: take part right away (the login entry, or "Start taking part now" in the wizard)."""
+        from fedgui.gui.threads import run_in_background
         from fedgui.gui.window.main_window import MainWindow
-        from fedgui.gui.workers import run_in_background
 
         known = {p.id for p in profiles}
         current = select_id if select_id in known else self.preferences.last_profile_id
@@ -142,17 +150,21 @@ class AppController:
             preferences=self.preferences,
             current_profile_id=current,
         )
-        if self.options.minimized and self.window.tray.available:
-            pass  # stays in the tray; the tray icon shows the state
-        elif self.options.minimized:
-            self.window.showMinimized()
-        else:
+        if not self.options.minimized:
             self.window.show()
-        if self.options.start:
+        elif not self.window.tray.available:
+            self.window.showMinimized()
+        # else: it stays in the tray, whose icon shows the state
+        # Taking part when fedgui last closed (not stopped): take part again, with the package
+        # approved before; a changed package waits for review, nothing unapproved runs.
+        was_taking_part = self.preferences.taking_part_profile_id == current
+        if self.options.start or start or was_taking_part:
             QTimer.singleShot(0, self.window.start_or_resume)
         keep_days = max(p.log_retention_days for p in profiles)
         history = self.history
-        run_in_background(lambda: history.prune(keep_days), on_error=lambda e: log.warning("pruning: %s", e))
+        run_in_background(
+            lambda: history.prune(keep_days), on_error=lambda e: log.warning("pruning: %s", e), owner=None
+        )
 
     def bring_to_front(self) -> None:
         if self.window is not None:
@@ -161,62 +173,3 @@ class AppController:
             self.wizard.show()
             self.wizard.raise_()
             self.wizard.activateWindow()
-
-
-def self_check() -> int:
-    """Offscreen: import Qt, open and close the main window (with plots), run the example
-    preview if this build has it. Prints what it checked; returns 0 if everything works."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    with tempfile.TemporaryDirectory(prefix="fedgui-self-check-") as home:
-        os.environ["FEDGUI_HOME"] = home  # never touch the person's own profiles or history
-        from PySide6 import __version__ as pyside_version
-        from PySide6.QtCore import qVersion
-
-        from fedgui.core.history.store import HistoryStore
-        from fedgui.core.profile import Profile, ProfileStore
-        from fedgui.gui.window.main_window import MainWindow
-
-        app = create_application()
-        profile = Profile.new("Self-check", "http://localhost:8092")
-        history = HistoryStore(Path(home) / "history.sqlite3")
-        window = MainWindow(
-            [profile], profile_store=ProfileStore(Path(home) / "profiles"), history=history, secrets=None
-        )
-        window.show()
-        window.plots.ensure_plots()
-        app.processEvents()
-        rendered = not window.grab().isNull()
-        window.really_quit = True
-        window.close()
-        history.close()
-        print(f"Qt {qVersion()}, PySide6 {pyside_version}, platform {app.platformName()}")
-        print(f"main window: opened, {'rendered' if rendered else 'NOT rendered'} and closed")
-        preview_ok = _self_check_preview()
-        ok = rendered and preview_ok
-        print("OK" if ok else "FAILED")
-        return 0 if ok else 1
-
-
-def _self_check_preview() -> bool:
-    try:
-        from fedgui.core.preview import run_preview  # type: ignore[import-not-found]
-    except ImportError:
-        print("example preview: skipped (fedgui.core.preview is not in this build)")
-        return True
-    from fedgui.core.resources import example_dir
-
-    try:
-        example = example_dir()
-    except FileNotFoundError as missing:
-        print(f"example preview: skipped ({missing})")
-        return True
-    try:
-        # approve=True: the bundled example is ours; the approval lands in the temporary home.
-        result = run_preview(example / "package", example / "seed.npz", example / "data", approve=True)
-    except Exception as error:
-        print(f"example preview: FAILED: {error}")
-        return False
-    numbers = {k: v for k, v in result.model_metrics.items() if isinstance(v, (int, float))}
-    metrics = ", ".join(f"{k}={v:.3g}" for k, v in numbers.items())
-    print(f"example preview: validate ran on the sample data ({metrics})")
-    return True

@@ -76,7 +76,7 @@ class SingleInstance(QObject):
             socket.disconnected.connect(socket.deleteLater)
 
     def _read(self, socket: QLocalSocket) -> None:
-        if b"show" in bytes(socket.readAll()):
+        if b"show" in socket.readAll().data():
             self.show_requested.emit()
 
     def release(self) -> None:

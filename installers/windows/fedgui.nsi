@@ -31,6 +31,10 @@ ManifestDPIAware true
 !ifndef OUTFILE
   !define OUTFILE "fedgui-${VERSION}-setup.exe"
 !endif
+; The shipping compressor; tests pass /DCOMPRESSOR=zlib to compile a full payload in seconds.
+!ifndef COMPRESSOR
+  !define COMPRESSOR "/SOLID lzma"
+!endif
 ; pythonw.exe: no console window. "-m fedgui" opens the desktop app.
 !define LAUNCHER "$INSTDIR\python\pythonw.exe"
 !define LAUNCH_ARGS "-m fedgui"
@@ -41,7 +45,7 @@ OutFile "${OUTFILE}"
 InstallDir "$LOCALAPPDATA\Programs\fedgui"
 InstallDirRegKey HKCU "${UNINSTALL_KEY}" "InstallLocation"
 RequestExecutionLevel user
-SetCompressor /SOLID lzma
+SetCompressor ${COMPRESSOR}
 BrandingText "${APPNAME} ${VERSION}"
 
 VIProductVersion "${VIVERSION}"

@@ -146,6 +146,9 @@ class FedguiProcess:
     def pid(self) -> int:
         return self.proc.pid
 
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while "Waiting for work" not in self.log_path.read_text(errors="replace"):
@@ -217,7 +220,7 @@ def run_one(client: str, size_mb: int, seed: Path, package: Path, args, work: Pa
 
 
 def _client_running(process) -> bool:
-    return process.running() if hasattr(process, "running") else process.proc.poll() is None
+    return process.running()
 
 
 def _wait_session(network: FednNetwork, session_id: str, process, timeout: float) -> None:

@@ -13,7 +13,7 @@ Variants (``--variant``):
              QPlainTextEdit, appendPlainText of the joined batch, setPlainText(ring) when a
              batch has ≥ 1000 lines
   bridge     like listview, but every LogLine crosses to the UI thread as its own queued Qt
-             signal (the EventBridge way) before entering the batch
+             call (gui.threads.main_thread_sink) before entering the batch
 
 Each run is a fresh process; the last line printed is the median over the runs.
 
@@ -43,14 +43,14 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit
 
-from fedgui.core.events import Event, EventBus, LogLine
+from fedgui.core.events import Event, LogLine
 from fedgui.core.execution.environment import PythonEnvironment
 from fedgui.core.execution.runner import EntryPointRunner
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.gui.app import create_application, tune_runtime_for_ui
-from fedgui.gui.bridge import EventBridge
 from fedgui.gui.settings.dialog import PreferencesStore
+from fedgui.gui.threads import main_thread_sink
 from fedgui.gui.window.main_window import MainWindow
 
 FLOOD_PY = """\
@@ -129,10 +129,8 @@ def run_once(lines: int, variant: str, work: Path, no_gc_freeze: bool = False) -
         window.controller.bus.subscribe(plain.observe)
     elif variant == "bridge":
         window.log_view.detach()
-        side_bus = EventBus()
-        bridge = EventBridge(side_bus)
-        bridge.event.connect(window.log_view.submit)  # one queued signal per line
-        window.controller.bus.subscribe(lambda e: side_bus.emit(e) if isinstance(e, LogLine) else None)
+        per_line = main_thread_sink(window.log_view.submit, owner=window.log_view)  # one queued call each
+        window.controller.bus.subscribe(lambda e: per_line(e) if isinstance(e, LogLine) else None)
     if not no_gc_freeze:
         tune_runtime_for_ui()  # as run_gui does once the window exists
     python = Path(sys.executable)

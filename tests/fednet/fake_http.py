@@ -32,6 +32,7 @@ class Reply:
 
 Handler = Callable[[dict], Reply]
 HTML_404 = b"<!doctype html><title>404 Not Found</title><h1>Not Found</h1>"
+HTML_405 = b"<!doctype html><title>405 Method Not Allowed</title><h1>Method Not Allowed</h1>"
 
 
 class FakeServer:
@@ -57,6 +58,9 @@ class FakeServer:
                 outer.requests.append(seen)
                 route = outer.routes.get((self.command, path))
                 reply = route(seen) if callable(route) else route
+                if reply is None and any(p == path for _m, p in outer.routes):
+                    # Flask's answer for a path it knows under other methods only.
+                    reply = Reply(405, HTML_405, {"Content-Type": "text/html"})
                 if reply is None:
                     reply = Reply(404, HTML_404, {"Content-Type": "text/html"})
                 if reply.delay_s:
@@ -77,7 +81,7 @@ class FakeServer:
                 if reply.content_length is not None:
                     self.close_connection = True
 
-            do_GET = do_POST = do_PUT = _handle
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
         self.httpd.daemon_threads = True

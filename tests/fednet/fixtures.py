@@ -4,7 +4,8 @@
 - ``fedn_network``: one no-auth network for the whole test session. Tests share it, so it may
   already have a package, seed model, clients and finished sessions; don't assume it is empty.
 - ``fedn_network_auth``: the same with JWT auth on (``.make_token("client"|"admin")``).
-- ``fresh_fedn_network``: a factory for a private network (e.g. one with no package yet);
+- ``fresh_fedn_network``: a factory for a private network (e.g. one with no package yet, or
+  ``checksum_route=False``: the checksum route answers 404 as on a default FEDn 0.33 install);
   each is stopped at the end of the test. About 3 s each.
 - ``numpy_package`` / ``numpy_package_folder`` / ``seed_model``: the tiny numpy-only package.
 - ``prepared_fedn_network``: ``fedn_network`` with the numpy package and seed model uploaded.
@@ -38,8 +39,11 @@ def fednet_environments() -> FednEnvironments:
     return envs
 
 
-def _start(envs: FednEnvironments, run_dir: Path, auth_secret: str | None = None) -> FednNetwork:
-    return FednNetwork(run_dir=run_dir, envs=envs).start(auth_secret=auth_secret)
+def _start(
+    envs: FednEnvironments, run_dir: Path, auth_secret: str | None = None, checksum_route: bool = True
+) -> FednNetwork:
+    network = FednNetwork(run_dir=run_dir, envs=envs)
+    return network.start(auth_secret=auth_secret, checksum_route=checksum_route)
 
 
 @pytest.fixture(scope="session")
@@ -60,8 +64,10 @@ def fedn_network_auth(fednet_environments, tmp_path_factory) -> Iterator[FednNet
 def fresh_fedn_network(fednet_environments, tmp_path_factory) -> Iterator[Callable[..., FednNetwork]]:
     started: list[FednNetwork] = []
 
-    def start(auth_secret: str | None = None) -> FednNetwork:
-        network = _start(fednet_environments, tmp_path_factory.mktemp("fednet-fresh"), auth_secret)
+    def start(auth_secret: str | None = None, checksum_route: bool = True) -> FednNetwork:
+        network = _start(
+            fednet_environments, tmp_path_factory.mktemp("fednet-fresh"), auth_secret, checksum_route
+        )
         started.append(network)
         return network
 

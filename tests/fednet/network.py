@@ -50,11 +50,18 @@ class FednNetwork:
         self.timings: dict[str, float] = {}
         self._stock_clients: list[Service] = []
         self.seed_model_id: str | None = None
+        self.checksum_route = True
 
     # ---- lifecycle ----------------------------------------------------------------------
 
-    def start(self, auth_secret: str | None = None, timeout: float = 90.0) -> FednNetwork:
+    def start(
+        self, auth_secret: str | None = None, timeout: float = 90.0, checksum_route: bool = True
+    ) -> FednNetwork:
+        """``checksum_route=False`` runs the controller as FEDn's defaults do, outside the folder
+        where uploads land, so ``/api/v1/packages/checksum`` answers 404 ``{"checksum": null}``
+        (fedn-client-protocol.md §2.5); the harness otherwise keeps them together."""
         started = time.monotonic()
+        self.checksum_route = checksum_route
         self.envs = self.envs or ensure_environments()
         self.timings["venvs"] = self.envs.build_seconds
         self.auth_secret = auth_secret
@@ -86,10 +93,26 @@ class FednNetwork:
         if remove_run_dir and self._own_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
-    def restart_combiner(self, timeout: float = 60.0) -> None:
-        service = self.services.pop("combiner", None)
+    def stop_controller(self) -> None:
+        service = self.services.pop("controller", None)
         if service:
             service.stop()
+
+    def start_controller(self, timeout: float = 60.0) -> None:
+        self._start_controller(timeout)
+
+    def restart_combiner(self, timeout: float = 60.0, crash: bool = False) -> None:
+        """Stop the combiner (``crash``: SIGKILL, so its streams break instead of ending) and
+        start it again."""
+        self.stop_combiner(crash)
+        self.start_combiner(timeout)
+
+    def stop_combiner(self, crash: bool = False) -> None:
+        service = self.services.pop("combiner", None)
+        if service:
+            service.kill() if crash else service.stop()
+
+    def start_combiner(self, timeout: float = 60.0) -> None:
         self._start_combiner(timeout)
 
     def __enter__(self) -> FednNetwork:
@@ -305,7 +328,7 @@ class FednNetwork:
     # ---- internals --------------------------------------------------------------------------
 
     def _write_settings(self) -> None:
-        for folder in ("tmp", "models", "package", "combiner-cwd"):
+        for folder in ("tmp", "models", "package", "combiner-cwd", "controller-cwd"):
             (self.run_dir / folder).mkdir(exist_ok=True)
         settings = f"""\
 network_id: fedn-network
@@ -383,8 +406,9 @@ max_clients: 30
     def _start_controller(self, timeout: float) -> None:
         t0 = time.monotonic()
         argv = [str(self.envs.fedn_bin / "fedn"), "controller", "start"]
+        cwd = self.run_dir / ("package" if self.checksum_route else "controller-cwd")
         self.services["controller"] = Service(
-            "controller", argv, self._service_env(), self.run_dir / "package", self.log_path("controller")
+            "controller", argv, self._service_env(), cwd, self.log_path("controller")
         )
         self._wait("controller", self._health_ok, timeout)
         self.timings["controller_ready"] = time.monotonic() - t0

@@ -44,7 +44,7 @@ class RecordingSession:
     def stop_and_wait(self, timeout: float = 30.0) -> None:
         self._record("stop")
 
-    def approve_package(self, checksum: str) -> None:
+    def approve_package(self, checksum: str, permissions=None, run_unisolated: bool = False) -> None:
         self._record("approve_package", checksum)
 
     def reject_package(self) -> None:
@@ -109,6 +109,16 @@ def isolated_autostart(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def synchronous_threads():
+    """Background work runs at once on the test's thread (gui.threads' switch): no waiting."""
+    from fedgui.gui import threads
+
+    threads.run_synchronously(True)
+    yield
+    threads.run_synchronously(False)
+
+
+@pytest.fixture
 def profile_store(tmp_path: Path) -> ProfileStore:
     return ProfileStore(tmp_path / "profiles")
 
@@ -146,8 +156,8 @@ def secrets() -> RecordingSecrets:
 @pytest.fixture
 def window(qtbot, profiles, profile_store, history, sessions, secrets, tmp_path):
     from fedgui.gui.settings.dialog import PreferencesStore
+    from fedgui.gui.threads import wait_for_background_work
     from fedgui.gui.window.main_window import MainWindow
-    from fedgui.gui.workers import wait_for_background_jobs
 
     def factory(profile, bus):
         session = RecordingSession(profile, bus)
@@ -168,7 +178,7 @@ def window(qtbot, profiles, profile_store, history, sessions, secrets, tmp_path)
     qtbot.waitUntil(lambda: main.history_table.model.rowCount() > 0)
     yield main
     main.log_view.detach()
-    wait_for_background_jobs(10_000)
+    wait_for_background_work(10_000)
 
 
 def emit_from_thread(bus, *events: Event) -> None:

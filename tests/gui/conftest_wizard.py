@@ -16,7 +16,7 @@ import pytest
 from fedgui.core.package.cache import PackageCache
 from fedgui.core.profile import ProfileStore
 from fedgui.core.secrets import SecretStore
-from fedgui.gui.workers import wait_for_background_jobs
+from fedgui.gui.threads import wait_for_background_work
 from tests.fednet.packages import write_package_archive
 
 
@@ -70,7 +70,7 @@ def package_cache(tmp_path) -> PackageCache:
 def _no_background_jobs_left():
     yield
     # A job still running after a test would call back into deleted widgets of the next one.
-    assert wait_for_background_jobs(60_000), "a background job was still running after the test"
+    assert wait_for_background_work(60_000), "a background job was still running after the test"
 
 
 @pytest.fixture(autouse=True)

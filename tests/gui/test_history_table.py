@@ -14,8 +14,8 @@ def row_texts(window) -> list[list[str]]:
 
 def test_rows_newest_first_with_key_metric(window):
     rows = row_texts(window)
-    assert rows[0][0] == "5" and rows[0][1] == "Validation" and rows[0][5] == "accuracy 0.75"
-    assert rows[1][1] == "Training" and rows[1][5] == "num_examples 400"
+    assert rows[0][0] == "5" and rows[0][1] == "Validation" and rows[0][5] == "Accuracy 0.75"
+    assert rows[1][1] == "Training" and rows[1][5] == "Number of examples 400"
     assert rows[0][4] == "Done"
 
 
@@ -56,6 +56,22 @@ def test_formatting_helpers():
     assert format_duration(5.25) == "5.2 s"
     assert format_duration(125) == "2 min 5 s"
     assert format_duration(None) == ""
-    assert pick_key_metric({"loss": 0.2, "accuracy": 0.9}) == "accuracy 0.9"
-    assert pick_key_metric({"zeta": 3, "alpha": 1.5}) == "alpha 1.5"
+    assert pick_key_metric({"loss": 0.2, "accuracy": 0.9}) == "Accuracy 0.9"
+    assert pick_key_metric({"zeta": 3, "alpha": 1.5}) == "Alpha 1.5"
+    assert pick_key_metric({"num_examples": 90, "test_loss": 0.012}) == "Test loss 0.012"
     assert pick_key_metric({"note": "x"}) == ""
+
+
+def test_a_trainings_key_metric_is_the_packages_own_loss(tmp_path):
+    """FEDGUI_METRIC lines with a loss: the training's key metric is that loss, not num_examples."""
+    from fedgui.core.history.store import HistoryStore
+    from fedgui.gui.window.history_table import load_history_rows
+
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        task = store.start_task("p", "train", round_id="1", model_id="m")
+        store.add_metrics(task, "live", {"loss": 0.9, "accuracy": 0.5}, step=1)
+        store.add_metrics(task, "live", {"loss": 0.31, "accuracy": 0.8}, step=2)
+        store.add_metrics(task, "training_metadata", {"num_examples": 210, "epochs": 1})
+        store.finish_task(task, "ok")
+        (row,) = load_history_rows(store, "p")
+    assert row.key_metric == "Loss 0.31"

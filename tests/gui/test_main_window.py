@@ -17,6 +17,7 @@ from fedgui.core.events import (
     TaskStarted,
 )
 from fedgui.core.session.states import SessionState, describe
+from fedgui.gui.window.plain_words import plain_headline
 from fedgui.gui.window.status_panel import button_states
 from tests.gui.conftest import emit_from_thread
 
@@ -41,7 +42,7 @@ def test_buttons_follow_the_state(qtbot, window, state):
     )
     assert panel.review_button.isVisibleTo(window) == (state is SessionState.REVIEW_NEEDED)
     assert panel.retry_button.isVisibleTo(window) == (state is SessionState.ERROR)
-    assert panel.headline_label.text().casefold() == describe(state).casefold()
+    assert panel.headline_label.text() == plain_headline(state, "")
 
 
 def test_button_states_make_sense():
@@ -54,11 +55,11 @@ def test_button_states_make_sense():
 def test_status_shows_detail_error_network_and_since(qtbot, window):
     set_state(qtbot, window, SessionState.WORKING, "training round 7")
     panel = window.status_panel
-    assert panel.headline_label.text() == "Training round 7"
+    assert panel.headline_label.text() == "Training on your data (round 7)"
     assert "Hospital network" in panel.context_label.text()
     assert "since" in panel.context_label.text().casefold()
     set_state(qtbot, window, SessionState.RECONNECTING, "reconnecting in 8 s")
-    assert panel.headline_label.text() == "Reconnecting in 8 s"
+    assert panel.headline_label.text() == "Can't reach the network — trying again in 8 s"
     set_state(qtbot, window, SessionState.ERROR, "", RuntimeError("The environment could not be built."))
     assert panel.problem_label.text() == "The environment could not be built."
     assert panel.problem_label.isVisibleTo(window)
@@ -118,7 +119,7 @@ def test_live_metrics_and_task_lifecycle(qtbot, window, history, profiles):
     )
     qtbot.waitUntil(lambda: len(window.plots.live.get("loss", [])) == 5)
     assert window.plots.live["acc"][-1] == (4.0, 0.4)
-    assert "round 9" in window.plots.group_items["live"].text(0)
+    assert window.plots.live_title.endswith("round 9")
     assert "300.0 MB" in window.resource_meter.memory_label.text()
     before = window.history_table.model.rowCount()
     task = history.start_task(profiles[0].id, "validate", round_id="9")
@@ -164,11 +165,14 @@ def test_quit_stops_the_running_session_first(qtbot, window, sessions, monkeypat
 
 
 def test_close_without_tray_quits(qtbot, window, sessions):
+    from tests.gui.test_closing import answer_quit_question
+
     window.tray.available = False
     window.start_or_resume()
     set_state(qtbot, window, SessionState.READY)
+    window.close()
     with qtbot.waitSignal(window.quitting, timeout=5000):
-        window.close()
+        answer_quit_question(qtbot, window, "Quit")  # the question is tested in test_closing.py
     assert "stop" in sessions[0].names()
 
 
@@ -289,3 +293,48 @@ def test_alt_keys_are_unique_on_every_tab(qtbot, window, state):
         keys = [k for k in map(_mnemonic, texts) if k]
         duplicates = {k for k in keys if keys.count(k) > 1}
         assert not duplicates, (window.tabs.tabText(tab), duplicates, texts)
+
+
+def _flush_ui_thread(qtbot) -> None:
+    """Wait until everything handed to the UI thread so far has been handled."""
+    from fedgui.gui.threads import on_main_thread
+
+    done: list[bool] = []
+    on_main_thread(lambda: done.append(True), owner=None)
+    qtbot.waitUntil(lambda: bool(done))
+
+
+def test_a_session_let_go_does_not_reach_the_next_network(qtbot, window, sessions, profiles, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.start_or_resume()
+    old = sessions[0]
+    emit_from_thread(old.bus, StateChanged(state=SessionState.WORKING))
+    qtbot.waitUntil(lambda: window.controller.state is SessionState.WORKING)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.profile_choice.setCurrentIndex(1)
+    window.profile_choice.activated.emit(1)
+    assert window.controller.profile.id == profiles[1].id
+    assert old.names()[-1] == "stop"
+    # The old session finishes stopping a moment later and says so; nobody shows it.
+    emit_from_thread(
+        old.bus,
+        StateChanged(state=SessionState.STOPPED),
+        LogLine(source="client", stream="client", text="old network stopped"),
+    )
+    _flush_ui_thread(qtbot)
+    assert window.controller.state is SessionState.IDLE
+    window.start_or_resume()
+    emit_from_thread(sessions[1].bus, StateChanged(state=SessionState.READY))
+    qtbot.waitUntil(lambda: window.controller.state is SessionState.READY)
+    view = window.log_view
+    assert all(view.model.line(i).text != "old network stopped" for i in range(view.model.rowCount()))
+
+
+def test_events_queued_before_a_switch_are_dropped(qtbot, window, sessions, profiles):
+    window.start_or_resume()
+    emit_from_thread(sessions[0].bus, StateChanged(state=SessionState.WORKING))  # queued, not yet shown
+    window.switch_profile(profiles[1])
+    _flush_ui_thread(qtbot)
+    assert window.controller.state is SessionState.IDLE
+    assert window.status_panel.start_button.isEnabled()

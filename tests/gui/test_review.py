@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from fedgui.core.execution.sandbox import IsolationSupport
 from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.profile import Profile
 from fedgui.gui.review.dialog import PackageReviewDialog, rejection_consequence
@@ -64,7 +65,9 @@ def test_new_package_shows_checksum_commands_files_and_text(qtbot, two_versions)
     widget = PackageReviewWidget()
     qtbot.addWidget(widget)
     load(qtbot, widget, old)
-    assert widget.checksum_label.text() == old.checksum
+    assert old.checksum[:4] in widget.checksum_label.text()
+    assert old.checksum in widget.checksum_label.toolTip()
+    assert "your user account's rights" in widget.permissions.text()
     commands = {
         widget.commands.topLevelItem(i).text(0): widget.commands.topLevelItem(i).text(1)
         for i in range(widget.commands.topLevelItemCount())
@@ -113,42 +116,36 @@ def test_removed_file_explains_itself(qtbot, two_versions):
     qtbot.waitUntil(lambda: "-old notes" in widget.diff_view.toPlainText(), timeout=LONG)
 
 
-def test_dialog_approve_records_the_checksum(qtbot, two_versions, profile_store):
+def test_dialog_approve_says_so_and_saves_nothing(qtbot, two_versions, profile_store):
     old, new = two_versions
     profile = Profile.new("Hospital A", "http://127.0.0.1:8092")
     profile.approve(old.checksum)
     profile_store.save(profile)
-    dialog = PackageReviewDialog(new, old, profile=profile, profile_store=profile_store)
+    saved_before = profile_store.path_for(profile.id).read_bytes()
+    dialog = PackageReviewDialog(new, old, last_approved=old.checksum)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(dialog.approve_button.isEnabled, timeout=LONG)
-    assert old.checksum[:12] in dialog.consequence.text()
+    assert "approved before" in dialog.consequence.text()
     assert not dialog.approve_button.isDefault() and not dialog.reject_button.isDefault()
     qtbot.keyClick(dialog, Qt.Key.Key_Return)  # Enter approves nothing
     assert dialog.isVisible() and dialog.approved_checksum is None
     with qtbot.waitSignal(dialog.approved, timeout=LONG) as approved:
         dialog.approve_button.click()
     assert approved.args == [new.checksum]
-    stored = profile_store.get(profile.id)
-    assert stored.approved_checksums == [old.checksum, new.checksum]
-    assert stored.last_approved_checksum == new.checksum
     assert dialog.result() == PackageReviewDialog.DialogCode.Accepted
+    # The session saves an approval (ProfileStore.update); the dialog never writes the profile.
+    assert profile_store.path_for(profile.id).read_bytes() == saved_before
 
 
-def test_dialog_reject_keeps_the_last_approved(qtbot, two_versions, profile_store):
+def test_dialog_reject_says_so(qtbot, two_versions):
     old, new = two_versions
-    profile = Profile.new("Hospital B", "http://127.0.0.1:8092")
-    profile.approve(old.checksum)
-    profile_store.save(profile)
-    dialog = PackageReviewDialog(new, old, profile=profile, profile_store=profile_store)
+    dialog = PackageReviewDialog(new, old, last_approved=old.checksum)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.rejected_package, timeout=LONG) as rejected:
         dialog.reject_button.click()
     assert rejected.args == [new.checksum]
     assert dialog.approved_checksum is None
-    stored = profile_store.get(profile.id)
-    assert stored.approved_checksums == [old.checksum]
-    assert stored.last_approved_checksum == old.checksum
 
 
 def test_main_window_review_button_opens_the_review_and_the_session_approves(
@@ -171,7 +168,7 @@ def test_main_window_review_button_opens_the_review_and_the_session_approves(
     dialog = window._open_dialogs[-1]
     assert isinstance(dialog, PackageReviewDialog)
     qtbot.waitUntil(dialog.approve_button.isEnabled, timeout=LONG)
-    assert dialog.review_widget.checksum_label.text() == new.checksum
+    assert new.checksum in dialog.review_widget.checksum_label.toolTip()
     dialog.approve_button.click()
     assert ("approve_package", new.checksum) in sessions[0].calls
     assert not dialog.isVisible()
@@ -199,4 +196,58 @@ def test_main_window_reject_reaches_the_session(qtbot, window, sessions, two_ver
 
 def test_rejection_sentence_without_a_previous_version():
     assert "stays idle" in rejection_consequence(None, None)
-    assert "abcdef012345" in rejection_consequence(None, "abcdef0123456789")
+    assert "approved before" in rejection_consequence(None, "abcdef0123456789")
+
+
+def test_a_padded_command_is_shown_whole_with_its_whitespace_marked(qtbot, tmp_path, package_cache):
+    # 300 spaces push "; rm -rf ~/data" out of any column: it must still be on screen.
+    hidden = "python validate.py" + " " * 300 + "; rm -rf ~/data"
+    files = dict(PACKAGE_FILES)
+    files["fedn.yaml"] = (
+        f"entry_points:\n  train:\n    command: python train.py\n  validate:\n    command: '{hidden}'\n"
+    )
+    package = package_cache.prepare(write_tgz(tmp_path / "padded.tgz", files))
+    widget = PackageReviewWidget()
+    qtbot.addWidget(widget)
+    widget.resize(700, 500)
+    widget.show()
+    load(qtbot, widget, package)
+    shown = {
+        widget.commands.topLevelItem(i).text(0): widget.commands.topLevelItem(i).text(1)
+        for i in range(widget.commands.topLevelItemCount())
+    }
+    assert shown["validate"] == "python validate.py ⟨300 spaces⟩ ; rm -rf ~/data"
+    assert shown["train"] == "python train.py"
+    assert widget.hidden_parts_note.isVisible()
+    # Long commands wrap instead of ending in "…".
+    assert widget.commands.textElideMode() == Qt.TextElideMode.ElideNone and widget.commands.wordWrap()
+
+
+def test_the_update_review_is_in_plain_words(qtbot, two_versions):
+    """What a person reads by default: no checksums, ids or flags (the full checksum is a tooltip)."""
+    from tests.gui.jargon import assert_plain
+
+    old, new = two_versions
+    dialog = PackageReviewDialog(new, old)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(dialog.approve_button.isEnabled, timeout=LONG)
+    assert dialog.review_widget.tabs.isTabEnabled(1)  # "Changes": the previous version is known
+    assert dialog.review_widget.changes_label.text().startswith("A new version of the code you approved")
+    assert_plain(dialog, "the update review")
+
+
+def test_what_approving_allows_follows_the_isolation_of_this_computer(qtbot, two_versions):
+    """The review never says "it can use the network" where the code runs fenced in, and never
+    promises a fence this computer does not have."""
+    old, _new = two_versions
+    widget = PackageReviewWidget()
+    qtbot.addWidget(widget)
+    load(qtbot, widget, old)
+    widget.set_isolation(IsolationSupport("bwrap", "/usr/bin/bwrap"))
+    assert "without network access, it can read only your data folder" in widget.permissions.text()
+    widget.set_isolation(IsolationSupport("sandbox-exec", "/usr/bin/sandbox-exec"))
+    text = widget.permissions.text()
+    assert "without network access" in text and "your user account's rights" in text
+    widget.set_isolation(IsolationSupport("none", reason="bubblewrap is not installed"))
+    assert "it can use the network" in widget.permissions.text()

@@ -89,7 +89,8 @@ def test_wrong_url_says_so_plainly_and_next_stays_disabled(qtbot, profile_store,
     assert page.checklist.states[TOKEN] is CheckState.SKIPPED
     text = page.result_message.text()
     assert page.result_message.tone is Tone.ERROR
-    assert "127.0.0.1" in page.checklist.detail(REACHABLE)  # what happened
+    assert "refused" in page.checklist.detail(REACHABLE)  # what happened
+    assert "127.0.0.1" in page.details.text()  # where: a detail for support
     assert text.startswith("What to do:") and "address" in text  # and what to do next
     assert "Traceback" not in text
     assert not next_enabled(wizard)
@@ -135,9 +136,11 @@ def test_import_client_yaml_fills_the_fields_and_lists_notes(
     assert page.url_edit.text() == "http://127.0.0.1:8092"
     assert page.token_edit.text() == "secret-token-1"
     message = page.import_message.text()
-    assert "colour_scheme" in message  # unknown key named
-    assert "network_id" in message  # known-but-unused key explained
-    assert "secret-token-1" not in message
+    assert "an access token" in message
+    details = page.import_details.text()  # the keys are for the admin: behind "Details of the file"
+    assert "colour_scheme" in details  # unknown key named
+    assert "network_id" in details  # known-but-unused key explained
+    assert "secret-token-1" not in message + details
     assert wizard.context.profile.display_name
 
 
@@ -311,8 +314,10 @@ def test_environment_page_builds_a_python_env(
 def test_environment_failure_shows_pip_log_and_retry(
     qtbot, tmp_path, profile_store, no_keyring_store, package_cache
 ):
-    missing = tmp_path / "no-such-requirement"
-    wizard = _env_wizard(qtbot, tmp_path, profile_store, no_keyring_store, package_cache, [str(missing)])
+    # A folder of the package's own that is not there: pip fails at once, without the internet
+    # (a path outside the package would be refused before pip runs).
+    missing = "./no-such-requirement"
+    wizard = _env_wizard(qtbot, tmp_path, profile_store, no_keyring_store, package_cache, [missing])
     page = wizard.environment_page
     qtbot.waitUntil(lambda: page.outcome is not None or page.retry_button.isVisible(), timeout=LONG)
     assert page.outcome is None

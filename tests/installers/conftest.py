@@ -12,3 +12,6 @@ def pytest_configure(config) -> None:
     config.addinivalue_line(
         "markers", "installer: builds an installer (and for the .deb installs and purges it; root only)"
     )
+    config.addinivalue_line(
+        "markers", "slow: takes minutes (Debian chroots); runs in .ci/run, deselect with -m 'not slow'"
+    )

@@ -6,6 +6,11 @@ Starts a real local FEDn 0.33 network (tests/fednet), uploads the bundled exampl
 (resources/example: logistic regression with live FEDGUI_METRIC lines) and its seed model, opens
 the real main window on a profile whose data folder is the example's data, presses Start, runs
 a FEDn session and saves PNGs of each tab while and after it runs: the plots hold real rounds.
+Then the network publishes a new version of its code, fedgui restarts (a new window on the same
+profile and history), and the review of the new version with its diff is saved too.
+
+The screen is 1366×768; the window is as big as what a 40 px task bar and a 30 px title bar
+leave of it (1366×698).
 """
 
 from __future__ import annotations
@@ -30,15 +35,22 @@ def run_xvfb(args: argparse.Namespace) -> int:
     from tests.screenshots.xvfb import rerun_inside_xvfb
 
     arguments = ["--out", str(args.out), "--rounds", str(args.rounds)] + (["--dark"] if args.dark else [])
-    return rerun_inside_xvfb(Path(__file__), arguments)
+    return rerun_inside_xvfb(Path(__file__), arguments, screen="1366x768x24")
 
 
-def example_archive(dest: Path) -> Path:
+WINDOW_SIZE = (1366, 768 - 40 - 30)
+
+
+def example_archive(dest: Path, changed: bool = False) -> Path:
+    """The bundled example package; ``changed``: a second version with a longer training."""
     package = ROOT / "resources" / "example" / "package"
     with tarfile.open(dest, "w:gz") as archive:
         for path in sorted(package.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 data = path.read_bytes()
+                if changed and path.name == "train.py":  # the admin trains longer, more gently
+                    data = data.replace(b'"learning_rate", 0.5', b'"learning_rate", 0.2')
+                    data = data.replace(b'"epochs", 10', b'"epochs", 25')
                 info = tarfile.TarInfo(path.relative_to(package).as_posix())
                 info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
                 archive.addfile(info, io.BytesIO(data))
@@ -63,6 +75,12 @@ def use_dark_palette(app) -> None:
         QPalette.ColorRole.ToolTipBase: "#353535",
         QPalette.ColorRole.ToolTipText: "#e6e6e6",
         QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+        # Fusion draws check box and frame borders from these: without them they vanish on dark.
+        QPalette.ColorRole.Light: "#5a5a5a",
+        QPalette.ColorRole.Midlight: "#4a4a4a",
+        QPalette.ColorRole.Mid: "#6a6a6a",
+        QPalette.ColorRole.Dark: "#1a1a1a",
+        QPalette.ColorRole.Shadow: "#101010",
     }
     for role, colour in roles.items():
         palette.setColor(role, QColor(colour))
@@ -105,7 +123,7 @@ def child(args: argparse.Namespace) -> int:
         store.save(profile)
         history = HistoryStore()
         window = MainWindow([profile], profile_store=store, history=history, secrets=SecretStore())
-        window.resize(1240, 760)
+        window.resize(*WINDOW_SIZE)
         window.show()
 
         def pump_until(predicate, timeout: float) -> bool:
@@ -133,7 +151,7 @@ def child(args: argparse.Namespace) -> int:
         session_id = network.start_session(rounds=args.rounds, round_timeout=120, min_clients=1)
         pump_until(lambda: window.controller.state is SessionState.WORKING, 60)
         pump_until(lambda: False, 1.5)
-        shot("2-working-live-log", window.log_view)
+        shot("2-working-overview", window.overview)
         deadline = time.monotonic() + 60 * args.rounds
         while str(network.session(session_id).get("status", "")).lower() != "finished":
             pump_until(lambda: False, 0.5)
@@ -142,12 +160,46 @@ def child(args: argparse.Namespace) -> int:
                 return 1
         pump_until(lambda: len(window.history_table.model.rows) >= 2 * args.rounds, 60)
         pump_until(lambda: False, 2.0)
-        shot("3-results", window.plots)
-        shot("4-history", window.history_table)
-        shot("5-log-after", window.log_view)
-        window.stop()
+        pump_until(lambda: window.overview.data.rounds_trained >= args.rounds, 30)
+        shot("3-overview-after", window.overview)
+        shot("4-results", window.plots)
+        bar = window.plots.scroll_area.verticalScrollBar()
+        bar.setValue(bar.maximum())  # the training curve, under the per-round plots
+        shot("4b-results-training-curve", window.plots)
+        bar.setValue(0)
+        shot("5-history", window.history_table)
+        shot("6-log-after", window.log_view)
+
+        # A new version of the network's code, and a restart of fedgui.
+        window.really_quit = True
+        window.controller.stop_then(lambda: None)
         pump_until(lambda: window.controller.state is SessionState.STOPPED, 30)
-        shot("6-stopped", window.log_view)
+        window.close()
+        network.upload_package(example_archive(home / "example-v2.tgz", changed=True))
+        restarted = MainWindow(
+            [store.get(profile.id)], profile_store=store, history=history, secrets=SecretStore()
+        )
+        restarted.resize(*WINDOW_SIZE)
+        restarted.show()
+        restarted.start_or_resume()
+        if not pump_until(lambda: restarted.controller.state is SessionState.REVIEW_NEEDED, 90):
+            print("the new version was never offered for review", file=sys.stderr)
+            return 1
+        pump_until(lambda: False, 1.0)
+        restarted.tabs.setCurrentWidget(restarted.overview)
+        pump_until(lambda: False, 0.8)
+        restarted.grab().save(str(args.out / f"{prefix}-7-new-version.png"))
+        dialog = restarted.review_package()
+        dialog.resize(*WINDOW_SIZE)
+        pump_until(lambda: dialog.approve_button.isEnabled(), 30)
+        dialog.review_widget.select_file("train.py")
+        pump_until(lambda: False, 1.5)
+        dialog.grab().save(str(args.out / f"{prefix}-8-review-after-restart.png"))
+        print("saved the review after the restart")
+        dialog.reject()
+        restarted.really_quit = True
+        restarted.controller.stop_then(lambda: None)
+        pump_until(lambda: restarted.controller.state is SessionState.STOPPED, 30)
         history.close()
         return 0
     finally:

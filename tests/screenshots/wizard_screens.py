@@ -142,7 +142,6 @@ def capture_wizard(out: Path, work: Path, network) -> None:
 
 def capture_review_dialog(out: Path, work: Path) -> None:
     from fedgui.core.package.cache import PackageCache
-    from fedgui.core.profile import Profile
     from fedgui.gui.review.dialog import PackageReviewDialog
     from tests.fednet.packages import PACKAGE_FILES
     from tests.gui.conftest_wizard import write_tgz
@@ -159,9 +158,7 @@ def capture_review_dialog(out: Path, work: Path) -> None:
     new_files["fedn.yaml"] = "python_env: python_env.yaml\n" + PACKAGE_FILES["fedn.yaml"]
     old = cache.prepare(write_tgz(work / "v1.tgz", old_files))
     new = cache.prepare(write_tgz(work / "v2.tgz", new_files))
-    profile = Profile.new("Hospital A", "http://127.0.0.1:8092")
-    profile.approve(old.checksum)
-    dialog = PackageReviewDialog(new, old, profile=profile)
+    dialog = PackageReviewDialog(new, old, last_approved=old.checksum)
     dialog.show()
     wait_until(dialog.approve_button.isEnabled, 30)
     dialog.review_widget.select_file("validate.py")
@@ -196,9 +193,9 @@ def main() -> int:
         app.setApplicationName("fedgui")
         capture_wizard(args.out, work, network)
         capture_review_dialog(args.out, work)
-        from fedgui.gui.workers import wait_for_background_jobs
+        from fedgui.gui.threads import wait_for_background_work
 
-        wait_for_background_jobs()
+        wait_for_background_work()
     finally:
         if network is not None:
             network.stop()

@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 
 
-def rerun_inside_xvfb(script: Path, arguments: list[str]) -> int:
-    """Start ``Xvfb :N -screen 0 1280x800x24``, run ``script --child *arguments`` on it, stop it.
+def rerun_inside_xvfb(script: Path, arguments: list[str], screen: str = "1280x800x24") -> int:
+    """Start ``Xvfb :N -screen 0 <screen>``, run ``script --child *arguments`` on it, stop it.
     Returns the child's exit code (2 when Xvfb is not installed)."""
     if not shutil.which("Xvfb"):
         print("Xvfb is not installed (apt-get install xvfb)", file=sys.stderr)
         return 2
     display = f":{90 + os.getpid() % 100}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", screen, "-nolisten", "tcp"])
     try:
         time.sleep(1.0)
         env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")

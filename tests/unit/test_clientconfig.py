@@ -180,3 +180,21 @@ def test_imported_profile_saves_without_the_token(tmp_path):
     assert imported.profile.display_name == "localhost"
     path = ProfileStore().save(imported.profile)
     assert JWT not in path.read_text()
+
+
+def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path):
+    # 20 MB in one value: before, parsed for seconds at many times its size in memory.
+    import time
+
+    from fedgui.core.clientconfig import ClientConfigError
+
+    path = tmp_path / "client.yaml"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("api_url: http://127.0.0.1\napi_port: 8092\ntoken: ")
+        handle.write("a" * 20_000_000)
+        handle.write("\n")
+    started = time.monotonic()
+    with pytest.raises(ClientConfigError, match="too large") as info:
+        import_client_config(path)
+    assert time.monotonic() - started < 1.0
+    assert "aaaa" not in str(info.value)

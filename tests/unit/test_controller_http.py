@@ -23,6 +23,7 @@ from fedgui.core.controller.errors import (
     ControllerUnreachable,
     NoCombinerAvailable,
     NoPackageYet,
+    NotAController,
     TlsVerificationFailed,
     TokenExpired,
     TokenRejected,
@@ -113,7 +114,9 @@ def test_203_wait_can_be_cancelled_by_a_callback():
         (Reply.json({"message": "Invalid object"}, 400), UnexpectedResponse),
         (Reply.json({"message": "Token expired"}, 401), TokenExpired),
         (Reply.json({"message": "Invalid token"}, 401), TokenRejected),
-        (Reply(418, b"teapot", {"Content-Type": "text/plain"}), UnexpectedResponse),
+        # A 4xx that is not FEDn's JSON means "no such route" (issue 11 §6): the legacy route
+        # is tried, and without it the address is wrong.
+        (Reply(418, b"teapot", {"Content-Type": "text/plain"}), WrongAddress),
     ],
 )
 def test_bad_answers_become_typed_errors(reply, error):
@@ -135,9 +138,12 @@ def test_the_server_message_never_echoes_the_token():
 
 
 def test_no_api_at_all_is_a_wrong_address():
+    """A web server without FEDn's routes: not a FEDn network; the address and status are details."""
     with FakeServer({}) as server, pytest.raises(WrongAddress) as caught:
         _assign(server.url)
-    assert "/api/v1/clients/add" in str(caught.value)
+    assert isinstance(caught.value, NotAController)
+    assert "not a FEDn network" in str(caught.value)
+    assert "HTTP 404" in caught.value.details and server.url in caught.value.details
     assert [r["path"] for r in server.requests] == ["/api/v1/clients/add", "/add_client"]
 
 
@@ -173,6 +179,52 @@ def test_pre_021_controller_uses_the_legacy_paths(tmp_path):
     assert "/prefix/api/v1/packages/checksum" not in paths
 
 
+def _fedn_020_routes(tmp_path) -> dict:
+    """A stand-in for a FEDn 0.20 controller's route table (a real 0.20 server needs MongoDB,
+    which this machine lacks): the legacy client routes, and ``/api/v1/clients/<id>`` for GET
+    and DELETE only, which makes ``POST /api/v1/clients/add`` a Flask 405."""
+    return {
+        ("GET", "/api/v1/clients/add"): Reply.json({"message": "Client add not found"}, 404),
+        ("DELETE", "/api/v1/clients/add"): Reply.json({"message": "Client add not found"}, 404),
+        ("POST", "/add_client"): Reply.json(ASSIGNED),
+        ("GET", "/get_package_checksum"): Reply.json({"checksum": "b" * 64}),
+        ("GET", "/download_package"): Reply(
+            200, b"\x1f\x8b package", {"Content-Disposition": "attachment; filename=p.tar.gz"}
+        ),
+    }
+
+
+def test_a_fedn_020_controller_answering_405_gets_the_legacy_routes(tmp_path):
+    with FakeServer(_fedn_020_routes(tmp_path)) as server:
+        client = ControllerClient(server.url)
+        assert client.assign("id-020", "n").client_id == "id-020"
+        assert client.legacy_api
+        assert client.package_checksum() == "b" * 64
+    assert [r["path"] for r in server.requests][:2] == ["/api/v1/clients/add", "/add_client"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(400, b"<html>Bad Request</html>", {"Content-Type": "text/html"}),
+        Reply(404, b"Not Found", {"Content-Type": "text/plain"}),
+        Reply(405, b'{"message": "Method Not Allowed"}', {"Content-Type": "application/json"}),
+    ],
+    ids=["html 400", "plain 404", "json 405"],
+)
+def test_405_and_non_json_4xx_on_a_v1_route_mean_the_route_is_missing(reply):
+    routes = {("POST", "/api/v1/clients/add"): reply, ("POST", "/add_client"): Reply.json(ASSIGNED)}
+    with FakeServer(routes) as server:
+        assert ControllerClient(server.url).assign("x", "n").client_id == "x"
+
+
+def test_a_token_answer_is_never_taken_for_a_missing_route():
+    page = Reply(401, b"<html>Unauthorized</html>", {"Content-Type": "text/html"})
+    with FakeServer({("POST", "/api/v1/clients/add"): page}) as server, pytest.raises(TokenRejected):
+        ControllerClient(server.url, token="t").assign("x", "n")
+    assert [r["path"] for r in server.requests] == ["/api/v1/clients/add"]
+
+
 def test_checksum_404_means_none_and_bad_checksum_is_unexpected():
     routes = {
         ("GET", "/api/v1/packages/checksum"): Reply.json(
@@ -204,7 +256,8 @@ def test_refused_connection():
         with pytest.raises(ControllerUnreachable) as caught:
             _assign(f"http://127.0.0.1:{port}")
     assert caught.value.reason == "refused"
-    assert "connection refused" in str(caught.value)
+    assert "connection was refused" in str(caught.value)
+    assert f"127.0.0.1:{port}" in caught.value.details
     _assert_readable(caught.value)
 
 

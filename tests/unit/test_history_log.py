@@ -101,3 +101,18 @@ def test_profile_ids_cannot_escape_the_logs_folder(tmp_path):
 
 def test_format_timestamp_is_utc():
     assert format_timestamp(0) == "1970-01-01T00:00:00.000Z"
+
+
+def test_a_flooding_task_log_keeps_its_head_and_tail_and_says_what_was_left_out(tmp_path):
+    from fedgui.core.history.task_logs import TaskLogWriter
+
+    path = tmp_path / "flood.log"
+    with TaskLogWriter(path, head_bytes=10_000, tail_bytes=5_000) as writer:
+        for i in range(100_000):
+            writer.write_line(f"line {i:06d}")
+    text = path.read_text()
+    assert path.stat().st_size < 20_000  # from about 4 MB
+    assert "line 000000" in text and "line 099999" in text  # the beginning and the end
+    assert "line 050000" not in text
+    assert "lines (" in text and "were left out here" in text
+    assert writer.dropped_lines > 90_000

@@ -99,3 +99,27 @@ def test_require_approval():
     assert checksum in text
     assert "Review → Approve" in text
     assert f"--approve {checksum}" in text
+
+
+def test_prune_removes_unapproved_and_superseded_packages_once_unused(tmp_path):
+    import os
+    import time
+
+    cache = PackageCache(tmp_path / "cache")
+    versions = []
+    for n in range(4):
+        members = [*good_members(), file("version.txt", f"{n}\n")]
+        versions.append(cache.prepare(make_tar(tmp_path / f"v{n}.tgz", members)).checksum)
+    current, last_approved, superseded, never_approved = versions
+    crashed = cache.root / ".0123456789abcdef.xyz.partial"
+    crashed.mkdir()
+    old = time.time() - 30 * 86400
+    for entry in cache.root.iterdir():
+        for path in (entry, entry / "info.json"):
+            if path.exists():
+                os.utime(path, (old, old))
+    cache.get(superseded)  # used just now (another profile): kept this time
+    removed = cache.prune(keep=[current, last_approved])
+    assert sorted(removed) == sorted([never_approved])
+    assert _entries(cache) == sorted([current, last_approved, superseded])
+    assert not crashed.exists()

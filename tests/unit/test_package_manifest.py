@@ -137,3 +137,36 @@ def test_dependencies_must_be_a_list(tmp_path):
 def test_manifest_must_be_a_mapping(tmp_path):
     text = _error_text(_package(tmp_path / "p", "- just\n- a list\n"))
     assert "fedn.yaml" in text
+
+
+SECRET_LINE = "root:x:0:0:secret-content:/root:/bin/bash"
+
+
+@pytest.mark.parametrize(
+    "item",
+    ["-r {secret}", "--requirement={secret}", "-c {secret}", "-r{secret}", "{secret}", "-r ../secret.txt"],
+)
+def test_requirements_that_read_a_file_outside_the_package_are_refused_unread(tmp_path, item):
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET_LINE + "\n")
+    env = f"name: e\ndependencies:\n  - numpy\n  - '{item.format(secret=secret)}'\n"
+    text = _error_text(_package(tmp_path / "p", GOOD_FEDN_YAML, env))
+    assert "outside the package" in text and "python_env.yaml, line" in text
+    assert "secret-content" not in text  # the file's content is never quoted
+
+
+def test_a_requirements_file_inside_the_package_may_not_lead_outside(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET_LINE + "\n")
+    root = _package(tmp_path / "p", GOOD_FEDN_YAML, "name: e\ndependencies:\n  - -r requirements.txt\n")
+    (root / "requirements.txt").write_text(f"numpy\n-r {secret}\n")
+    text = _error_text(root)
+    assert str(secret) in text and "secret-content" not in text
+
+
+def test_requirement_files_inside_the_package_and_urls_are_fine(tmp_path):
+    env = "name: e\ndependencies:\n  - -r requirements.txt\n  - -e git+https://example.org/x.git#egg=x\n"
+    root = _package(tmp_path / "p", GOOD_FEDN_YAML, env)
+    (root / "requirements.txt").write_text("numpy==1.26.4\n-c constraints.txt\n")
+    (root / "constraints.txt").write_text("numpy<2\n")
+    assert load_manifest(root).python_env.dependencies[0] == "-r requirements.txt"

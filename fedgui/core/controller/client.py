@@ -1,10 +1,11 @@
 """REST client for a FEDn controller: assignment, compute package, models.
 
 Speaks FEDn 0.33's ``/api/v1`` routes and falls back to the pre-0.21 paths (``/add_client`` …)
-when a v1 route does not exist (plain 404; a new server answers the old paths with 410). Every
-failure becomes a typed :class:`ControllerError` whose text a person can read; the token never
-appears in a message or log line. Downloads stream to a temp file and are renamed into place,
-so neither a package nor a model is ever held in memory whole.
+when a v1 route does not exist (a plain 404, a 405 as on 0.20, another non-JSON 4xx; a new
+server answers the old paths with 410). Every failure becomes a typed :class:`ControllerError`
+whose text a person can read; the token never appears in a message or log line. Downloads
+stream to a temp file and are renamed into place, so neither a package nor a model is ever held
+in memory whole.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from fedgui.core.controller.errors import (
     ModelNotFound,
     NoCombinerAvailable,
     NoPackageYet,
+    NotAController,
     TokenExpired,
     TokenRejected,
     UnexpectedResponse,
@@ -37,12 +39,14 @@ from fedgui.core.controller.errors import (
     describe_request_failure,
 )
 from fedgui.core.controller.urls import normalize_controller_url
+from fedgui.core.download_limit import DownloadTooLarge, check_size
 from fedgui.core.fileio import atomic_writer
 from fedgui.core.progress import ProgressCallback
 
 __all__ = [
     "Assignment",
     "ControllerClient",
+    "PublishedPackage",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,9 @@ FALLBACK_PACKAGE_NAME = "compute-package"
 NO_PACKAGE_RETRY_S = 3.0
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+#: Statuses a FEDn API never sends for its own routes but a plain web server does: method not
+#: allowed / not implemented (a static file server refusing a POST).
+_NOT_FEDN_STATUSES = frozenset({405, 501})
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,18 @@ class Assignment:
     client_id: str
     package: str
     ip: str
+
+
+@dataclass(frozen=True)
+class PublishedPackage:
+    """What tells one upload of the network's package from another, without downloading it.
+
+    FEDn stores each upload under a fresh name (``<uuid>.<ext>``) and names the download after
+    it, so a changed name means a new upload, even when the controller cannot say the checksum.
+    """
+
+    file_name: str
+    size: int | None
 
 
 @dataclass(frozen=True)
@@ -89,11 +108,14 @@ class ControllerClient:
         token: str | None = None,
         verify: bool | str = True,
         timeout: float = 10.0,
+        max_download_bytes: int | None = None,
     ) -> None:
         self.base_url = normalize_controller_url(base_url)
         self._token = token or None
         self.verify = verify
         self.timeout = timeout
+        #: Downloads larger than this stop with DownloadTooLarge (None: no limit).
+        self.max_download_bytes = max_download_bytes
         self.legacy_api = False  # set once a pre-0.21 controller is detected
         self._http = requests.Session()
 
@@ -148,12 +170,11 @@ class ControllerClient:
                 on_waiting(f"Waiting for the project admin to upload the compute package ({message})")
             if max_wait is not None and waited + retry_interval > max_wait:
                 raise NoPackageYet(
-                    f"The controller at {self.base_url} has no compute package yet "
-                    f"(waited {waited:.0f} seconds)."
+                    f"The network's server has no compute package yet (waited {waited:.0f} seconds)."
                 )
             if _wait_or_cancelled(cancel, retry_interval):
                 raise NoPackageYet(
-                    f"Stopped waiting for the compute package at {self.base_url}.",
+                    "Stopped waiting for the network's compute package.",
                     "Connect again once the project admin has uploaded it.",
                 )
 
@@ -185,16 +206,14 @@ class ControllerClient:
         lowered = message.lower()
         if preferred and "not found or unavailable" in lowered:
             return NoCombinerAvailable(
-                f"The controller at {self.base_url} does not know the preferred combiner {preferred!r}.",
-                "Clear the preferred combiner in the connection settings, or ask your project admin for "
+                f"The network's server does not know the preferred training server {preferred!r}.",
+                "Clear the preferred server in the connection settings, or ask your project admin for "
                 "the right name.",
             )
         if "combiner" in lowered:
-            return NoCombinerAvailable(
-                f"The controller at {self.base_url} has no combiner available right now."
-            )
+            return NoCombinerAvailable("The network has no training server ready right now.")
         return UnexpectedResponse(
-            f"The controller at {self.base_url} refused to register this client "
+            f"The network's server refused to register this client "
             f"(HTTP {status}: {self._scrub(message) or 'no reason given'})."
         )
 
@@ -218,11 +237,32 @@ class ControllerClient:
             raise self._unexpected(response, "the package checksum")
         return checksum
 
+    def published_package(self) -> PublishedPackage | None:
+        """The name and size under which the controller serves its active package, from the
+        headers of the download (a HEAD request: nothing is transferred). None when there is no
+        package or the answer names no file.
+
+        Why not ``/api/v1/packages/active``: FEDn 0.33 answers it for admin tokens only, while
+        the download is what every client token may read. Only the name and the length are
+        used: ETag and Last-Modified change when a controller replica re-fetches the same file.
+        """
+        response = self._call("HEAD", _PACKAGE, allow_json_404=True)
+        response.close()
+        if response.status_code == 404:
+            return None
+        disposition = response.headers.get("Content-Disposition")
+        if not disposition:
+            return None
+        name = filename_from_disposition(disposition, "")
+        if not name:
+            return None
+        return PublishedPackage(file_name=name, size=_content_length(response))
+
     def download_package(self, dest_dir: Path, progress: ProgressCallback | None = None) -> Path:
         """Stream the active compute package into ``dest_dir``; returns the file's path."""
         with self._call("GET", _PACKAGE, stream=True, allow_json_404=True) as response:
             if response.status_code == 404:
-                raise NoPackageYet(f"The controller at {self.base_url} has no compute package yet.")
+                raise NoPackageYet("The network's server has no compute package yet.")
             name = filename_from_disposition(
                 response.headers.get("Content-Disposition"), FALLBACK_PACKAGE_NAME
             )
@@ -244,7 +284,7 @@ class ControllerClient:
         if not isinstance(result, list):
             raise self._unexpected(response, "the model list")
         if not result:
-            raise ModelNotFound(f"The controller at {self.base_url} has no model yet.")
+            raise ModelNotFound("The network's server has no model yet.")
         model_id = result[0].get("model_id") or result[0].get("id")
         if not model_id:
             raise self._unexpected(response, "the model list")
@@ -256,7 +296,9 @@ class ControllerClient:
         route = _Route(f"/api/v1/models/{urllib.parse.quote(model_id, safe='')}/download")
         with self._call("GET", route, stream=True, allow_json_404=True) as response:
             if response.status_code == 404:
-                raise ModelNotFound(f"The controller at {self.base_url} has no model with id {model_id}.")
+                raise ModelNotFound(
+                    "The network's server does not have this model.", details=f"Model id: {model_id}"
+                )
             return self._stream_to(response, Path(dest), progress, f"model {model_id}")
 
     # ---- HTTP plumbing -------------------------------------------------------------------
@@ -273,15 +315,15 @@ class ControllerClient:
         """Send to the v1 path (or the legacy one on an old server) and classify failures.
 
         Returns 2xx responses, and FEDn's own JSON 404s when ``allow_json_404`` (they mean "no
-        package" and the like). A plain 404 means the route is missing: on a v1 path that points
-        to a pre-0.21 controller, so the legacy path is tried.
+        package" and the like). An answer that means the route is missing (see ``_route_missing``)
+        on a v1 path points to a pre-0.21 controller, so the legacy path is tried.
         """
         paths = [route.legacy] if self.legacy_api and route.legacy else [route.v1]
         if not self.legacy_api and route.legacy:
             paths.append(route.legacy)
         for index, path in enumerate(paths):
             response = self._send(method, path, stream=stream, **kwargs)
-            route_missing = response.status_code == 404 and not _is_json(response)
+            route_missing = _route_missing(response)
             if route_missing and index + 1 < len(paths):
                 response.close()
                 log.info("Controller has no %s; trying the pre-0.21 path %s", path, paths[index + 1])
@@ -289,7 +331,7 @@ class ControllerClient:
             if index > 0 and response.status_code == 410:
                 # A 0.21+ server that lacks the v1 route: the address or prefix is wrong.
                 response.close()
-                raise self._error_for(response, route, paths[0], status=404)
+                raise self._with_details(self._error_for(response, route, paths[0], status=404), response)
             if index > 0 and not route_missing:
                 self.legacy_api = True
             if 200 <= response.status_code < 300:
@@ -298,7 +340,7 @@ class ControllerClient:
                 return response
             error = self._error_for(response, route, path)
             response.close()
-            raise error
+            raise self._with_details(error, response)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, method: str, path: str, stream: bool = False, **kwargs: Any) -> requests.Response:
@@ -326,7 +368,7 @@ class ControllerClient:
     ) -> ControllerError:
         status = status or response.status_code
         message = _json_message(response) if _is_json(response) else ""
-        where = f"The controller at {self.base_url}"
+        where = "The network's server"
         if status == 401 or status == 403:
             if message.strip().lower() == "token expired":
                 return TokenExpired(f"{where} says your access token has expired.")
@@ -338,8 +380,19 @@ class ControllerClient:
             return TokenRejected(
                 f"{where} did not accept your access token ({self._scrub(message) or status})."
             )
+        if status == 404 and not message:
+            return NotAController(
+                "Something answers at this address, but it is not a FEDn network: it does not know "
+                "the requests fedgui sends."
+            )
         if status == 404:
             return WrongAddress(f"{where} has no FEDn API at this address (HTTP 404 for {route.v1}).")
+        if status in _NOT_FEDN_STATUSES and not _is_json(response):
+            # FEDn's API accepts these methods; a web server that refuses them is something else.
+            return NotAController(
+                "Something answers at this address, but it is not a FEDn network: it refused the "
+                f"request as a web server would (HTTP {status})."
+            )
         if status == 410:
             return UnexpectedResponse(f"{where} no longer offers {path} (HTTP 410).")
         if status == 400 and route is _ASSIGN:
@@ -352,6 +405,15 @@ class ControllerClient:
             return ControllerServerError(f"{where} reported an internal error (HTTP {status}{detail}).")
         return self._unexpected(response, path)
 
+    def _with_details(self, error: ControllerError, response: requests.Response) -> ControllerError:
+        if not error.details:
+            kind = response.headers.get("Content-Type") or "no content type"
+            error.details = (
+                f"Controller address: {self.base_url}; {response.request.method} {response.request.path_url} "
+                f"answered HTTP {response.status_code} ({kind})"
+            )
+        return error
+
     def _json(self, response: requests.Response, what: str) -> Any:
         try:
             return response.json()
@@ -359,21 +421,30 @@ class ControllerClient:
             raise self._unexpected(response, what) from None
 
     def _unexpected(self, response: requests.Response, what: str) -> UnexpectedResponse:
+        if not _is_json(response) and 200 <= response.status_code < 300:
+            # A web page where FEDn answers in JSON: another web service at this address.
+            error: UnexpectedResponse = NotAController(
+                "Something answers at this address, but it is not a FEDn network: it sent a web page "
+                f"where fedgui expected {what}."
+            )
+            self._with_details(error, response)
+            return error
         return UnexpectedResponse(
-            f"The controller at {self.base_url} sent an answer fedgui does not understand for {what} "
+            f"The network's server sent an answer fedgui does not understand for {what} "
             f"(HTTP {response.status_code}, {response.headers.get('Content-Type') or 'no content type'})."
         )
 
     def _require_v1(self, action: str) -> None:
         if self.legacy_api:
             raise ControllerTooOld(
-                f"The controller at {self.base_url} runs a FEDn version before 0.21 that cannot {action}."
+                f"The network's server runs a FEDn version before 0.21 that cannot {action}."
             )
 
     def _stream_to(
         self, response: requests.Response, target: Path, progress: ProgressCallback | None, what: str
     ) -> Path:
         total = _content_length(response)
+        check_size(what, total, self.max_download_bytes)  # announced too large: not a byte read
         done = 0
         if progress is not None:
             progress(0, total)
@@ -382,11 +453,13 @@ class ControllerClient:
                 for chunk in response.iter_content(CHUNK_BYTES):
                     handle.write(chunk)
                     done += len(chunk)
+                    if self.max_download_bytes is not None and done > self.max_download_bytes:
+                        raise DownloadTooLarge(what, self.max_download_bytes)
                     if progress is not None:
                         progress(done, total)
                 if total is not None and done != total:
                     raise ControllerUnreachable(
-                        f"The download of {what} from {self.base_url} broke off ({done} of {total} bytes).",
+                        f"The download of {what} broke off ({done} of {total} bytes).",
                         reason="broken",
                     )
         except requests.RequestException as exc:
@@ -424,6 +497,19 @@ def _content_length(response: requests.Response) -> int | None:
         return int(response.headers["Content-Length"])
     except (KeyError, ValueError):
         return None
+
+
+def _route_missing(response: requests.Response) -> bool:
+    """The server has no such route, as opposed to the route answering with an error. A plain 404;
+    a 405 (FEDn 0.20 has ``/api/v1/clients/<id>`` for GET and DELETE, so ``POST
+    /api/v1/clients/add`` is "method not allowed"); any other 4xx that is not FEDn's JSON, except
+    the answers about the token or about load (a proxy's 401 or 429 page is not about the route)."""
+    status = response.status_code
+    if status == 405:
+        return True
+    if 400 <= status < 500 and status not in (401, 403, 408, 410, 429):
+        return not _is_json(response)
+    return False
 
 
 def _is_json(response: requests.Response) -> bool:

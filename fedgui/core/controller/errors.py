@@ -6,6 +6,7 @@ types, so callers (the session, the wizard) can react per kind and show ``str(er
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 from collections.abc import Iterator
@@ -26,8 +27,10 @@ class ControllerError(FedguiError):
 class ControllerUnreachable(ControllerError):
     """No connection: DNS failure, connection refused, network down, connection cut."""
 
-    def __init__(self, message: str, next_step: str | None = None, reason: str = "network") -> None:
-        super().__init__(message, next_step)
+    def __init__(
+        self, message: str, next_step: str | None = None, reason: str = "network", *, details: str = ""
+    ) -> None:
+        super().__init__(message, next_step, details=details)
         self.reason = reason  # "dns", "refused", "network" or "broken"
 
 
@@ -51,9 +54,7 @@ class TokenExpired(TokenRejected):
 
 
 class WrongAddress(ControllerError):
-    default_next_step = (
-        f"Check the address, port and path prefix, or {_ASK_ADMIN} for the controller's address."
-    )
+    default_next_step = f"Check the address, port and path prefix, or {_ASK_ADMIN} for the network's address."
 
 
 class NoPackageYet(ControllerError):
@@ -62,7 +63,8 @@ class NoPackageYet(ControllerError):
 
 class NoCombinerAvailable(ControllerError):
     default_next_step = (
-        f"Try again in a few minutes. If you set a preferred combiner, clear it; otherwise {_ASK_ADMIN}."
+        f"Try again in a few minutes. If you set a preferred server in the settings, clear it; otherwise "
+        f"{_ASK_ADMIN}."
     )
 
 
@@ -72,13 +74,23 @@ class ControllerServerError(ControllerError):
 
 class UnexpectedResponse(ControllerError):
     default_next_step = (
-        f"Check that the address points to a FEDn controller; if it does, {_ASK_ADMIN} which FEDn "
-        "version the project runs."
+        f"Check that the address is your network's; if it is, {_ASK_ADMIN} which FEDn version the "
+        "project runs."
+    )
+
+
+class NotAController(WrongAddress, UnexpectedResponse):
+    """Something answers at the address, but it is not a FEDn network's server: another web
+    service on that port, or the training server's (combiner's) port given instead."""
+
+    default_next_step = (
+        "Check the address and the port: this one may belong to another service or to another part "
+        "of the network. Your project admin can tell you the right ones (or send a configuration file)."
     )
 
 
 class ControllerTooOld(ControllerError):
-    default_next_step = f"{_ASK_ADMIN.capitalize()} to upgrade the controller to FEDn 0.21 or newer."
+    default_next_step = f"{_ASK_ADMIN.capitalize()} to upgrade the network to FEDn 0.21 or newer."
 
 
 class ModelNotFound(ControllerError):
@@ -88,8 +100,16 @@ class ModelNotFound(ControllerError):
 def describe_request_failure(
     exc: requests.RequestException, base_url: str, timeout: float
 ) -> ControllerError:
-    """Turn a transport-level ``requests`` exception into a typed error (never showing headers)."""
-    where = f"The controller at {base_url}"
+    """Turn a transport-level ``requests`` exception into a typed error (never showing headers).
+
+    The message names no address (a person reads it); the address goes into ``details``."""
+    error = _request_failure(exc, timeout)
+    error.details = error.details or f"Controller address: {base_url} ({type(exc).__name__})"
+    return error
+
+
+def _request_failure(exc: requests.RequestException, timeout: float) -> ControllerError:
+    where = "The network's server"
     if isinstance(exc, requests.exceptions.SSLError):
         detail = _tls_detail(exc)
         return TlsVerificationFailed(
@@ -104,25 +124,31 @@ def describe_request_failure(
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return ControllerUnreachable(f"{where} broke off the transfer.", reason="broken")
     if isinstance(exc, requests.exceptions.ConnectionError):
+        if _has_cause(exc, http.client.BadStatusLine) and not _has_cause(exc, http.client.RemoteDisconnected):
+            # Something answered, but not in HTTP: typically the training server's (gRPC) port.
+            return NotAController(
+                "Something answers at this address, but it is not a FEDn network's web address "
+                "(it does not speak the web protocol fedgui expects)."
+            )
         if _has_cause(exc, socket.gaierror) or _mentions(
             exc, "NameResolutionError", "Name or service not known"
         ):
             return ControllerUnreachable(
-                f"{where} could not be found: the name does not resolve (DNS lookup failed).",
+                "There is no server with this name: the address could not be looked up.",
                 f"Check the spelling of the address and your internet connection, or {_ASK_ADMIN}.",
                 reason="dns",
             )
         if _has_cause(exc, ConnectionRefusedError) or _mentions(exc, "Connection refused", "Errno 111"):
             return ControllerUnreachable(
-                f"{where} did not answer (connection refused).",
-                f"Check the address and port, or {_ASK_ADMIN} whether the controller is running.",
+                "Nothing answers at this address and port (the connection was refused).",
+                f"Check the address and port, or {_ASK_ADMIN} whether the network is running.",
                 reason="refused",
             )
         return ControllerUnreachable(
             f"{where} could not be reached (the network connection failed).",
             f"Check your internet connection and the address, or {_ASK_ADMIN}.",
         )
-    return ControllerError(f"Talking to {where.lower()[4:]} failed ({type(exc).__name__}).")
+    return ControllerError(f"Talking to the network's server failed ({type(exc).__name__}).")
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fedgui.core import paths
+from fedgui.core.disk_space import DiskFull, low_on_space, mentions_disk_full
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import Event, EventSink, LogLine
 from fedgui.core.execution.process_tree import IS_WINDOWS, new_group_popen_kwargs, terminate_tree
@@ -77,11 +78,15 @@ class EnvironmentBuildCancelled(PythonEnvironmentError):
 
 
 class PythonEnvSpecLike(Protocol):
-    """What the builder needs from ``fedgui.core.package.PythonEnvSpec``."""
+    """What the builder needs from ``fedgui.core.package.PythonEnvSpec`` (read-only, as that
+    frozen dataclass's fields are)."""
 
-    name: str
-    build_dependencies: Sequence[str]
-    dependencies: Sequence[str]
+    @property
+    def name(self) -> str: ...
+    @property
+    def build_dependencies(self) -> Sequence[str]: ...
+    @property
+    def dependencies(self) -> Sequence[str]: ...
 
     def spec_hash(self, interpreter_version: str) -> str: ...
 
@@ -166,7 +171,8 @@ def probe_python(command: Sequence[str]) -> BasePython:
         )
     try:
         info = json.loads(completed.stdout.strip().splitlines()[-1])
-        version = tuple(int(part) for part in info["version"])
+        major, minor, micro = (int(part) for part in info["version"])
+        version = (major, minor, micro)
     except (ValueError, KeyError, IndexError, TypeError):
         raise BasePythonNotFound(f"{shown} did not answer like a Python interpreter.") from None
     if info.get("frozen"):
@@ -353,7 +359,7 @@ class EnvironmentBuilder:
                 )
             )
             _remove_tree(target)
-        steps = [("Creating the Python environment", None)]
+        steps: list[tuple[str, list[str] | None]] = [("Creating the Python environment", None)]
         if spec.build_dependencies:
             steps.append(("Installing build dependencies", list(spec.build_dependencies)))
         if spec.dependencies:
@@ -388,6 +394,8 @@ class EnvironmentBuilder:
     def _create_venv(self, base: BasePython, target: Path, on_line: EventSink) -> None:
         lines, code = self._stream([str(base.path), "-m", "venv", str(target)], on_line)
         self._check_cancelled()
+        if code != 0 and (mentions_disk_full(lines) or low_on_space(target)):
+            raise DiskFull("the package's Python environment", target)
         if code != 0:
             tail = " ".join(line.strip() for line in lines[-3:])
             raise EnvironmentBuildFailed(
@@ -415,6 +423,8 @@ class EnvironmentBuilder:
         finally:
             req_file.unlink(missing_ok=True)
         self._check_cancelled()
+        if code != 0 and (mentions_disk_full(lines) or low_on_space(target)):
+            raise DiskFull("the package's Python environment", target)
         if code != 0:
             raise explain_pip_failure(lines, requirements)
 
@@ -443,8 +453,9 @@ class EnvironmentBuilder:
         with self._lock:
             self._current = proc
         try:
-            assert proc.stdout is not None
-            for raw in iter(lambda: proc.stdout.readline(65536), b""):
+            stdout = proc.stdout
+            assert stdout is not None
+            for raw in iter(lambda: stdout.readline(65536), b""):
                 text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 is_error = text.lstrip().startswith("ERROR:")
                 on_line(
@@ -497,7 +508,7 @@ class _BuildLock:
     def __enter__(self) -> _BuildLock:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = open(self._path, "a+b")  # held open: the lock lives as long as the file
-        if IS_WINDOWS:
+        if sys.platform == "win32":  # not IS_WINDOWS: the type checker knows this test
             import msvcrt
 
             while True:
@@ -514,7 +525,7 @@ class _BuildLock:
 
     def __exit__(self, *exc_info: object) -> None:
         with contextlib.suppress(OSError):
-            if IS_WINDOWS:
+            if sys.platform == "win32":
                 import msvcrt
 
                 self._handle.seek(0)

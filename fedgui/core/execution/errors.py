@@ -97,6 +97,15 @@ class ModelOutputMissing(BadEntryPointOutput):
         )
 
 
+class ModelOutputInvalid(BadEntryPointOutput):
+    def __init__(self, entry_point: str, problem: str) -> None:
+        super().__init__(
+            entry_point,
+            f"The '{entry_point}' step wrote a model the network cannot use: {problem}. Nothing was sent. "
+            "The network's numpy helper needs an .npz file of numeric arrays with finite values.",
+        )
+
+
 class TrainMetadataMissing(BadEntryPointOutput):
     def __init__(self, entry_point: str, path: str) -> None:
         super().__init__(

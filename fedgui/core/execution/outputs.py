@@ -14,10 +14,12 @@ from typing import Any
 from fedgui.core.execution.errors import (
     MetricsOutputInvalid,
     MetricsOutputMissing,
+    ModelOutputInvalid,
     ModelOutputMissing,
     TrainMetadataInvalid,
     TrainMetadataMissing,
 )
+from fedgui.core.execution.numpy_model import NUMPY_HELPERS, NotANumpyModel, check_numpy_model
 
 
 def metadata_path(model_path: Path) -> Path:
@@ -25,9 +27,16 @@ def metadata_path(model_path: Path) -> Path:
     return model_path.with_name(model_path.name + "-metadata")
 
 
-def check_model_output(entry_point: str, model_path: Path) -> None:
+def check_model_output(entry_point: str, model_path: Path, helper_type: str | None = None) -> None:
+    """The model exists and is not empty; with FEDn's numpy helper, it also loads as an ``.npz``
+    of finite numeric arrays (other helpers' formats are not known here)."""
     if not model_path.is_file() or model_path.stat().st_size == 0:
         raise ModelOutputMissing(entry_point, str(model_path))
+    if (helper_type or "").lower() in NUMPY_HELPERS:
+        try:
+            check_numpy_model(model_path)
+        except NotANumpyModel as problem:
+            raise ModelOutputInvalid(entry_point, str(problem)) from None
 
 
 def _is_number(value: object) -> bool:

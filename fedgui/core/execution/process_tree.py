@@ -4,6 +4,10 @@ Entry points are shell commands (``bash -c ...``): the process we start is the s
 training script is its child, which may start workers of its own (PyTorch data loaders ...).
 Terminating only the shell would leave those running and holding the GPU, the data and our
 pipes, so cancel and timeout always take down the whole tree.
+
+On POSIX the step runs under ``step_supervisor.py`` (see there), which also catches processes
+that left the step's process group or session; the functions here are the fallback when the
+supervisor cannot do its job (it was killed, or the system has no subreaper).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -29,9 +35,33 @@ def new_group_popen_kwargs() -> dict[str, Any]:
     ``killpg`` also reaches grandchildren that were re-parented after their parent died.
     On Windows ``CREATE_NEW_PROCESS_GROUP`` keeps Ctrl+C in our console from reaching it.
     """
-    if IS_WINDOWS:
+    if sys.platform == "win32":  # spelled out, not IS_WINDOWS: the type checker knows this one
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
     return {"start_new_session": True}
+
+
+_SUPERVISOR_SCRIPT = Path(__file__).with_name("step_supervisor.py")
+
+
+def supervised_argv(
+    python: Path | str, argv: Sequence[str], grace_seconds: float, report_prefix: str
+) -> list[str]:
+    """``argv`` run under the step supervisor (POSIX); unchanged on Windows, where the runner
+    stops the tree itself. ``python`` must be a real interpreter (3.9+): the package's."""
+    if IS_WINDOWS:
+        return list(argv)
+    # -I -S: no user site, no site-packages, no PYTHON* variables: fast, and the package's
+    # environment cannot change how the supervisor behaves.
+    return [
+        str(python),
+        "-I",
+        "-S",
+        str(_SUPERVISOR_SCRIPT),
+        f"{grace_seconds:g}",
+        report_prefix,
+        "--",
+        *argv,
+    ]
 
 
 def process_tree(pid: int) -> list[psutil.Process]:
@@ -83,15 +113,35 @@ class TreeSampler:
     are kept across samples; the first sample of a new process reads 0 %.
     """
 
-    def __init__(self, pid: int) -> None:
+    #: At most this many processes are remembered for ``kill_seen`` (a step forking short-lived
+    #: processes all day must not grow the list without bound).
+    MAX_REMEMBERED = 10_000
+
+    def __init__(self, pid: int, include_root: bool = True) -> None:
         self._pid = pid
+        #: False when ``pid`` is the step supervisor: its few MB are not the package's.
+        self._include_root = include_root
         self._known: dict[int, psutil.Process] = {}
+        self._seen: dict[tuple[int, float], psutil.Process] = {}
+
+    def kill_seen(self) -> int:
+        """Kill every process ever sampled in the tree that still runs (psutil checks the pid was
+        not reused); the fallback for processes that left the group. Returns how many."""
+        killed = 0
+        for proc in list(self._seen.values()):
+            with contextlib.suppress(psutil.Error):
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                    proc.kill()
+                    killed += 1
+        return killed
 
     def sample(self) -> tuple[float, int]:
         """(CPU percent summed over the tree, RSS bytes summed over the tree)."""
         cpu = 0.0
         rss = 0
-        current = {proc.pid: proc for proc in process_tree(self._pid)}
+        tree = process_tree(self._pid)
+        current = {proc.pid: proc for proc in (tree if self._include_root else tree[1:])}
+        self._remember(current.values())
         for pid, fresh in current.items():
             proc = self._known.setdefault(pid, fresh)
             try:
@@ -102,3 +152,10 @@ class TreeSampler:
                 continue
         self._known = {pid: proc for pid, proc in self._known.items() if pid in current}
         return cpu, rss
+
+    def _remember(self, procs: Iterable[psutil.Process]) -> None:
+        for proc in procs:
+            if len(self._seen) >= self.MAX_REMEMBERED:
+                return
+            with contextlib.suppress(psutil.Error):
+                self._seen.setdefault((proc.pid, proc.create_time()), proc)

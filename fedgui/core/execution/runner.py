@@ -10,17 +10,21 @@ timeout and cancel that stop the whole process tree, and checks of the output fi
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
+import logging
 import os
 import re
+import secrets
+import signal
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from fedgui.core.events import EventSink, LogLine, ResourceUsage, ignore_event
 from fedgui.core.execution.environment import PythonEnvironment
@@ -44,13 +48,16 @@ from fedgui.core.execution.outputs import (
     read_train_metadata,
     read_validation_metrics,
 )
+from fedgui.core.execution.pipe_reader import PipeLineReader
 from fedgui.core.execution.process_tree import (
     IS_WINDOWS,
     TreeSampler,
     kill_group_leftovers,
     new_group_popen_kwargs,
+    supervised_argv,
     terminate_tree,
 )
+from fedgui.core.execution.sandbox import Sandbox, task_folders
 from fedgui.core.fileio import atomic_write_text
 
 __all__ = [
@@ -68,9 +75,17 @@ STDERR_TAIL_LINES = 20
 #: Longer lines are split, so a script printing one endless line cannot exhaust memory.
 MAX_LINE_BYTES = 64 * 1024
 RESOURCE_SAMPLE_SECONDS = 1.0
-KILL_GRACE_SECONDS = 5.0
-#: How long to wait for output after the command exited before killing leftover processes.
-DRAIN_SECONDS = 5.0
+#: How long the step's processes get to stop after SIGTERM (cancel, time limit, or left running
+#: after the step exited) before they are killed.
+KILL_GRACE_SECONDS = 3.0
+#: How much longer than the grace time the supervisor may take before fedgui kills it all itself.
+SUPERVISOR_MARGIN_SECONDS = 2.0
+FALLBACK_GRACE_SECONDS = 1.0
+#: After the step exited: how long to wait for the rest of its output before stopping leftovers
+#: that still hold the pipes, and again before stopping to read.
+DRAIN_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
 
 # Variables that look like credentials never reach package code unless the profile sets them
 # explicitly: the package is someone else's code, and our controller token must stay ours.
@@ -149,8 +164,11 @@ class EntryPointRunner:
         data_folder: Path | None,
         extra_env: Mapping[str, str] | None = None,
         sink: EventSink | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.package_root = Path(package_root)
+        #: None: the steps run with the person's rights (no isolation here, and they agreed).
+        self.sandbox = sandbox
         self.entry_points = dict(entry_points)
         self.environment = environment
         # Absolute: the entry point runs in the package folder, where a relative path means something else.
@@ -159,6 +177,9 @@ class EntryPointRunner:
         self._sink = sink or ignore_event
         self._run_lock = threading.Lock()
         self._cancelled = threading.Event()
+        self._wake = threading.Event()
+        # Marks the step supervisor's own lines on stderr; random, so package output cannot pose as one.
+        self._report_prefix = f"fedgui-supervisor-{secrets.token_hex(4)}: "
 
     # -- the FEDn entry points -----------------------------------------------------------------
 
@@ -168,13 +189,16 @@ class EntryPointRunner:
         out_model: Path,
         client_settings: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        helper_type: str | None = None,
     ) -> TrainOutput:
-        """``train <in> <out>``; returns the checked model path and its ``-metadata`` object."""
+        """``train <in> <out>``; returns the checked model path and its ``-metadata`` object.
+        ``helper_type`` is the network's model format ("numpyhelper"): with it the model's
+        content is checked too."""
         in_model, out_model = Path(in_model), Path(out_model)
         # FEDn writes the round's client settings next to the input model, {} when there are none.
         atomic_write_text(metadata_path(in_model), json.dumps(dict(client_settings or {})))
         result = self.run("train", [str(in_model), str(out_model)], timeout=timeout)
-        check_model_output("train", out_model)
+        check_model_output("train", out_model, helper_type)
         metadata = read_train_metadata("train", out_model)
         if metadata["num_examples"] == 0:
             self._client_line("train", "The training metadata says num_examples is 0.", "warning")
@@ -213,8 +237,9 @@ class EntryPointRunner:
     def cancel(self) -> None:
         """Stop the running entry point and everything it started; ``run`` then raises
         EntryPointCancelled. Returns at once (safe on a UI thread): the waiting loop does the
-        killing within about a second."""
+        stopping, within ``KILL_GRACE_SECONDS`` plus a little."""
         self._cancelled.set()
+        self._wake.set()
 
     def run(self, name: str, args: Sequence[str], timeout: float | None = None) -> RunResult:
         """Run entry point ``name`` with ``args``; raises an EntryPointError unless it exits 0."""
@@ -222,18 +247,18 @@ class EntryPointRunner:
             raise EntryPointMissing(name, list(self.entry_points))
         argv = build_entry_point_argv(self.entry_points[name], args)
         environ = build_entry_point_environ(self.environment, self.data_folder, self.extra_env)
+        if self.sandbox is not None:  # isolated: may write only where its files are
+            argv, environ = self.sandbox.wrap(argv, environ, task_folders(args))
         with self._run_lock:
             self._cancelled.clear()
             return self._run_locked(name, argv, environ, timeout)
 
-    def _run_locked(
-        self, name: str, argv: list[str], environ: dict[str, str], timeout: float | None
-    ) -> RunResult:
-        self._client_line(name, f"Running: {argv[-1]}  (in {self.package_root})", "debug")
-        started = time.monotonic()
+    def _launch(self, name: str, argv: list[str], environ: dict[str, str]) -> subprocess.Popen[bytes]:
+        """The one place a step's process is started: ``argv`` under the step supervisor, in its
+        own session, with piped output. Wrappers of the step's command (a sandbox) go here."""
         try:
-            proc = subprocess.Popen(
-                argv,
+            return subprocess.Popen(
+                supervised_argv(self.environment.python, argv, KILL_GRACE_SECONDS, self._report_prefix),
                 cwd=self.package_root,
                 env=environ,
                 stdin=subprocess.DEVNULL,
@@ -245,19 +270,34 @@ class EntryPointRunner:
             raise EntryPointStartFailed(
                 name, f"Could not start the package's '{name}' step: {exc}."
             ) from None
+
+    def _run_locked(
+        self, name: str, argv: list[str], environ: dict[str, str], timeout: float | None
+    ) -> RunResult:
+        self._client_line(name, f"Running: {argv[-1]}  (in {self.package_root})", "debug")
+        started = time.monotonic()
+        self._wake.clear()
+        proc = self._launch(name, argv, environ)
         stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        assert proc.stdout is not None and proc.stderr is not None  # _launch asks for both pipes
         readers = [
-            threading.Thread(target=self._pump, args=(proc.stdout, name, "stdout", None), daemon=True),
-            threading.Thread(target=self._pump, args=(proc.stderr, name, "stderr", stderr_tail), daemon=True),
+            PipeLineReader(
+                proc.stdout, self._line_handler(name, "stdout", None), MAX_LINE_BYTES, f"{name}-stdout"
+            ),
+            PipeLineReader(
+                proc.stderr, self._line_handler(name, "stderr", stderr_tail), MAX_LINE_BYTES, f"{name}-stderr"
+            ),
         ]
         for reader in readers:
             reader.start()
+        sampler = TreeSampler(proc.pid, include_root=IS_WINDOWS)  # POSIX: the root is the supervisor
+        exited = threading.Event()
         try:
-            timed_out = self._wait(proc, timeout)
+            timed_out = self._wait(proc, timeout, sampler, exited)
         finally:
-            if proc.poll() is None:  # an exception (or KeyboardInterrupt) while waiting
-                terminate_tree(proc.pid, KILL_GRACE_SECONDS)
-            self._drain(proc, readers, name)
+            if not exited.is_set():  # an exception (or KeyboardInterrupt) while waiting
+                self._stop_step(proc, exited)
+            self._drain(proc, readers, name, sampler)
         duration = time.monotonic() - started
         tail = list(stderr_tail)
         if self._cancelled.is_set():
@@ -272,58 +312,108 @@ class EntryPointRunner:
             entry_point=name, argv=argv, exit_code=exit_code, duration_seconds=duration, stderr_tail=tail
         )
 
-    def _wait(self, proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
+    def _wait(
+        self,
+        proc: subprocess.Popen[bytes],
+        timeout: float | None,
+        sampler: TreeSampler,
+        exited: threading.Event,
+    ) -> bool:
         """Wait for the process, sampling its tree's resources; True if it was stopped for timeout.
 
         A thread blocks in ``proc.wait()`` so the exit is seen at once: ``Popen.wait(timeout)``
-        polls with sleeps of up to 50 ms, which is most of a small task's overhead."""
+        polls with sleeps of up to 50 ms, which is most of a small task's overhead. The same
+        event wakes the loop on ``cancel()``."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        sampler = TreeSampler(proc.pid)
-        exited = threading.Event()
-        threading.Thread(
-            target=lambda: (proc.wait(), exited.set()), name="entry-point-wait", daemon=True
-        ).start()
+
+        def watch_exit() -> None:
+            proc.wait()
+            exited.set()
+            self._wake.set()
+
+        threading.Thread(target=watch_exit, name="entry-point-wait", daemon=True).start()
         while True:
             step = RESOURCE_SAMPLE_SECONDS
             if deadline is not None:
                 step = min(step, max(0.0, deadline - time.monotonic()))
-            if exited.wait(step):
+            self._wake.wait(step)
+            self._wake.clear()
+            if exited.is_set():
                 return False
             if self._cancelled.is_set():
-                terminate_tree(proc.pid, KILL_GRACE_SECONDS)
-                proc.wait()
+                self._stop_step(proc, exited)
                 return False
             if deadline is not None and time.monotonic() >= deadline:
-                terminate_tree(proc.pid, KILL_GRACE_SECONDS)
-                proc.wait()
+                self._stop_step(proc, exited)
                 return True
             cpu, rss = sampler.sample()
             self._sink(ResourceUsage(cpu_percent=cpu, rss_bytes=rss))
 
-    def _drain(self, proc: subprocess.Popen[bytes], readers: list[threading.Thread], name: str) -> None:
-        """Let the readers finish; a background process the script left behind may still hold
-        the pipes open, so after a while the rest of the process group is killed."""
+    def _stop_step(self, proc: subprocess.Popen[bytes], exited: threading.Event) -> None:
+        """Cancel or time limit: the supervisor stops the whole step (SIGTERM, then SIGKILL after
+        the grace time). If it does not exit in time, fedgui kills what it can reach itself."""
+        if not IS_WINDOWS:
+            with contextlib.suppress(OSError):
+                proc.send_signal(signal.SIGTERM)
+            if exited.wait(KILL_GRACE_SECONDS + SUPERVISOR_MARGIN_SECONDS):
+                return
+        terminate_tree(proc.pid, FALLBACK_GRACE_SECONDS)
+        exited.wait(FALLBACK_GRACE_SECONDS)
+
+    def _drain(
+        self, proc: subprocess.Popen[bytes], readers: list[PipeLineReader], name: str, sampler: TreeSampler
+    ) -> None:
+        """Let the readers deliver the rest of the output, for a bounded time. The supervisor
+        exits only after everything the step started has ended, so the pipes normally close at
+        once; if something still holds them (it escaped the supervisor), it is killed, and
+        after that fedgui stops reading whatever happens."""
+        deadline = time.monotonic() + DRAIN_SECONDS
         for reader in readers:
-            reader.join(timeout=DRAIN_SECONDS)
+            reader.join(max(0.0, deadline - time.monotonic()))
         if any(reader.is_alive() for reader in readers):
             self._client_line(name, "Stopping processes the step left running in the background.", "warning")
             kill_group_leftovers(proc.pid)
+            sampler.kill_seen()
+            deadline = time.monotonic() + DRAIN_SECONDS
             for reader in readers:
-                reader.join(timeout=DRAIN_SECONDS)
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+                reader.join(max(0.0, deadline - time.monotonic()))
+        for reader in readers:
+            reader.stop()
+        for reader in readers:
+            reader.join(1.0)
+            if not reader.close_pipe_if_done():
+                log.warning("a reader of the %s step did not stop; its pipe stays open", name)
 
-    def _pump(self, pipe: IO[bytes], name: str, stream: str, tail: collections.deque[str] | None) -> None:
-        """Read one pipe line by line (a thread per pipe: select() on pipes fails on Windows)."""
-        try:
-            for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
-                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                if tail is not None:
-                    tail.append(text)
-                self._deliver(name, stream, text)
-        except (OSError, ValueError):  # pipe closed under us after a kill
-            return
+    def _line_handler(
+        self, name: str, stream: str, tail: collections.deque[str] | None
+    ) -> Callable[[bytes], None]:
+        def handle(raw: bytes) -> None:
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if stream == "stderr" and text.startswith(self._report_prefix):
+                self._supervisor_said(name, text[len(self._report_prefix) :], tail)
+                return
+            if tail is not None:
+                tail.append(text)
+            self._deliver(name, stream, text)
+
+        return handle
+
+    def _supervisor_said(self, name: str, text: str, tail: collections.deque[str] | None) -> None:
+        """A line from the step supervisor (see step_supervisor.py), in words for the person."""
+        kind, _, detail = text.partition(" ")
+        if kind == "left-running":
+            self._client_line(
+                name,
+                f"The step finished but left {detail} running in the background; fedgui ended "
+                "them, so that nothing of the package keeps running after its step.",
+                "warning",
+            )
+        elif kind == "stopped":
+            self._client_line(name, f"Stopped the step: {detail}.", "debug")
+        else:
+            if tail is not None:
+                tail.append(text)
+            self._client_line(name, text, "error")
 
     def _deliver(self, name: str, stream: str, text: str) -> None:
         if stream == "stdout" and is_metric_line(text):

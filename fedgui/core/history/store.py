@@ -14,6 +14,7 @@ Times are seconds since the epoch (UTC) as floats, like :class:`fedgui.core.even
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -26,6 +27,7 @@ from typing import Any
 import psutil
 
 from fedgui.core import paths
+from fedgui.core.disk_space import FREE_SOME_SPACE, disk_full_message, is_disk_full
 from fedgui.core.history.records import (
     FINISHED_STATUSES,
     INTERRUPTED_MESSAGE,
@@ -50,6 +52,7 @@ from fedgui.core.history.schema import (
     upgrade,
 )
 from fedgui.core.history.task_logs import TaskLogWriter, safe_folder_name
+from fedgui.core.private_files import private_file, private_folder
 
 __all__ = [
     "HistoryStore",
@@ -69,8 +72,20 @@ _TASK_COLUMNS = (
 )
 
 
+_FINISH_SQL = (
+    "UPDATE tasks SET status = ?, error = ?, timings_json = ?, model_update_id = ?, finished_at = ?"
+    " WHERE id = ?"
+)
+
+
 class TaskNotFound(HistoryError):
     """A task id that the history does not know."""
+
+
+class HistoryDiskFull(HistoryError):
+    """The disk under the history is full: nothing was written (SQLite rolled it back)."""
+
+    default_next_step = FREE_SOME_SPACE
 
     default_next_step = ""
 
@@ -120,13 +135,25 @@ class HistoryStore:
         self._connection: sqlite3.Connection | None = self._open()
         # Tasks started through this store and not yet finished; close() settles them.
         self._unfinished_here: set[str] = set()
+        # Finishes that could not be written (a full disk): written with the next write, so the
+        # history does not keep saying "running" once there is room again.
+        self._pending_finishes: dict[str, tuple[Any, ...]] = {}
         #: How many tasks were found abandoned by a dead process when the store opened.
         self.recovered_interrupted = self.mark_abandoned_tasks_interrupted()
 
     # ----------------------------------------------------------------------------- opening
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
+        private_folder(self.logs_dir)
+        try:
+            # Created private before SQLite opens it: its -wal and -shm files take the same mode.
+            private_file(self.path)
+        except OSError as exc:
+            raise HistoryUnreadable(
+                f"The task history at {self.path} could not be opened ({exc.strerror or exc}).",
+                "Check that the folder is writable.",
+            ) from exc
         try:
             # isolation_level=None: we write our own BEGIN/COMMIT, so the sqlite3 module never
             # holds a transaction open behind our back (which would block other processes).
@@ -165,12 +192,16 @@ class HistoryStore:
             if self._connection is None:
                 return
             try:
-                for task_id in sorted(self._unfinished_here):
-                    self._write(
-                        "UPDATE tasks SET status = 'interrupted', error = ?, finished_at = ?"
-                        " WHERE id = ? AND status = 'running'",
-                        (INTERRUPTED_MESSAGE, self._clock(), task_id),
-                    )
+                # A full disk here leaves the rows for the next start, which finds their owner
+                # gone and marks them interrupted.
+                with contextlib.suppress(HistoryDiskFull):
+                    self.write_pending_finishes()
+                    for task_id in sorted(self._unfinished_here):
+                        self._write(
+                            "UPDATE tasks SET status = 'interrupted', error = ?, finished_at = ?"
+                            " WHERE id = ? AND status = 'running'",
+                            (INTERRUPTED_MESSAGE, self._clock(), task_id),
+                        )
             finally:
                 self._connection.close()
                 self._connection = None
@@ -204,6 +235,8 @@ class HistoryStore:
         try:
             return action()
         except sqlite3.OperationalError as exc:  # locked too long, disk full, read-only
+            if is_disk_full(exc):
+                raise HistoryDiskFull(disk_full_message("the task history", self.path)) from exc
             raise HistoryError(f"The task history could not be updated ({exc}).") from exc
 
     # ----------------------------------------------------------------------------- writing
@@ -219,6 +252,7 @@ class HistoryStore:
         package_checksum: str | None = None,
     ) -> str:
         """Record a task as ``running`` now; returns its id (a uuid hex string)."""
+        self.write_pending_finishes()
         if kind not in TASK_KINDS:
             raise ValueError(f"unknown task kind {kind!r}; expected one of {TASK_KINDS}")
         task_id = uuid.uuid4().hex
@@ -258,15 +292,32 @@ class HistoryStore:
         upload_model, processing_time, ...) to seconds; non-finite values are kept as null."""
         if status not in FINISHED_STATUSES:
             raise ValueError(f"unknown final status {status!r}; expected one of {FINISHED_STATUSES}")
-        cursor = self._write(
-            "UPDATE tasks SET status = ?, error = ?, timings_json = ?, model_update_id = ?,"
-            " finished_at = ? WHERE id = ?",
-            (status, error, encode_timings(timings), model_update_id, self._clock(), task_id),
-        )
+        parameters = (status, error, encode_timings(timings), model_update_id, self._clock(), task_id)
+        try:
+            cursor = self._write(_FINISH_SQL, parameters)
+        except HistoryDiskFull:
+            with self._lock:
+                self._pending_finishes[task_id] = parameters
+            raise
         if cursor.rowcount == 0:
             raise TaskNotFound(f"The history has no task {task_id}.")
         with self._lock:
             self._unfinished_here.discard(task_id)
+            self._pending_finishes.pop(task_id, None)
+
+    def write_pending_finishes(self) -> int:
+        """Write finishes that a full disk held back; returns how many are still waiting."""
+        with self._lock:
+            pending = list(self._pending_finishes.items())
+        for task_id, parameters in pending:
+            try:
+                self._write(_FINISH_SQL, parameters)
+            except HistoryDiskFull:
+                break
+            with self._lock:
+                self._pending_finishes.pop(task_id, None)
+                self._unfinished_here.discard(task_id)
+        return len(self._pending_finishes)
 
     def add_metrics(self, task_id: str, source: str, values: dict[str, Any], step: int | None = None) -> None:
         """Store metric values of a task. ``source`` is "validation" (the validate JSON),

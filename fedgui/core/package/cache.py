@@ -7,9 +7,12 @@ checked staging folder, so its existence means it is whole and its manifest pars
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,10 @@ from fedgui.core.package.unpack import UnpackLimits, _remove_tree, safe_unpack
 _INFO_NAME = "info.json"
 _FILES_NAME = "files"
 _INFO_FORMAT = 1
+#: Packages nobody approved, or replaced by a newer approved one, are removed once unused this long.
+UNUSED_DAYS = 7
+#: Unpacking folders left by a crash are removed after this long (a live one takes seconds).
+STALE_STAGING_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,8 @@ class PackageCache:
             info = json.loads((entry / _INFO_NAME).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        with contextlib.suppress(OSError):  # "last used", for prune()
+            os.utime(entry / _INFO_NAME)
         files = entry / _FILES_NAME
         package_root = find_package_root(files)
         return PreparedPackage(
@@ -110,6 +119,32 @@ class PackageCache:
             archive_size=info.get("archive_size"),
             unpacked_dir=files,
         )
+
+    def prune(self, keep: Iterable[str], unused_days: float = UNUSED_DAYS) -> list[str]:
+        """Remove packages not in ``keep`` (the approved ones still in use, the one under review)
+        that were not used for ``unused_days``, and crashed unpackings; returns the removed
+        checksums. The cache is shared by all profiles; the grace time protects a package another
+        profile or process is about to use."""
+        kept = {normalize_checksum(c) for c in keep if c}
+        now = time.time()
+        removed: list[str] = []
+        if not self.root.is_dir():
+            return removed
+        for entry in self.root.iterdir():
+            try:
+                last_used = max(entry.stat().st_mtime, (entry / _INFO_NAME).stat().st_mtime)
+            except OSError:
+                last_used = entry.stat().st_mtime if entry.exists() else now
+            if entry.name.endswith(".partial"):
+                if now - last_used > STALE_STAGING_SECONDS:
+                    _remove_tree(entry)
+                continue
+            if normalize_checksum(entry.name) is None or entry.name in kept:
+                continue
+            if now - last_used > unused_days * 86400:
+                _remove_tree(entry)
+                removed.append(entry.name)
+        return removed
 
     def remove(self, checksum: str) -> None:
         """Forget a cached package (for example when it is no longer approved anywhere)."""

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from fedgui.core.package.errors import NOTHING_RAN, ManifestError
+from fedgui.core.package.requirement_files import outside_reference
 
 MANIFEST_NAME = "fedn.yaml"
 REQUIRED_ENTRY_POINTS = ("train", "validate")
@@ -176,8 +177,9 @@ def _text_list(value: Any, key: str, label: str, line: int | None) -> tuple[str,
     return tuple(str(item).strip() for item in value if str(item).strip())
 
 
-def load_python_env(path: Path, label: str) -> PythonEnvSpec:
-    """Parse a python_env file; unknown keys are refused, as FEDn does (it raises TypeError)."""
+def load_python_env(path: Path, label: str, package_root: Path | None = None) -> PythonEnvSpec:
+    """Parse a python_env file; unknown keys are refused, as FEDn does (it raises TypeError).
+    With ``package_root``, requirement items that make pip read files outside it are refused."""
     raw, node = _load_yaml(path, label)
     if raw is None:
         raw = {}
@@ -198,6 +200,16 @@ def load_python_env(path: Path, label: str) -> PythonEnvSpec:
     for key in ("build_dependencies", "dependencies"):
         _value, line = _child(node, key)
         lists[key] = _text_list(raw.get(key), key, label, line)
+        outside = (
+            outside_reference(lists[key], path.parent, package_root) if package_root is not None else None
+        )
+        if outside is not None:
+            raise _error(
+                label,
+                f"'{key}' makes pip read a file outside the package ('{outside}'); a package may only "
+                "use its own files",
+                line,
+            )
     return PythonEnvSpec(
         name=str(name_value),
         python=python,
@@ -231,5 +243,5 @@ def load_manifest(root: Path) -> PackageManifest:
             raise _error(
                 label, f"'python_env' names '{env_name}', but the package has no such file", env_line
             )
-        python_env = load_python_env(env_path, env_name.strip())
+        python_env = load_python_env(env_path, env_name.strip(), root)
     return PackageManifest(root=root, entry_points=entry_points, python_env=python_env)

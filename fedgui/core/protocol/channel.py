@@ -82,6 +82,14 @@ class CombinerEndpoint:
         return cls(host, port, use_tls, ca_bundle=bundle)
 
 
+def combiner_uses_tls(assignment: Any) -> bool:
+    """Whether fedgui will talk TLS to the combiner of this assignment (same rule as above)."""
+    try:
+        return CombinerEndpoint.from_assignment(assignment).use_tls
+    except BadAssignment:
+        return False
+
+
 def _field(assignment: Any, name: str) -> Any:
     if isinstance(assignment, Mapping):
         return assignment.get(name)

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 import grpc
 
+from fedgui.core.download_limit import DownloadTooLarge
 from fedgui.core.protocol.channel import CombinerConnection
 from fedgui.core.protocol.errors import (
     CallCancelled,
@@ -86,8 +87,11 @@ def download_model(
     stall_timeout: float = 120.0,
     cancel: threading.Event | None = None,
     durable: bool = True,
+    max_bytes: int | None = None,
 ) -> Path:
     """Download model ``model_id`` from the combiner to ``dest_path`` (replaced atomically).
+
+    ``max_bytes``: stop with DownloadTooLarge (and delete what came) once more has arrived.
 
     ``durable=False`` skips the fsync (0.1-1 s for a 1 GB model): for caches that are emptied
     when the app starts, where a power cut can cost nothing but a download.
@@ -109,7 +113,7 @@ def download_model(
             with os.fdopen(fd, "wb", buffering=0) as out:
                 writer = _BackgroundWriter(out)
                 try:
-                    _receive_frames(call, writer, watchdog, model_id, timeout, progress)
+                    _receive_frames(call, writer, watchdog, model_id, timeout, progress, max_bytes)
                 except BaseException:
                     writer.close(raise_error=False)  # the file is thrown away; report the cause
                     raise
@@ -192,6 +196,7 @@ def _receive_frames(
     model_id: str,
     unknown_timeout: float,
     progress: ProgressCallback | None,
+    max_bytes: int | None = None,
 ) -> None:
     done = 0
     unknown_since: float | None = None
@@ -204,6 +209,9 @@ def _receive_frames(
             if data:
                 out.write(data)
                 done += len(data)
+                if max_bytes is not None and done > max_bytes:
+                    call.cancel()
+                    raise DownloadTooLarge(f"the global model {model_id}", max_bytes)
                 if progress is not None:
                     progress(done, None)
             else:

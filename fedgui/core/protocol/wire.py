@@ -100,7 +100,7 @@ class ModelRequestFrames:
     def __init__(self, sender: pb.Client, model_id: str) -> None:
         self._head = pb.ModelRequest(sender=sender).SerializeToString()
         self._tail = pb.ModelRequest(id=model_id, status=pb.IN_PROGRESS).SerializeToString()
-        self._last = pb.ModelRequest(sender=sender, id=model_id, status=pb.OK).SerializeToString()
+        self._last: bytes = pb.ModelRequest(sender=sender, id=model_id, status=pb.OK).SerializeToString()
 
     def chunk(self, data: bytes) -> bytes:
         """An IN_PROGRESS frame carrying ``data`` (not empty)."""

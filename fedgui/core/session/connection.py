@@ -25,15 +25,15 @@ log = logging.getLogger(__name__)
 
 
 class CombinerLink:
-    def __init__(self, connection: CombinerConnection, timing, bus: EventBus) -> None:
+    def __init__(self, connection: CombinerConnection, timing: Any, bus: EventBus) -> None:
         self.connection = connection
         self.timing = timing
         self.bus = bus
         self._closed = threading.Event()
-        self._stream = None
+        self._stream: Any = None  # the TaskStream call (grpc has no types)
         self._stream_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self.heartbeat_error: grpc.RpcError | None = None
+        self.heartbeat_error: BaseException | None = None  # a grpc.RpcError
         self.me = ClientIdentity(connection.client_id, connection.client_name)
 
     # ---- the task stream ---------------------------------------------------------------------

@@ -38,9 +38,13 @@ class Stop:
 
 @dataclass(frozen=True)
 class Approve:
-    """The person approved the package with this checksum (the one under review, or another)."""
+    """The person approved the package with this checksum (the one under review, or another),
+    with what they allowed it beyond the isolation (a PackagePermissions; None: nothing new) and
+    whether they agreed to run it unisolated where this computer cannot isolate it."""
 
     checksum: str
+    permissions: Any = None
+    run_unisolated: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ class StreamEnded:
 
 @dataclass(frozen=True)
 class PackageChanged:
-    checksum: str
+    """The package watcher saw the network publish another compute package."""
 
 
 class SessionInbox:

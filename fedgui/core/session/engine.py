@@ -22,15 +22,22 @@ and the network's round would wait for it until its timeout.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fedgui.core import paths
+from fedgui.core.controller.errors import ControllerUnreachable
+from fedgui.core.controller.transport_security import require_secure_controller, token_exposure_notice
+from fedgui.core.disk_space import DiskFull, full_file, is_disk_full
+from fedgui.core.download_limit import limit_bytes
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     Assigned,
@@ -41,15 +48,18 @@ from fedgui.core.events import (
     StateChanged,
     client_line,
 )
-from fedgui.core.execution.environment import EnvironmentBuilder, PythonEnvironment, resolve_base_python
-from fedgui.core.execution.resource_limits import entry_point_variables
-from fedgui.core.execution.runner import EntryPointRunner
+from fedgui.core.execution.environment import EnvironmentBuilder
+from fedgui.core.execution.sandbox import IsolationSupport, IsolationUnavailable
 from fedgui.core.history.store import HistoryStore
-from fedgui.core.package.approval import require_approval
 from fedgui.core.package.cache import PackageCache, PreparedPackage
+from fedgui.core.package.errors import PackageNotApproved
+from fedgui.core.package.permissions import PackagePermissions
+from fedgui.core.prepare import PreparePipeline, PrepareStep, ProfileApprovals, RunSettings
 from fedgui.core.profile import Profile, ProfileStore
+from fedgui.core.profile_lock import ProfileLock
 from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
-from fedgui.core.session.backoff import Backoff
+from fedgui.core.protocol.errors import CombinerUnreachable
+from fedgui.core.session.backoff import Backoff, ReturnWatch, reset_after_healthy
 from fedgui.core.session.connection import CombinerLink
 from fedgui.core.session.control import (
     Approve,
@@ -68,13 +78,37 @@ from fedgui.core.session.control import (
 )
 from fedgui.core.session.failures import Disposition, classify
 from fedgui.core.session.model_cache import ModelCache
-from fedgui.core.session.package_watch import PackageWatcher
+from fedgui.core.session.package_watch import DEFAULT_INTERVAL, PackageChangeDetector, PackageWatcher
 from fedgui.core.session.states import SessionState, describe
 from fedgui.core.session.tasks import TaskContext, TaskExecutor, progress_emitter
 
 log = logging.getLogger(__name__)
 
 TokenSource = Callable[[], "str | None"]
+#: (profile, token) → a client for the controller's REST API; tests pass a fake.
+ControllerFactory = Callable[[Profile, "str | None"], Any]
+#: (where the combiner is, token, profile) → an open gRPC connection to it.
+CombinerFactory = Callable[[CombinerEndpoint, "str | None", Profile], CombinerConnection]
+
+
+def connect_controller(profile: Profile, token: str | None) -> Any:
+    """The real controller client (FEDn's REST API)."""
+    from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
+
+    return ControllerClient(
+        profile.controller_url,
+        token=token,
+        verify=profile.tls_verify_argument,
+        timeout=10.0,
+        max_download_bytes=limit_bytes(profile.download_limit_mb),
+    )
+
+
+def connect_combiner(endpoint: CombinerEndpoint, token: str | None, profile: Profile) -> CombinerConnection:
+    """The real gRPC connection to the assigned combiner."""
+    return CombinerConnection(endpoint, token, profile.client_id, profile.client_name)
+
+
 LINK_REPORTS = (TaskArrived, TaskWorking, TaskDone, StreamEnded)
 
 
@@ -98,8 +132,10 @@ class SessionTiming:
     telemetry_interval: float = 5.0
     token_poll_interval: float = 5.0  # how often a waiting session re-reads the keyring
     healthy_after: float = 20.0  # connected this long → the next break backs off from the start
-    package_check_interval: float = 300.0  # how often to ask whether the network's package changed
+    return_probe_interval: float = 1.0  # while backing off, how often to see if the server is back
+    package_check_interval: float = DEFAULT_INTERVAL  # how often to ask whether the package changed
     error_retry_interval: float = 300.0  # an error state tries again by itself after this long
+    #: A fixed time limit for every step (seconds), over the profile's and the network's (tests).
     task_timeout: float | None = None
     backoff: Backoff = field(default_factory=Backoff)
 
@@ -118,36 +154,65 @@ class Session:
         package_cache: PackageCache | None = None,
         environment_builder: EnvironmentBuilder | None = None,
         auto_approve: bool = False,
+        allow_unisolated: bool = False,
+        isolation: IsolationSupport | None = None,
         timing: SessionTiming | None = None,
         work_dir: Path | None = None,
+        controller_factory: ControllerFactory = connect_controller,
+        combiner_factory: CombinerFactory = connect_combiner,
+        first_look: bool = True,
     ) -> None:
+        """``first_look``: validate the first model the network sends on this computer's data
+        before the first update goes back (see TaskExecutor._first_look)."""
+        self._first_look = first_look
         self.profile = copy.deepcopy(profile)  # its own copy: views and dialogs keep theirs
         self.bus = bus or EventBus()
         self.history = history or HistoryStore()
         self.timing = timing or SessionTiming()
         self._token_source = token_source
         self._token_override: str | None = None
-        self._profile_store = profile_store
         self._packages = package_cache or PackageCache()
-        self._environments = environment_builder or EnvironmentBuilder()
+        # Approvals live in this session's copy of the profile and are saved to its file.
+        self._profile_store = profile_store
+        self._approvals = ProfileApprovals(
+            self.profile, profile_store, on_saved=lambda saved: self.bus.emit(ProfileSaved(saved))
+        )
+        self._pipeline = PreparePipeline(
+            self._approvals,
+            environments=environment_builder or EnvironmentBuilder(),
+            sink=self.bus.emit,
+            on_step=self._prepare_step,
+            isolation=isolation,
+        )
         self._auto_approve = auto_approve
+        self._allow_unisolated = allow_unisolated
+        self._answer: Approve | None = None
+        self._connect_controller = controller_factory
+        self._connect_combiner = combiner_factory
         self._work_dir = Path(work_dir or paths.cache_dir() / "work" / profile.id)
         self._models = ModelCache(self._work_dir / "models")
         self._inbox = SessionInbox()
         self._pause_requested = False  # these three are read and written on the session thread only
         self._retry_now = False
         self._package_changed = False
+        self._published_package = None  # how the controller named the package we run (watching)
+        self._said_no_checksum = False
+        self._stream_opened_at: float | None = None
+        self._combiner_address: tuple[str, int] | None = None
+        # One running session per profile, across processes (the desktop app, `fedgui run`).
+        profiles_folder = profile_store.folder if profile_store else paths.config_dir() / "profiles"
+        self._profile_lock = ProfileLock.for_profile(profiles_folder, profile.id)
         self._state = SessionState.IDLE
         self._state_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._link: CombinerLink | None = None
-        self._runner: EntryPointRunner | None = None
         self._pending_review: PreparedPackage | None = None
         self._approval_answer: bool | None = None
         self._started_package: str | None = None  # checksum whose `startup` already ran
         self._rounds: dict[str, str] = {}  # session id → latest training round seen
-        self._environment: tuple[str, PythonEnvironment] | None = None
-        self.assignment = None
+        self.assignment: Any = None  # the controller's Assignment, once assigned
+        self._round_timeouts: dict[str, float] = {}  # session id → its rounds' time limit
+        self._said_token_unencrypted = False
         self.package: PreparedPackage | None = None
         self.last_error: FedguiError | None = None
 
@@ -168,6 +233,7 @@ class Session:
             return
         if self._inbox.stop_requested:  # started again after a stop: a fresh inbox
             self._inbox = SessionInbox()
+            self._pause_requested = self._retry_now = self._package_changed = False
         self._thread = threading.Thread(target=self._run, name="session-main", daemon=True)
         self._thread.start()
 
@@ -184,10 +250,7 @@ class Session:
         self._inbox.put(Stop())
         # The steps that keep the session thread busy for long cannot read the inbox: cancel
         # them from here (each cancel only sets a flag or signals a process, and returns at once).
-        self._environments.cancel()
-        runner = self._runner
-        if runner:
-            runner.cancel()
+        self._pipeline.cancel()
 
     def stop_and_wait(self, timeout: float = 30.0) -> None:
         """Stop and block until the session thread has ended (at most ``timeout`` seconds).
@@ -198,14 +261,27 @@ class Session:
         if self._state is not SessionState.STOPPED:
             self._set_state(SessionState.STOPPED)
 
+    def is_running(self) -> bool:
+        """True while the session thread has not ended."""
+        return bool(self._thread and self._thread.is_alive())
+
     def join(self, timeout: float | None = None) -> None:
         if self._thread:
             self._thread.join(timeout)
 
-    def approve_package(self, checksum: str) -> None:
-        """The person approved the package under review (or one they reviewed earlier). Returns
-        at once: the session thread saves the approval."""
-        self._inbox.put(Approve(checksum))
+    def approve_package(
+        self, checksum: str, permissions: PackagePermissions | None = None, run_unisolated: bool = False
+    ) -> None:
+        """The person approved the package under review (or one they reviewed earlier), with what
+        they allowed this version beyond the isolation and whether they agreed to run it
+        unisolated where this computer cannot isolate it. Returns at once: the session thread
+        saves the approval."""
+        self._inbox.put(Approve(checksum, permissions, run_unisolated))
+
+    @property
+    def isolation(self) -> IsolationSupport:
+        """How this computer isolates the package's steps (found out once)."""
+        return self._pipeline.isolation
 
     def reject_package(self) -> None:
         self._inbox.put(Reject())
@@ -220,7 +296,7 @@ class Session:
 
     # ---- state and events ------------------------------------------------------------------
 
-    def _set_state(self, state: SessionState, detail: str = "", error: Exception | None = None) -> None:
+    def _set_state(self, state: SessionState, detail: str = "", error: FedguiError | None = None) -> None:
         with self._state_lock:
             self._state = state
         self.bus.emit(StateChanged(state=state, detail=detail or describe(state), error=error))
@@ -249,11 +325,21 @@ class Session:
         elif isinstance(item, Approve):
             pending = self._pending_review
             if pending is not None and pending.checksum == item.checksum:
+                self._answer = item
                 self._approval_answer = True
             else:
                 self._remember_approval(item.checksum)
+                self._approvals.grant(item.checksum, item.permissions, item.run_unisolated)
         elif isinstance(item, Reject) and self._pending_review is not None:
             self._approval_answer = False
+
+    def _remember_approval(self, checksum: str) -> None:
+        """An approval of a package that is not under review now (reviewed from the history)."""
+        try:
+            self._approvals.remember(checksum)
+        except (FedguiError, OSError) as exc:  # the session goes on; the person may approve again
+            log.warning("approval not saved: %s", exc)
+            self._say(f"Your approval of package {checksum[:12]}… could not be saved: {exc}", "warning")
 
     def _wait_until(self, condition: Callable[[], bool], timeout: float | None) -> bool:
         """Carry out requests until ``condition()`` holds or a stop is requested (True), or
@@ -289,6 +375,8 @@ class Session:
                 except Exception as exc:  # every failure is classified below
                     if self._inbox.stop_requested:
                         break
+                    # A connection that worked for a while then broke starts its retries small.
+                    reset_after_healthy(backoff, self._stream_lasted(), self.timing.healthy_after)
                     self._handle_failure(exc, backoff)
                     continue
                 if connected_for >= self.timing.healthy_after:
@@ -310,6 +398,7 @@ class Session:
             self._set_state(SessionState.ERROR, error=self.last_error)
         finally:
             self._close_link()
+            self._profile_lock.release()
             self._set_state(SessionState.STOPPED)
 
     def _handle_failure(self, exc: Exception, backoff: Backoff) -> None:
@@ -317,7 +406,7 @@ class Session:
         self.last_error = error
         log.info("session failure (%s): %s", disposition.value, error)
         if disposition is Disposition.RETRY:
-            self._wait_before_reconnect(backoff, str(error))
+            self._wait_before_reconnect(backoff, str(error), self._return_watch(error))
         elif disposition in (Disposition.TOKEN_REJECTED, Disposition.TOKEN_EXPIRED):
             state = (
                 SessionState.TOKEN_EXPIRED
@@ -338,11 +427,33 @@ class Session:
             )
             backoff.reset()
 
-    def _wait_before_reconnect(self, backoff: Backoff, reason: str) -> None:
+    def _wait_before_reconnect(self, backoff: Backoff, reason: str, watch: ReturnWatch | None = None) -> None:
         delay = backoff.next_delay()
         self._say(f"{reason} — reconnecting in {delay:.0f} s", "warning")
         self._set_state(SessionState.RECONNECTING, f"reconnecting in {delay:.0f} s")
-        self._wait_until(lambda: self._retry_now or self._pause_requested, delay)
+        deadline = time.monotonic() + delay
+        while (remaining := deadline - time.monotonic()) > 0:
+            step = remaining if watch is None else min(remaining, self.timing.return_probe_interval)
+            if self._wait_until(lambda: self._retry_now or self._pause_requested, step):
+                return
+            if watch is not None and watch.is_back():
+                self._say("The server is reachable again; connecting now.")
+                return
+
+    def _return_watch(self, error: Exception) -> ReturnWatch | None:
+        """What to watch for the end of an outage: the controller's or the combiner's port."""
+        if isinstance(error, ControllerUnreachable):
+            url = urllib.parse.urlsplit(self.profile.controller_url)
+            if url.hostname:
+                return ReturnWatch(url.hostname, url.port or (443 if url.scheme == "https" else 80))
+        if isinstance(error, CombinerUnreachable) and self._combiner_address is not None:
+            return ReturnWatch(*self._combiner_address)
+        return None
+
+    def _stream_lasted(self) -> float | None:
+        """How long the last task stream has been open, None if none opened in this attempt."""
+        opened = self._stream_opened_at
+        return None if opened is None else time.monotonic() - opened
 
     def _wait_for_new_token(self, state: SessionState, error: FedguiError) -> None:
         rejected = self._token()
@@ -367,22 +478,31 @@ class Session:
     def _connect_and_serve(self) -> float:
         """Assign, prepare the package, connect to the combiner and work until the stream ends.
         Returns how long the combiner connection lasted (seconds)."""
-        from fedgui.core.controller.client import ControllerClient  # local: keeps `import session` light
-
+        self._claim_profile()
+        self._stream_opened_at = None
         token = self._token()
+        require_secure_controller(self.profile.controller_url, self.profile.require_tls)
         self._set_state(SessionState.CONNECTING_CONTROLLER, f"connecting to {self.profile.controller_url}")
-        controller = ControllerClient(
-            self.profile.controller_url, token=token, verify=self.profile.tls_verify_argument, timeout=10.0
-        )
+        controller = self._connect_controller(self.profile, token)
+        try:
+            return self._prepare_and_serve(controller, token)
+        finally:
+            controller.close()
+
+    def _prepare_and_serve(self, controller: Any, token: str | None) -> float:
         self.assignment = self._assign(controller)
         self._check_stop()
         self._set_state(SessionState.ASSIGNED, f"assigned to combiner {self.assignment.host}")
 
-        package = self._prepare_package(controller)
+        prepared = self._pipeline.run(
+            lambda: self._fetch_package(controller),
+            self._ask_for_approval,
+            RunSettings.from_profile(self.profile),
+            self._agree_unisolated,
+        )
         self._check_stop()
-        environment = self._prepare_environment(package)
-        self._check_stop()
-        runner = self._runner = self._make_runner(package, environment)
+        package, runner = prepared.package, prepared.runner
+        self.package = package
         if self._started_package != package.checksum and "startup" in package.manifest.entry_points:
             self._set_state(SessionState.STARTING_PACKAGE)
             runner.startup()
@@ -392,6 +512,13 @@ class Session:
         endpoint = CombinerEndpoint.from_assignment(
             self.assignment, ca_bundle=self.profile.ca_bundle, force_tls=None
         )
+        self._combiner_address = (endpoint.host, endpoint.port)
+        notice = token_exposure_notice(
+            self.profile.controller_url, endpoint.use_tls, token, self.profile.require_tls
+        )
+        if notice and not self._said_token_unencrypted:  # once per session, not per reconnect
+            self._said_token_unencrypted = True
+            self._say(notice, "warning")
         self.bus.emit(
             Assigned(
                 NetworkDetails(
@@ -404,7 +531,7 @@ class Session:
         if self._pause_requested:  # asked while preparing: do not connect only to leave again
             return 0.0
         self._set_state(SessionState.CONNECTING_COMBINER, f"connecting to {endpoint.host}:{endpoint.port}")
-        connection = CombinerConnection(endpoint, token, self.profile.client_id, self.profile.client_name)
+        connection = self._connect_combiner(endpoint, token, self.profile)
         link = self._link = CombinerLink(connection, self.timing, self.bus)
         executor = TaskExecutor(
             TaskContext(
@@ -419,13 +546,19 @@ class Session:
                 timeout=self.timing.task_timeout,
                 on_working=lambda detail: self._inbox.put(TaskWorking(link, detail)),
                 rounds=self._rounds,
+                round_timeouts=self._round_timeouts,
+                helper_type=self.assignment.helper_type,
+                first_look=self._first_look,
             )
         )
-        watcher = PackageWatcher(
+        detector = PackageChangeDetector(
+            controller.published_package,
             controller.package_checksum,
             package.checksum,
-            self.timing.package_check_interval,
-            on_change=lambda checksum: self._inbox.put(PackageChanged(checksum)),
+            self._published_package,
+        )
+        watcher = PackageWatcher(
+            detector, self.timing.package_check_interval, lambda: self._inbox.put(PackageChanged())
         )
         watcher.start()
         try:
@@ -433,7 +566,6 @@ class Session:
         finally:
             watcher.stop()
             self._close_link()
-            controller.close()
 
     def _serve(self, link: CombinerLink, executor: TaskExecutor, where: str) -> float:
         """Take tasks from the combiner one at a time, in arrival order, until the stream ends or
@@ -441,9 +573,9 @@ class Session:
         a thread of their own; this thread keeps carrying out requests meanwhile. Returns how
         long the stream was open; a broken stream raises its error for the session to classify."""
         link.open(self._inbox.put)
-        opened = time.monotonic()
+        opened = self._stream_opened_at = time.monotonic()
         self._set_state(SessionState.READY, f"waiting for work from {where}")
-        waiting: collections.deque = collections.deque()
+        waiting: collections.deque[Any] = collections.deque()
         running: threading.Thread | None = None
         ended: StreamEnded | None = None
         while True:
@@ -478,9 +610,9 @@ class Session:
                 executor.cancel()
             elif isinstance(item, PackageChanged):
                 self._say(
-                    f"The network published a new compute package ({item.checksum[:12]}…). fedgui "
-                    "finishes the current task, then shows it to you for review; nothing of it runs "
-                    "before you approve it."
+                    "The network published a new compute package. fedgui finishes the current task "
+                    "and takes no new ones; then the new package is checked and, if you have not "
+                    "approved it yet, shown to you for review. Nothing of it runs before you approve it."
                 )
                 self._package_changed = True
             else:
@@ -492,10 +624,20 @@ class Session:
             raise error
         return time.monotonic() - opened
 
+    def _claim_profile(self) -> None:
+        """Hold the profile's lock from the first connection until the session ends; raises
+        ProfileInUse (the person decides: the session waits in the error state)."""
+        if self._profile_lock.held:
+            return
+        self._profile_lock.acquire()
+        dead = self._profile_lock.took_over_from
+        if dead is not None:
+            log.info("took over the profile lock of %s, which ended without releasing it", dead.describe())
+
     def _leaving(self) -> bool:
         return self._inbox.stop_requested or self._pause_requested or self._package_changed
 
-    def _start_task(self, link: CombinerLink, executor: TaskExecutor, request) -> threading.Thread:
+    def _start_task(self, link: CombinerLink, executor: TaskExecutor, request: Any) -> threading.Thread:
         def run() -> None:
             error: BaseException | None = None
             try:
@@ -515,9 +657,14 @@ class Session:
 
     # ---- steps -------------------------------------------------------------------------------
 
-    def _assign(self, controller):
+    def _assign(self, controller: Any) -> Any:
+        said: list[str] = []
+
         def waiting(message: str) -> None:
-            self._set_state(SessionState.WAITING_FOR_PACKAGE, message)
+            # The controller is asked every few seconds: say it once, again only if it changes.
+            if said[-1:] != [message]:
+                said.append(message)
+                self._set_state(SessionState.WAITING_FOR_PACKAGE)
 
         assignment = controller.assign(
             self.profile.client_id,
@@ -529,10 +676,23 @@ class Session:
         self._check_stop()
         return assignment
 
-    def _prepare_package(self, controller) -> PreparedPackage:
-        """Checksum → (download) → verify → unpack → approval. A package is downloaded only
-        when its checksum is not already unpacked in the cache."""
-        self._set_state(SessionState.PREPARING_PACKAGE)
+    def _prepare_step(self, step: PrepareStep) -> None:
+        self._check_stop()
+        if step is PrepareStep.PACKAGE:
+            self._set_state(SessionState.PREPARING_PACKAGE)
+        elif step is PrepareStep.ENVIRONMENT:
+            self._set_state(SessionState.BUILDING_ENVIRONMENT)
+
+    def _fetch_package(self, controller: Any) -> PreparedPackage:
+        """Checksum → (download) → verify → unpack. A package is downloaded only when its
+        checksum is not already unpacked in the cache."""
+        # Read how the package is named before fetching it: an upload in between then shows as a
+        # change at the first check, never as no change.
+        try:
+            self._published_package = controller.published_package()
+        except FedguiError as exc:
+            log.info("the controller did not say how it names the package: %s", exc)
+            self._published_package = None
         checksum = controller.package_checksum()
         pin = self.profile.package_checksum_pin
         if pin and checksum and checksum.lower() != pin.lower():
@@ -546,82 +706,95 @@ class Session:
             folder = self._work_dir / "downloads"
             folder.mkdir(parents=True, exist_ok=True)
 
-            archive = controller.download_package(folder, progress=progress_emitter(self.bus, "package"))
             try:
-                package = self._packages.prepare(archive, expected_checksum=checksum)
-            finally:
-                archive.unlink(missing_ok=True)
+                archive = controller.download_package(folder, progress=progress_emitter(self.bus, "package"))
+                try:
+                    package = self._packages.prepare(archive, expected_checksum=checksum)
+                finally:
+                    archive.unlink(missing_ok=True)
+            except Exception as exc:
+                if is_disk_full(exc) and not isinstance(exc, DiskFull):
+                    raise DiskFull("the compute package", full_file(exc) or folder) from exc
+                raise
+        if checksum is None and not self._said_no_checksum:
+            self._said_no_checksum = True
+            self._say(
+                "The controller does not publish a fingerprint (SHA-256) of its compute package, as "
+                "FEDn 0.33 often does not, so the download could not be compared with it. fedgui "
+                "still runs only a version you approved, byte for byte."
+            )
         if pin and package.checksum.lower() != pin.lower():
             raise PackagePinMismatch(
                 f"The downloaded compute package {package.checksum[:12]}… is not the pinned "
                 f"{pin[:12]}…; nothing from it ran."
             )
         self._check_stop()
-        self._gate(package)
-        self.package = package
+        self._prune_packages(package.checksum)
         return package
 
-    def _gate(self, package: PreparedPackage) -> None:
-        approved = set(self.profile.approved_checksums)
-        if self._auto_approve and package.checksum not in approved:
-            self._remember_approval(package.checksum)
-            self._say(f"Package {package.checksum[:12]}… approved from the command line.")
-            return
+    def _prune_packages(self, current: str) -> None:
+        """Drop unapproved and superseded packages from the shared cache: keep the one in use
+        and every profile's last approved one (the review compares a new version with it)."""
+        keep = {current, self.profile.last_approved_checksum or ""}
+        if self._profile_store is not None:
+            with contextlib.suppress(Exception):  # a broken profile file must not stop the session
+                keep.update(p.last_approved_checksum or "" for p in self._profile_store.scan().profiles)
         try:
-            require_approval(package.checksum, approved)
+            removed = self._packages.prune(keep)
+        except OSError as exc:
+            log.warning("could not prune the package cache: %s", exc)
             return
-        except FedguiError as not_approved:
-            self._pending_review = package
-            self._approval_answer = None
+        if removed:
+            log.info("removed %d unused compute package(s) from the cache", len(removed))
+
+    def _ask_for_approval(self, package: PreparedPackage) -> bool:
+        """The package is not approved yet: approve it (``--approve``) or ask the person and wait
+        for their answer. The pipeline remembers an approval (saved here, on the session thread)."""
+        if self._auto_approve:
+            self._say(f"Package {package.checksum[:12]}… approved from the command line.")
+            return True
+        answer = self._ask_person(package, PackageNotApproved(package.checksum))
+        self._approvals.grant(package.checksum, answer.permissions, answer.run_unisolated)
+        return True
+
+    def _agree_unisolated(self, package: PreparedPackage, support: IsolationSupport) -> bool:
+        """This computer cannot isolate the package: it runs only once the person agreed (on the
+        command line, or in the review), and the agreement is remembered in the profile."""
+        if self._allow_unisolated:
+            self._approvals.grant(package.checksum, None, run_unisolated=True)
+            return True
+        answer = self._ask_person(package, IsolationUnavailable(support))
+        if not answer.run_unisolated:
+            raise IsolationUnavailable(support)
+        self._approvals.grant(package.checksum, answer.permissions, run_unisolated=True)
+        return True
+
+    def _ask_person(self, package: PreparedPackage, reason: FedguiError) -> Approve:
+        """Show ``package`` for review (``reason`` says why) and wait for the person's answer;
+        raises PackageRejected on a rejection."""
+        not_approved = reason
+        self._pending_review = package
+        self._approval_answer = None
+        self._answer = None
+        try:
             self._say(str(not_approved), "warning")
             previous_checksum = self.profile.last_approved_checksum
+            if previous_checksum == package.checksum:  # approved, asked again for the isolation
+                previous_checksum = None
             previous = self._packages.get(previous_checksum) if previous_checksum else None
             self.bus.emit(ReviewNeeded(package, previous, previous_checksum))
             self._set_state(
                 SessionState.REVIEW_NEEDED, "a compute package waits for your review", not_approved
             )
-        try:
             self._wait_until(lambda: self._approval_answer is not None, None)
             self._check_stop()
             if not self._approval_answer:
                 raise PackageRejected(
                     f"You rejected the compute package {package.checksum[:12]}…; nothing from it ran."
                 )
-            self._remember_approval(package.checksum)  # here, on the session thread: disk I/O
+            return self._answer or Approve(package.checksum)
         finally:
             self._pending_review = None
-
-    def _remember_approval(self, checksum: str) -> None:
-        """The one place an approval is saved: in this session's copy of the profile and, with a
-        store, in the saved profile, changing nothing else there (the settings dialog may have
-        saved other fields meanwhile)."""
-        self.profile.approve(checksum)
-        if self._profile_store is not None:
-            saved = self._profile_store.update(self.profile.id, lambda p: p.approve(checksum))
-            self.bus.emit(ProfileSaved(saved))
-
-    def _prepare_environment(self, package: PreparedPackage) -> PythonEnvironment:
-        if self._environment and self._environment[0] == package.checksum:
-            return self._environment[1]
-        self._set_state(SessionState.BUILDING_ENVIRONMENT)
-        base = resolve_base_python(self.profile.base_python)
-        environment = self._environments.ensure(
-            package.manifest.python_env, base, on_line=self.bus.emit, on_progress=self.bus.emit
-        )
-        self._environment = (package.checksum, environment)
-        return environment
-
-    def _make_runner(self, package: PreparedPackage, environment: PythonEnvironment) -> EntryPointRunner:
-        return EntryPointRunner(
-            package.root,
-            package.manifest.entry_points,
-            environment,
-            data_folder=self.profile.data_folder,
-            extra_env=entry_point_variables(
-                self.profile.extra_env or {}, self.profile.cpu_thread_limit, self.profile.gpu
-            ),
-            sink=self.bus.emit,
-        )
 
 
 __all__ = ["PackageRejected", "Session", "SessionTiming"]

@@ -8,9 +8,10 @@ is wrong). Nothing here ends the session: only the person stops it.
 from __future__ import annotations
 
 import enum
-import errno
+from typing import TypeGuard
 
 from fedgui.core.controller import errors as ctl
+from fedgui.core.disk_space import DiskFull, full_file, is_disk_full
 from fedgui.core.errors import FedguiError
 from fedgui.core.protocol import errors as proto
 from fedgui.core.session.tokens import token_is_expired
@@ -52,7 +53,8 @@ def _protocol_error(exc: BaseException) -> BaseException:
     import grpc
 
     if isinstance(exc, grpc.RpcError):
-        return proto.error_from_rpc(exc, "talking to the combiner")
+        # Completes "The combiner could not be reached while …": the stream is what broke.
+        return proto.error_from_rpc(exc, "waiting for work")
     return exc
 
 
@@ -63,20 +65,23 @@ def classify(exc: BaseException, token: str | None) -> tuple[Disposition, Fedgui
     if _is_token_problem(exc):
         if token_is_expired(token):
             return Disposition.TOKEN_EXPIRED, TokenExpiredError("Your access token has expired.")
-        return Disposition.TOKEN_REJECTED, exc  # type: ignore[return-value]
+        return Disposition.TOKEN_REJECTED, exc
     if isinstance(exc, _RETRY_CONTROLLER_ERRORS + _RETRY_PROTOCOL_ERRORS):
-        return Disposition.RETRY, exc  # type: ignore[return-value]
+        return Disposition.RETRY, exc
     if isinstance(exc, FedguiError):
         return Disposition.NEEDS_PERSON, exc
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return Disposition.NEEDS_PERSON, FedguiError(
-            "The disk is full, so fedgui cannot save the model or the package.",
-            "Free some space on this computer; fedgui tries again when you press Retry.",
+    if is_disk_full(exc):
+        where = full_file(exc) or "this computer's disk"
+        return Disposition.NEEDS_PERSON, DiskFull(
+            "fedgui's files",
+            where,
+            "Free some space on that disk; fedgui tries again by itself in a few minutes "
+            "(in the window, Retry tries at once).",
         )
     if isinstance(exc, OSError):
         return Disposition.RETRY, FedguiError(f"A file or network operation failed: {exc.strerror or exc}.")
     return Disposition.RETRY, FedguiError(f"Unexpected problem: {type(exc).__name__}: {exc}")
 
 
-def _is_token_problem(exc: BaseException) -> bool:
+def _is_token_problem(exc: BaseException) -> TypeGuard[FedguiError]:
     return isinstance(exc, (ctl.TokenRejected, proto.TokenRejected, proto.TokenLacksClientRole))

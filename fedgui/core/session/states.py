@@ -34,6 +34,9 @@ class SessionState(str, enum.Enum):
         return self in (SessionState.READY, SessionState.WORKING, SessionState.PAUSING)
 
 
+#: No session thread at work: Start begins (again); everything else counts as taking part.
+NOT_RUNNING = frozenset({SessionState.IDLE, SessionState.STOPPED})
+
 WAITING_FOR_PERSON = frozenset(
     {SessionState.REVIEW_NEEDED, SessionState.TOKEN_REJECTED, SessionState.TOKEN_EXPIRED, SessionState.ERROR}
 )

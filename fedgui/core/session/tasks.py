@@ -14,15 +14,20 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
+from fedgui.core.disk_space import DiskFull, describe_write_failure, full_file, is_disk_full
+from fedgui.core.download_limit import limit_bytes
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
+    Event,
     EventBus,
     LogLine,
     MetricReported,
@@ -31,8 +36,12 @@ from fedgui.core.events import (
     TransferProgress,
     client_line,
 )
+from fedgui.core.execution.errors import EntryPointTimedOut
 from fedgui.core.execution.runner import EntryPointRunner
+from fedgui.core.history.schema import HistoryError
 from fedgui.core.history.store import HistoryStore
+from fedgui.core.package.cache import PreparedPackage
+from fedgui.core.profile import Profile
 from fedgui.core.progress import throttled
 from fedgui.core.protocol import messages as msg
 from fedgui.core.protocol.channel import CombinerConnection
@@ -40,34 +49,53 @@ from fedgui.core.protocol.generated import fedn_pb2 as pb
 from fedgui.core.protocol.messages import ClientIdentity, Task, parse_task
 from fedgui.core.protocol.transfer import download_model, upload_model
 from fedgui.core.session.model_cache import ModelCache
+from fedgui.core.session.step_limit import (
+    StepLimit,
+    StepTimeLimitReached,
+    describe_seconds,
+    round_timeout,
+    step_limit,
+)
 
 log = logging.getLogger(__name__)
 
 TASK_VERBS = {"train": "training", "validate": "validating", "predict": "predicting"}
+STEP_NAMES = {"train": "training", "validate": "validation", "predict": "prediction"}
 STATUS_TYPES = {"train": pb.MODEL_UPDATE, "validate": pb.MODEL_VALIDATION, "predict": pb.MODEL_PREDICTION}
 
 
 @dataclass
 class TaskContext:
-    profile: object
+    profile: Profile
     connection: CombinerConnection
     runner: EntryPointRunner
-    package: object
+    package: PreparedPackage
     history: HistoryStore
     models: ModelCache
     bus: EventBus
     work_dir: Path
+    #: A fixed limit for every step, in seconds (tests); None: see step_limit.py.
     timeout: float | None
     on_working: Callable[[str], None]
     #: session id → the latest training round seen in it (kept across reconnects)
     rounds: dict[str, str] = field(default_factory=dict)
+    #: session id → the round time limit (seconds) its latest training task carried
+    round_timeouts: dict[str, float] = field(default_factory=dict)
+    #: The network's model format from the assignment ("numpyhelper"); a task's own wins.
+    helper_type: str = ""
+    #: Validate the first model received on this computer's data before the first update.
+    first_look: bool = True
 
 
 class TaskExecutor:
     def __init__(self, context: TaskContext) -> None:
         self.ctx = context
         self._cancelled = threading.Event()
+        self._first_look_done = False
         self.me = ClientIdentity(context.connection.client_id, context.connection.client_name)
+        self._history_problem_said = False
+        #: What the task is writing now and where, for a plain message when the disk is full.
+        self._writing: tuple[str, Path] = ("the task's files", context.work_dir)
 
     def cancel(self) -> None:
         """Stop the running entry point (its whole process tree)."""
@@ -76,7 +104,7 @@ class TaskExecutor:
 
     # ---- one task --------------------------------------------------------------------------
 
-    def execute(self, request) -> None:
+    def execute(self, request: pb.TaskRequest) -> None:
         ctx = self.ctx
         task = self._with_round(parse_task(request))
         self._send_status(
@@ -87,14 +115,21 @@ class TaskExecutor:
             return
         where = f" round {task.round_id}" if task.round_id else ""
         ctx.on_working(f"{TASK_VERBS[task.kind]}{where}")
-        task_id = ctx.history.start_task(
-            ctx.profile.id,
-            task.kind,
-            session_id=task.session_id,
-            round_id=task.round_id,
-            model_id=task.model_id,
-            package_checksum=ctx.package.checksum,
-        )
+        try:
+            task_id = ctx.history.start_task(
+                ctx.profile.id,
+                task.kind,
+                session_id=task.session_id,
+                round_id=task.round_id,
+                model_id=task.model_id,
+                package_checksum=ctx.package.checksum,
+            )
+        except HistoryError as exc:  # a full disk: run nothing that cannot be recorded
+            reason = f"{exc.message} fedgui did not run the task, since it could not record it."
+            self._say(reason, "error")
+            name = ctx.connection.client_name
+            self._report(task, f"Client {name} could not take the {task.kind} task: {reason}", pb.ERROR)
+            return
         ctx.bus.emit(
             TaskStarted(
                 task_id=task_id,
@@ -111,46 +146,79 @@ class TaskExecutor:
             except Exception as exc:  # any failure is recorded and reported
                 self._fail(task, task_id, exc, timings)
             else:
-                ctx.history.finish_task(task_id, "ok", timings=timings, model_update_id=update_id)
+                self._record(
+                    lambda: ctx.history.finish_task(task_id, "ok", timings=timings, model_update_id=update_id)
+                )
                 ctx.bus.emit(
                     TaskFinished(
                         task_id=task_id, kind=task.kind, status="ok", metrics=result_metrics, timings=timings
                     )
                 )
 
-    def _run(self, task: Task, task_id: str, timings: dict[str, float]) -> tuple[dict, str | None]:
+    def _run(self, task: Task, task_id: str, timings: dict[str, float]) -> tuple[dict[str, Any], str | None]:
         ctx = self.ctx
         with tempfile.TemporaryDirectory(prefix="task-", dir=self._scratch()) as scratch:
             scratch_dir = Path(scratch)
             started = time.monotonic()
+            self._writing = ("the global model fedgui downloads for this task", ctx.work_dir / "models")
             cached_model, was_cached = ctx.models.fetch(task.model_id, self._downloader(task.model_id))
             timings["fetch_model"] = time.monotonic() - started
             if was_cached:
                 self._say(f"Using the cached global model {task.model_id} (downloaded earlier).")
             # The `.npz` suffix matters: numpy appends it to paths without it.
             model_in = scratch_dir / "model_in.npz"
+            self._writing = ("the step's input and output files", scratch_dir)
             started = time.monotonic()
             linked = _hand_over(cached_model, model_in)
             timings["copy_input"] = time.monotonic() - started
+            limit = self._limit(task)
+            self._say(f"This step may run for {describe_seconds(limit.seconds)} ({limit.source}).", "debug")
             try:
                 if task.kind == "train":
-                    return self._train(task, task_id, model_in, scratch_dir, timings)
+                    return self._train(task, task_id, model_in, scratch_dir, timings, limit.seconds)
                 if task.kind == "validate":
-                    return self._validate(task, task_id, model_in, scratch_dir, timings), None
-                return self._predict(task, model_in, scratch_dir, timings), None
+                    return self._validate(task, task_id, model_in, scratch_dir, timings, limit.seconds), None
+                return self._predict(task, model_in, scratch_dir, timings, limit.seconds), None
+            except EntryPointTimedOut as exc:
+                raise StepTimeLimitReached(STEP_NAMES[task.kind], limit, exc.stderr_tail) from None
             finally:
                 if linked is not None:
                     _drop_if_changed(cached_model, linked)
 
-    def _train(self, task: Task, task_id: str, model_in: Path, scratch: Path, timings: dict[str, float]):
+    def _limit(self, task: Task) -> StepLimit:
         ctx = self.ctx
+        if ctx.timeout:
+            return StepLimit(ctx.timeout, "fedgui's setting")
+        network = round_timeout(task.config)
+        if network is not None and task.session_id:
+            ctx.round_timeouts[task.session_id] = network
+        elif task.session_id:  # validations carry no round config
+            network = ctx.round_timeouts.get(task.session_id)
+        return step_limit(getattr(ctx.profile, "step_time_limit_minutes", None), network)
+
+    def _train(
+        self,
+        task: Task,
+        task_id: str,
+        model_in: Path,
+        scratch: Path,
+        timings: dict[str, float],
+        timeout: float,
+    ) -> tuple[dict[str, Any], str]:
+        ctx = self.ctx
+        if self._needs_first_look():
+            self._first_look(task, model_in, scratch)
         self._report(
             task, f"\t Starting processing of training request for model_id {task.model_id}", pb.INFO
         )
         model_out = scratch / "model_out.npz"
         started = time.monotonic()
         output = ctx.runner.train(
-            model_in, model_out, client_settings=task.client_settings, timeout=ctx.timeout
+            model_in,
+            model_out,
+            client_settings=task.client_settings,
+            timeout=timeout,
+            helper_type=str(task.config.get("helper_type") or ctx.helper_type),
         )
         timings["exec_training"] = time.monotonic() - started
         # FEDn's processing_time is the client's own work around the entry point; ours is the
@@ -172,29 +240,89 @@ class TaskExecutor:
         )
         ctx.connection.combiner.SendModelUpdate(update, timeout=60)
         self._report(task, "Model update completed.", pb.AUDIT, about=update)
-        ctx.history.add_metrics(task_id, "training_metadata", output.metadata)
+        self._record(lambda: ctx.history.add_metrics(task_id, "training_metadata", output.metadata))
         examples = output.metadata.get("num_examples")
         self._say(f"Sent the model update for round {task.round_id} ({examples} examples).")
         return dict(output.metadata), update_id
 
+    def _needs_first_look(self) -> bool:
+        """True until this profile has one result of the network's model on its data."""
+        if self._first_look_done or not self.ctx.first_look:
+            return False
+        history, profile_id = self.ctx.history, self.ctx.profile.id
+        self._first_look_done = any(
+            t.status == "ok" for kind in ("validate", "preview") for t in history.tasks(profile_id, kind=kind)
+        )
+        return not self._first_look_done
+
+    def _first_look(self, task: Task, model_in: Path, scratch: Path) -> None:
+        """Validate the first model the network sends on this computer's data, before anything
+        is sent back: the real preview on networks that let only admins download models over
+        REST (FEDn 0.33). Recorded as a "preview" task; a failure here never stops the round."""
+        ctx = self.ctx
+        self._first_look_done = True
+        preview_id = ctx.history.start_task(
+            ctx.profile.id,
+            "preview",
+            session_id=task.session_id,
+            round_id=task.round_id,
+            model_id=task.model_id,
+            package_checksum=ctx.package.checksum,
+        )
+        ctx.bus.emit(
+            TaskStarted(
+                task_id=preview_id,
+                kind="preview",
+                round_id=task.round_id,
+                model_id=task.model_id,
+                session_id=task.session_id,
+            )
+        )
+        self._say("Checking how the network's model does on your data before training (nothing is sent).")
+        started = time.monotonic()
+        try:
+            metrics = ctx.runner.validate(model_in, scratch / "first-look.json", timeout=ctx.timeout)
+        except Exception as exc:  # the round goes on; the person sees why the check did not work
+            reason = str(exc) if isinstance(exc, FedguiError) else f"{type(exc).__name__}: {exc}"
+            ctx.history.finish_task(preview_id, "failed", error=reason)
+            ctx.bus.emit(TaskFinished(task_id=preview_id, kind="preview", status="failed", error=reason))
+            self._say(f"The check on your data did not work: {reason}", "warning")
+            return
+        timings = {"exec_validation": time.monotonic() - started}
+        ctx.history.add_metrics(preview_id, "validation", metrics)
+        ctx.history.finish_task(preview_id, "ok", timings=timings)
+        ctx.bus.emit(
+            TaskFinished(task_id=preview_id, kind="preview", status="ok", metrics=metrics, timings=timings)
+        )
+        self._say(f"How the network's model does on your data: {describe_metrics(metrics)}.")
+
     def _validate(
-        self, task: Task, task_id: str, model_in: Path, scratch: Path, timings: dict[str, float]
-    ) -> dict:
+        self,
+        task: Task,
+        task_id: str,
+        model_in: Path,
+        scratch: Path,
+        timings: dict[str, float],
+        timeout: float,
+    ) -> dict[str, Any]:
         ctx = self.ctx
         self._report(task, f"Processing validate request for model_id {task.model_id}", pb.INFO)
         started = time.monotonic()
-        metrics = ctx.runner.validate(model_in, scratch / "validation.json", timeout=ctx.timeout)
+        metrics = ctx.runner.validate(model_in, scratch / "validation.json", timeout=timeout)
         timings["exec_validation"] = time.monotonic() - started
         validation = msg.model_validation(self.me, task, metrics)
         ctx.connection.combiner.SendModelValidation(validation, timeout=60)
         self._report(task, "Model validation completed.", pb.AUDIT, about=validation)
-        ctx.history.add_metrics(task_id, "validation", metrics)
+        self._record(lambda: ctx.history.add_metrics(task_id, "validation", metrics))
+        self._say(f"Checked the network's model on your data: {describe_metrics(metrics)}.")
         return metrics
 
-    def _predict(self, task: Task, model_in: Path, scratch: Path, timings: dict[str, float]) -> dict:
+    def _predict(
+        self, task: Task, model_in: Path, scratch: Path, timings: dict[str, float], timeout: float
+    ) -> dict[str, Any]:
         ctx = self.ctx
         started = time.monotonic()
-        result = ctx.runner.predict(model_in, scratch / "prediction.json", timeout=ctx.timeout)
+        result = ctx.runner.predict(model_in, scratch / "prediction.json", timeout=timeout)
         timings["exec_prediction"] = time.monotonic() - started
         prediction = msg.model_prediction(self.me, task, result)
         ctx.connection.combiner.SendModelPrediction(prediction, timeout=60)
@@ -203,9 +331,26 @@ class TaskExecutor:
 
     # ---- failure -------------------------------------------------------------------------------
 
+    def _record(self, write: Callable[[], object]) -> None:
+        """A history write after the work is done: a full disk must not turn a task that was
+        sent into a failed one. The history store keeps a finish that could not be written and
+        writes it when there is room again."""
+        try:
+            write()
+        except HistoryError as exc:
+            if not self._history_problem_said:
+                self._history_problem_said = True
+                self._say(
+                    f"{exc.message} The task's result could not be recorded in the history yet; "
+                    "fedgui records it once there is room again.",
+                    "warning",
+                )
+
     def _fail(self, task: Task, task_id: str, exc: BaseException, timings: dict[str, float]) -> None:
         ctx = self.ctx
         cancelled = self._cancelled.is_set()
+        if is_disk_full(exc) and not isinstance(exc, (DiskFull, HistoryError)):
+            exc = DiskFull(self._writing[0], full_file(exc) or self._writing[1])
         if isinstance(exc, FedguiError):
             reason = str(exc)
         elif isinstance(exc, grpc.RpcError):
@@ -214,7 +359,7 @@ class TaskExecutor:
             log.exception("task %s failed", task_id)
             reason = f"{type(exc).__name__}: {exc}"
         status = "cancelled" if cancelled else "failed"
-        ctx.history.finish_task(task_id, status, error=reason, timings=timings)
+        self._record(lambda: ctx.history.finish_task(task_id, status, error=reason, timings=timings))
         ctx.bus.emit(
             TaskFinished(task_id=task_id, kind=task.kind, status=status, error=reason, timings=timings)
         )
@@ -251,18 +396,23 @@ class TaskExecutor:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def _downloader(self, model_id: str):
+    def _downloader(self, model_id: str) -> Callable[[Path], None]:
         def download(path: Path) -> None:
             download_model(
-                self.ctx.connection, model_id, path, progress=self._progress("model download"), durable=False
+                self.ctx.connection,
+                model_id,
+                path,
+                progress=self._progress("model download"),
+                durable=False,
+                max_bytes=limit_bytes(getattr(self.ctx.profile, "download_limit_mb", None)),
             )
 
         return download
 
-    def _progress(self, what: str):
+    def _progress(self, what: str) -> Callable[[int, int | None], None]:
         return progress_emitter(self.ctx.bus, what)
 
-    def _report(self, task: Task, text: str, level: int, about=None) -> None:
+    def _report(self, task: Task, text: str, level: int, about: Message | None = None) -> None:
         """A status line about ``task`` for the network's event log, as FEDn's client sends it."""
         self._send_status(
             msg.status(
@@ -270,7 +420,7 @@ class TaskExecutor:
             )
         )
 
-    def _send_status(self, status) -> None:
+    def _send_status(self, status: pb.Status) -> None:
         try:
             self.ctx.connection.connector.SendStatus(status, timeout=10)
         except grpc.RpcError as exc:  # statuses are cosmetic: never fail a task for one
@@ -280,13 +430,24 @@ class TaskExecutor:
         self.ctx.bus.emit(client_line(text, level))
 
     @contextmanager
-    def _task_log(self, task_id: str):
+    def _task_log(self, task_id: str) -> Iterator[None]:
         """Write every log line emitted while the task runs into the task's own log file."""
-        writer = self.ctx.history.open_task_log(task_id)
+        try:
+            writer = self.ctx.history.open_task_log(task_id)
+        except (OSError, HistoryError) as exc:
+            text = describe_write_failure("the task's log file", self.ctx.history.logs_dir, exc)
+            self._say(text, "warning")
+            yield
+            return
+        reported: list[bool] = []
 
-        def observer(event) -> None:
+        def observer(event: Event) -> None:
             if isinstance(event, LogLine):
                 writer.write_line(event.text, f"{event.source}:{event.stream}")
+                if writer.failure is not None and not reported:
+                    reported.append(True)  # before saying it: this line comes back here
+                    text = describe_write_failure("the task's log file", writer.path, writer.failure)
+                    self._say(text, "warning")
 
         unsubscribe = self.ctx.bus.subscribe(observer)
         try:
@@ -296,12 +457,12 @@ class TaskExecutor:
             writer.close()
 
     @contextmanager
-    def _forward_live_metrics(self, task: Task, task_id: str):
+    def _forward_live_metrics(self, task: Task, task_id: str) -> Iterator[None]:
         """Forward FEDGUI_METRIC lines to the combiner (SendModelMetric) and into the history,
         from a thread of their own so the entry point's output never waits on the network."""
         sender = _MetricForwarder(self.ctx, task, task_id)
 
-        def observer(event) -> None:
+        def observer(event: Event) -> None:
             if isinstance(event, MetricReported):
                 sender.submit(event)
 
@@ -312,6 +473,16 @@ class TaskExecutor:
         finally:
             unsubscribe()
             sender.finish()
+
+
+def describe_metrics(metrics: dict[str, Any], limit: int = 4) -> str:
+    """A few numeric results as "loss 0.31, accuracy 0.87" for a log line."""
+    numbers = [
+        f"{key} {value:.4g}"
+        for key, value in metrics.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not key.startswith("num_")
+    ]
+    return ", ".join(numbers[:limit]) or "no numeric results"
 
 
 def progress_emitter(bus: EventBus, what: str) -> Callable[[int, int | None], None]:

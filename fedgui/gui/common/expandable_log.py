@@ -1,8 +1,8 @@
 """A "Show details" toggle with a read-only monospace log under it, appended in batches.
 
-Lines arrive from worker threads through a Relay; appending each line on its own would freeze
-the UI on a flood (see the qt-lab numbers), so lines wait in a bounded buffer and a timer adds
-them every 100 ms.
+Lines arrive from worker threads through ``gui.threads.main_thread_sink``; appending each line
+on its own would freeze the UI on a flood (see the qt-lab numbers), so lines wait in a bounded
+buffer and a timer adds them every 100 ms.
 """
 
 from __future__ import annotations

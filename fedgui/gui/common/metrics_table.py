@@ -9,6 +9,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from fedgui.gui.common.metric_names import metric_label
+
 
 def format_metric(value: Any) -> str:
     if isinstance(value, bool):
@@ -40,7 +42,10 @@ class MetricsTable(QTableWidget):
         self.setHorizontalHeaderLabels(["Metric", *columns])
         self.setRowCount(len(names))
         for row, name in enumerate(names):
-            self.setItem(row, 0, QTableWidgetItem(name))
+            label = QTableWidgetItem(metric_label(name))  # words; the package's own key in the tooltip
+            label.setToolTip(name)
+            label.setData(Qt.ItemDataRole.UserRole, name)
+            self.setItem(row, 0, label)
             for col, values in enumerate(columns.values(), start=1):
                 item = QTableWidgetItem(format_metric(values[name]) if name in values else "")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -48,7 +53,8 @@ class MetricsTable(QTableWidget):
 
     def metric_text(self, name: str, column: int = 1) -> str | None:
         for row in range(self.rowCount()):
-            if self.item(row, 0).text() == name:
+            first = self.item(row, 0)
+            if first is not None and first.data(Qt.ItemDataRole.UserRole) == name:
                 cell = self.item(row, column)
                 return cell.text() if cell else None
         return None

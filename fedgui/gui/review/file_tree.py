@@ -45,7 +45,9 @@ def build_file_model(review: PackageReview) -> QStandardItemModel:
             folders[key] = item
         return folders[key]
 
-    entries = [(f.path, f.size, change_of(review, f.path), f.link_target) for f in review.files]
+    entries: list[tuple[str, int | None, str, str | None]] = [
+        (f.path, f.size, change_of(review, f.path), f.link_target) for f in review.files
+    ]
     entries += [(path, None, REMOVED, None) for path in review.removed]
     for path, size, change, link in sorted(entries):
         parts = tuple(path.split("/"))

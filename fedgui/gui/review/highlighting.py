@@ -94,7 +94,11 @@ class DiffHighlighter(QSyntaxHighlighter):
         self.removed = QTextCharFormat()
         self.removed.setBackground(blend(base, QColor("#c62828"), amount))
         self.hunk = QTextCharFormat()
-        self.hunk.setForeground(palette.color(QPalette.ColorRole.Link))
+        link = palette.color(QPalette.ColorRole.Link)
+        if _is_dark(palette) and link.lightness() < 140:
+            # Many dark themes keep the light theme's dark blue link colour: unreadable here.
+            link = blend(link, palette.color(QPalette.ColorRole.Text), 0.55)
+        self.hunk.setForeground(link)
         self.header = QTextCharFormat()
         self.header.setFontWeight(QFont.Weight.Bold)
 

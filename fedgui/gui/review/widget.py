@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
@@ -20,14 +21,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fedgui.core.execution.sandbox import IsolationSupport
 from fedgui.core.package.cache import PreparedPackage
 from fedgui.core.package.review import PackageReview, build_review
+from fedgui.core.package.visible_text import visible_command
 from fedgui.gui.common.message import MessageBox, Tone
 from fedgui.gui.common.transfer_progress import format_size
 from fedgui.gui.review.file_text import FileView, load_file_view
 from fedgui.gui.review.file_tree import CHANGE_ROLE, PATH_ROLE, REMOVED, build_file_model
 from fedgui.gui.review.highlighting import CodeHighlighter, DiffHighlighter, language_for
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 #: Files opened first, in this order, so the viewer starts on something meaningful.
 FIRST_FILES = ("fedn.yaml", "python_env.yaml")
@@ -38,7 +41,42 @@ def describe_changes(review: PackageReview) -> str:
         return "New package: you have not approved any version of it before."
     assert review.previous_checksum is not None
     counts = f"{len(review.added)} added, {len(review.removed)} removed, {len(review.changed)} changed"
-    return f"Update of the version you approved ({review.previous_checksum[:12]}…): files {counts}."
+    return f"A new version of the code you approved before. Files: {counts}."
+
+
+def short_fingerprint(checksum: str) -> str:
+    """The first 12 characters of a SHA-256, grouped, to compare by eye (the full one is a tooltip)."""
+    return " ".join(checksum[i : i + 4] for i in range(0, 12, 4))
+
+
+def describe_permissions(review: PackageReview, isolation: IsolationSupport | None = None) -> str:
+    """What approving allows, in plain words: a person approves the consequences, not a hash.
+    ``isolation`` is how this computer can fence the code in (None: not known yet)."""
+    installs = [*review.build_dependencies, *review.dependencies] if review.python_env is not None else []
+    names = [dep.split(";")[0].strip() for dep in installs]
+    if names:
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        internet = f"fedgui installs these Python packages for it from the internet: {shown}"
+    else:
+        internet = "nothing is installed from the internet"
+    sends = "Your data is not sent by fedgui; the code decides what goes into the update it sends back."
+    if isolation is not None and isolation.limits_files:
+        return (
+            "If you approve, this code runs on this computer fenced in: without network access, it "
+            "can read only your data folder and its own files, and it can change only its own "
+            f"working files (unless you allow more below). Before it runs, {internet}. {sends}"
+        )
+    if isolation is not None and isolation.available:
+        return (
+            "If you approve, this code runs on this computer without network access, but with your "
+            "user account's rights: it can read and change what your account can (not only your "
+            f"data folder). Before it runs, {internet}. {sends}"
+        )
+    return (
+        "If you approve, this code runs on this computer with your user account's rights: it can read "
+        "and change what your account can (not only your data folder), it can use the network, and "
+        f"{internet}. {sends}"
+    )
 
 
 def describe_dependencies(review: PackageReview) -> str:
@@ -78,14 +116,19 @@ class PackageReviewWidget(QWidget):
         self.checksum_label = QLabel(self)
         self.checksum_label.setFont(_monospace())
         self.checksum_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.checksum_label.setAccessibleName("Package checksum (SHA-256)")
+        self.checksum_label.setAccessibleName("Package fingerprint")
         self.size_label = QLabel(self)
         self.changes_label = QLabel(self)
         self.changes_label.setWordWrap(True)
-        summary.addRow("Checksum (SHA-256):", self.checksum_label)
+        summary.addRow("Fingerprint:", self.checksum_label)
         summary.addRow("Size:", self.size_label)
         summary.addRow("Version:", self.changes_label)
         layout.addLayout(summary)
+        self.permissions = MessageBox(self)
+        self.permissions.setVisible(False)
+        self._isolation: IsolationSupport | None = None
+        self.permissions.setAccessibleName("What approving allows")
+        layout.addWidget(self.permissions)
 
         row = QHBoxLayout()
         commands_box = QGroupBox("Commands it runs on this computer", self)
@@ -95,8 +138,20 @@ class PackageReviewWidget(QWidget):
         self.commands.setRootIsDecorated(False)
         self.commands.setAccessibleName("Entry point commands")
         self.commands.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.commands.setMaximumHeight(100)
+        # Never cut a command: wrap it (anywhere, for long words) instead of eliding it with "…".
+        self.commands.setWordWrap(True)
+        self.commands.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.commands.setUniformRowHeights(False)
+        self.commands.setMaximumHeight(160)
         commands_layout.addWidget(self.commands)
+        self.hidden_parts_note = QLabel(
+            "A command has long runs of spaces or characters that do not show on screen; they are "
+            "marked ⟨…⟩ above. Read the whole command before you approve.",
+            commands_box,
+        )
+        self.hidden_parts_note.setWordWrap(True)
+        self.hidden_parts_note.hide()
+        commands_layout.addWidget(self.hidden_parts_note)
         deps_box = QGroupBox("What it installs", self)
         deps_layout = QVBoxLayout(deps_box)
         self.dependencies = QPlainTextEdit(deps_box)
@@ -141,9 +196,12 @@ class PackageReviewWidget(QWidget):
         self.review = None
         self.status.show_text("", Tone.INFO)
         self.checksum_label.setText("—")
+        self.checksum_label.setToolTip("")
+        self.permissions.setVisible(False)
         self.size_label.setText("—")
         self.changes_label.setText("—")
         self.commands.clear()
+        self.hidden_parts_note.hide()
         self.dependencies.clear()
         self.tree.setModel(None)
         self.viewer.clear()
@@ -155,7 +213,10 @@ class PackageReviewWidget(QWidget):
         self.clear()
         self.status.show_text("Reading the package's files…", Tone.BUSY)
         run_in_background(
-            lambda: build_review(package, previous), on_done=self.show_review, on_error=self._load_failed
+            lambda: build_review(package, previous),
+            on_done=self.show_review,
+            on_error=self._load_failed,
+            owner=self,
         )
 
     def _load_failed(self, error: BaseException) -> None:
@@ -163,20 +224,35 @@ class PackageReviewWidget(QWidget):
         self.status.show_text(text, Tone.ERROR)
         self.failed.emit(text)
 
+    def set_isolation(self, support: IsolationSupport) -> None:
+        """How this computer fences packages in; says so in what approving allows."""
+        self._isolation = support
+        if self.review is not None and shiboken6.isValid(self.permissions):
+            self.permissions.show_text(describe_permissions(self.review, support), Tone.WARNING)
+
     def show_review(self, review: PackageReview) -> None:
+        if not shiboken6.isValid(self.viewer):
+            return  # the dialog closed while the files were being read
         self.review = review
         self.status.show_text("", Tone.INFO)
-        self.checksum_label.setText(review.checksum)
+        self.checksum_label.setText(short_fingerprint(review.checksum))
+        self.checksum_label.setToolTip(f"SHA-256: {review.checksum}")
+        self.permissions.show_text(describe_permissions(review, self._isolation), Tone.WARNING)
         size = format_size(review.total_size) + f" unpacked, {len(review.files)} files"
         if review.archive_size is not None:
             size = f"{format_size(review.archive_size)} download, " + size
         self.size_label.setText(size)
         self.changes_label.setText(describe_changes(review))
         self.commands.clear()
+        hidden = False
         for name, command in review.entry_points.items():
-            item = QTreeWidgetItem([name, command])
+            shown = visible_command(command)
+            hidden = hidden or shown != command
+            item = QTreeWidgetItem([name, shown])
             item.setFont(1, _monospace())
+            item.setToolTip(1, shown)
             self.commands.addTopLevelItem(item)
+        self.hidden_parts_note.setVisible(hidden)
         self.dependencies.setPlainText(describe_dependencies(review))
         self.tree.setModel(build_file_model(review))
         self.tree.expandAll()
@@ -226,10 +302,11 @@ class PackageReviewWidget(QWidget):
             lambda: load_file_view(review, path, with_diff),
             on_done=lambda view: self._show_file(request, view, change),
             on_error=lambda err: self._show_file_error(request, err),
+            owner=self,
         )
 
     def _show_file(self, request: int, view: FileView, change: str) -> None:
-        if request != self._view_request:
+        if not shiboken6.isValid(self.viewer) or request != self._view_request:
             return  # the person already chose another file
         self._code_highlighter = None
         self._code_highlighter = CodeHighlighter(self.viewer.document(), language_for(view.path))

@@ -1,9 +1,12 @@
 """Settings of one network connection (profile), plus the two app-wide choices (start at login,
-keep running in the tray). Saving writes the profile through ProfileStore on a worker thread."""
+keep running in the tray). Saving changes only the dialog's own fields of the saved profile,
+through ProfileStore.update on a worker thread, so an approval the session saved while the dialog
+was open stays."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QSystemTrayIcon,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -30,9 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core import autostart
+from fedgui.core.download_limit import DEFAULT_LIMIT_MB
 from fedgui.core.execution.resource_limits import MANAGED_VARIABLES
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 GPU_CHOICES = (
     ("Let the network's code decide", "auto"),
@@ -90,8 +95,28 @@ class SettingsDialog(QDialog):
             self.gpu.addItem(f"Graphics card {profile.gpu}", profile.gpu)
             index = self.gpu.count() - 1
         self.gpu.setCurrentIndex(index)
+        self.step_limit = QSpinBox()
+        self.step_limit.setRange(0, 7 * 24 * 60)
+        self.step_limit.setSuffix(" minutes")
+        self.step_limit.setSpecialValueText("As long as the network waits for a round")
+        self.step_limit.setValue(profile.step_time_limit_minutes or 0)
+        self.step_limit.setAccessibleName("Time limit for one training or validation step")
+        self.step_limit.setToolTip(
+            "A step still running after this is stopped and reported to the network as failed. "
+            "By default: the round time limit the network sends with each training task."
+        )
+        self.download_limit = QSpinBox()
+        self.download_limit.setRange(1, 1_000_000)
+        self.download_limit.setSuffix(" MB")
+        self.download_limit.setValue(profile.download_limit_mb or DEFAULT_LIMIT_MB)
+        self.download_limit.setAccessibleName("Largest download")
+        self.download_limit.setToolTip(
+            "fedgui stops and deletes a compute package or model download that is larger than this."
+        )
         self.tls_verify = QCheckBox("&Check the network's security certificate (recommended)")
         self.tls_verify.setChecked(profile.tls_verify)
+        self.require_tls = QCheckBox("Re&quire a secure connection (never send the token unencrypted)")
+        self.require_tls.setChecked(profile.require_tls)
         self.ca_bundle = QLineEdit(str(profile.ca_bundle or ""))
         self.ca_bundle.setPlaceholderText("The system's certificates")
         self.ca_bundle.setAccessibleName("Certificate file")
@@ -105,6 +130,13 @@ class SettingsDialog(QDialog):
         self.start_at_login.setEnabled(autostart.is_supported())
         self.minimize_to_tray = QCheckBox("&Keep taking part in the tray when the window is closed")
         self.minimize_to_tray.setChecked(preferences.minimize_to_tray)
+        self.tray_note = QLabel(NO_TRAY_NOTE)
+        self.tray_note.setWordWrap(True)
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            # Say what really happens here instead of promising a tray that does not exist.
+            self.minimize_to_tray.setEnabled(False)
+            self.minimize_to_tray.setChecked(False)
+        self.tray_note.setVisible(not self.minimize_to_tray.isEnabled())
 
         self.env_table = QTableWidget(0, 2)
         self.env_table.setHorizontalHeaderLabels(["Name", "Value"])
@@ -135,6 +167,7 @@ class SettingsDialog(QDialog):
         )
         data_form.addRow(self._labelled("Processor &threads:", self.threads), self.threads)
         data_form.addRow(self._labelled("&Graphics card:", self.gpu), self.gpu)
+        data_form.addRow(self._labelled("Time li&mit for one step:", self.step_limit), self.step_limit)
         env_buttons = QHBoxLayout()
         env_buttons.addWidget(add_button)
         env_buttons.addWidget(remove_button)
@@ -149,6 +182,8 @@ class SettingsDialog(QDialog):
         network_box = QGroupBox("Connection")
         network_form = QFormLayout(network_box)
         network_form.addRow(self.tls_verify)
+        network_form.addRow(self.require_tls)
+        network_form.addRow(self._labelled("Largest do&wnload:", self.download_limit), self.download_limit)
         network_form.addRow(
             self._labelled("&Certificate file:", self.ca_bundle), self._with_browse(self.ca_bundle, False)
         )
@@ -158,6 +193,7 @@ class SettingsDialog(QDialog):
         app_layout = QVBoxLayout(app_box)
         app_layout.addWidget(self.start_at_login)
         app_layout.addWidget(self.minimize_to_tray)
+        app_layout.addWidget(self.tray_note)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -204,11 +240,12 @@ class SettingsDialog(QDialog):
     def add_variable(self, name: str, value: str, edit: bool = False) -> None:
         row = self.env_table.rowCount()
         self.env_table.insertRow(row)
-        self.env_table.setItem(row, 0, QTableWidgetItem(name))
+        name_item = QTableWidgetItem(name)
+        self.env_table.setItem(row, 0, name_item)
         self.env_table.setItem(row, 1, QTableWidgetItem(value))
         if edit:
             self.env_table.setCurrentCell(row, 0)
-            self.env_table.editItem(self.env_table.item(row, 0))
+            self.env_table.editItem(name_item)
 
     def remove_selected_variable(self) -> None:
         rows = sorted({index.row() for index in self.env_table.selectedIndexes()}, reverse=True)
@@ -228,27 +265,49 @@ class SettingsDialog(QDialog):
 
     # --- saving -------------------------------------------------------------------------------
 
-    def edited_profile(self) -> Profile:
-        """The profile with the dialog's values (raises ValueError with a plain message)."""
-        profile = copy.deepcopy(self.profile)
-        for name in self.variables():
+    def chosen_data_folder(self) -> Path | None:
+        folder = self.data_folder.text().strip()
+        return Path(folder).expanduser() if folder else None
+
+    def edits(self) -> Callable[[Profile], None]:
+        """The dialog's values as a change to the saved profile, read now on the UI thread
+        (raises ValueError with a plain message)."""
+        variables = self.variables()
+        for name in variables:
             if not name.replace("_", "").isalnum() or name[0].isdigit():
                 raise ValueError(
                     f"“{name}” cannot be the name of an environment variable. "
                     "Use letters, digits and _ only, not starting with a digit."
                 )
-        folder = self.data_folder.text().strip()
-        profile.data_folder = Path(folder).expanduser() if folder else None
-        profile.base_python = self.interpreter.text().strip() or None
-        profile.cpu_thread_limit = self.threads.value() or None
-        profile.gpu = self.gpu.currentData()
-        profile.tls_verify = self.tls_verify.isChecked()
+        data_folder = self.chosen_data_folder()
+        base_python = self.interpreter.text().strip() or None
+        cpu_thread_limit = self.threads.value() or None
+        gpu = self.gpu.currentData()
+        step_time_limit_minutes = self.step_limit.value() or None
+        tls_verify = self.tls_verify.isChecked()
+        require_tls = self.require_tls.isChecked()
+        limit = self.download_limit.value()
+        download_limit_mb = None if limit == DEFAULT_LIMIT_MB else limit
         bundle = self.ca_bundle.text().strip()
-        profile.ca_bundle = Path(bundle).expanduser() if bundle else None
-        profile.log_retention_days = self.retention.value()
+        ca_bundle = Path(bundle).expanduser() if bundle else None
+        retention = self.retention.value()
         # Only the choices are stored; the runner turns them into variables (resource_limits).
-        profile.extra_env = {k: v for k, v in self.variables().items() if k not in MANAGED_VARIABLES}
-        return profile
+        extra_env = {k: v for k, v in variables.items() if k not in MANAGED_VARIABLES}
+
+        def apply(profile: Profile) -> None:
+            profile.data_folder = data_folder
+            profile.base_python = base_python
+            profile.cpu_thread_limit = cpu_thread_limit
+            profile.gpu = gpu
+            profile.step_time_limit_minutes = step_time_limit_minutes
+            profile.tls_verify = tls_verify
+            profile.require_tls = require_tls
+            profile.download_limit_mb = download_limit_mb
+            profile.ca_bundle = ca_bundle
+            profile.log_retention_days = retention
+            profile.extra_env = dict(extra_env)
+
+        return apply
 
     def edited_preferences(self) -> AppPreferences:
         return AppPreferences(
@@ -257,27 +316,27 @@ class SettingsDialog(QDialog):
 
     def save(self) -> None:
         try:
-            profile = self.edited_profile()
+            apply = self.edits()
         except ValueError as error:
             self._show_problem(str(error))
             return
         preferences = self.edited_preferences()
-        store = self.store
+        store, profile_id, data_folder = self.store, self.profile.id, self.chosen_data_folder()
         login_changed = preferences.start_at_login != self.preferences.start_at_login
 
         def write() -> tuple[Profile, AppPreferences]:
             # The data folder may be a network share that takes a while to answer.
-            if profile.data_folder is not None and not profile.data_folder.is_dir():
-                raise ValueError(
-                    f"The data folder {profile.data_folder} does not exist. Choose an existing folder."
-                )
-            store.save(profile)
+            if data_folder is not None and not data_folder.is_dir():
+                raise ValueError(f"The data folder {data_folder} does not exist. Choose an existing folder.")
+            # Re-reads the saved profile and changes only this dialog's fields: an approval the
+            # session saved while the dialog was open stays.
+            profile = store.update(profile_id, apply)
             if login_changed and autostart.is_supported():
                 autostart.set_enabled(preferences.start_at_login)
             return profile, preferences
 
         self.save_button.setEnabled(False)
-        run_in_background(write, on_done=self._saved, on_error=self._save_failed)
+        run_in_background(write, on_done=self._saved, on_error=self._save_failed, owner=self)
 
     def _saved(self, result: tuple[Profile, AppPreferences]) -> None:
         profile, preferences = result
@@ -294,6 +353,13 @@ class SettingsDialog(QDialog):
     def _show_problem(self, text: str) -> None:
         self.problem.setText(text)
         self.problem.show()
+
+
+NO_TRAY_NOTE = (
+    "This desktop has no system tray, so fedgui cannot keep taking part with its window closed: "
+    "closing the window asks whether to quit and stop taking part. fedgui takes part again the "
+    "next time it starts."
+)
 
 
 class PreferencesStore:
@@ -329,6 +395,17 @@ class PreferencesStore:
     @last_profile_id.setter
     def last_profile_id(self, profile_id: str | None) -> None:
         self._settings.setValue("last_profile_id", profile_id or "")
+
+    @property
+    def taking_part_profile_id(self) -> str | None:
+        """The profile that was taking part when fedgui last closed (None after a Stop): it
+        resumes after a restart, with the package approved before only."""
+        value = self._settings.value("taking_part_profile_id")
+        return str(value) if value else None
+
+    @taking_part_profile_id.setter
+    def taking_part_profile_id(self, profile_id: str | None) -> None:
+        self._settings.setValue("taking_part_profile_id", profile_id or "")
 
     @property
     def tray_notice_shown(self) -> bool:

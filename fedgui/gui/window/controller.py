@@ -7,11 +7,14 @@ package under review) and learns all of it from events, on the UI thread; it nev
 session's attributes, which belong to the session's thread. Views subscribe to
 :attr:`SessionController.event_arrived` (every event but log lines; those go from the bus straight
 into the log view's batch) and to :attr:`profile_changed`.
+
+Each session emits into a bus of its own, passed on to :attr:`SessionController.bus` only while
+it is the current one: a session let go (the person switched networks) still says "stopped" a
+moment later, and that must not reach the views of the next one.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -28,11 +31,8 @@ from fedgui.core.events import (
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.secrets import SecretStore
-from fedgui.core.session.states import SessionState
-from fedgui.gui.window.status_panel import NOT_RUNNING
-from fedgui.gui.workers import run_in_background
-
-log = logging.getLogger(__name__)
+from fedgui.core.session.states import NOT_RUNNING, SessionState
+from fedgui.gui.threads import main_thread_sink, run_in_background
 
 
 class SessionLike(Protocol):
@@ -44,7 +44,9 @@ class SessionLike(Protocol):
     def resume(self) -> None: ...
     def request_stop(self) -> None: ...
     def stop_and_wait(self, timeout: float = 30.0) -> None: ...
-    def approve_package(self, checksum: str) -> None: ...
+    def approve_package(
+        self, checksum: str, permissions: Any = None, run_unisolated: bool = False
+    ) -> None: ...
     def reject_package(self) -> None: ...
     def update_token(self, token: str) -> None: ...
     def retry(self) -> None: ...
@@ -72,7 +74,6 @@ class SessionController(QObject):
     profile_changed = Signal(object)  # the shown profile, after a switch, a settings save or an approval
     token_saved = Signal()
     token_not_saved = Signal(object)  # the exception; the session uses the token anyway
-    _delivered = Signal(object)  # from the emitting thread; Qt queues it to the UI thread
 
     def __init__(self, session_factory: SessionFactory, secrets: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -83,7 +84,8 @@ class SessionController(QObject):
         self.state = SessionState.IDLE
         self.review: ReviewNeeded | None = None  # the package waiting for the person, from the session
         self.bus = EventBus()
-        self._delivered.connect(self._on_event)
+        self._generation = 0  # counts sessions let go; events carry the count they were sent in
+        self._to_ui_thread = main_thread_sink(self._on_sent_event, owner=self)
         self._unsubscribe = self.bus.subscribe(self._from_bus)
 
     @property
@@ -92,10 +94,20 @@ class SessionController(QObject):
 
     # --- events -------------------------------------------------------------------------------
 
+    def _from_session(self, event: Event, generation: int) -> None:
+        # On the session's thread: pass on only what the current session says.
+        if generation == self._generation:
+            self.bus.emit(event)
+
     def _from_bus(self, event: Event) -> None:
         # On the emitting thread: hand over and return at once. Log lines never cross one by one.
         if not isinstance(event, LogLine):
-            self._delivered.emit(event)
+            self._to_ui_thread((self._generation, event))
+
+    def _on_sent_event(self, sent: tuple[int, Event]) -> None:
+        generation, event = sent
+        if generation == self._generation:  # else sent before its session was let go
+            self._on_event(event)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, StateChanged):
@@ -121,7 +133,7 @@ class SessionController(QObject):
         old = self.session
         if old is not None and self.running:
             old.request_stop()
-        self.session = None
+        self._let_go()
         self.profile = profile
         self.review = None
         self.profile_changed.emit(profile)
@@ -134,8 +146,19 @@ class SessionController(QObject):
             return
         self.profile = profile
         if not self.running:
-            self.session = None
+            self._let_go()
         self.profile_changed.emit(profile)
+
+    def _let_go(self) -> None:
+        """Forget the session; whatever it still says is dropped."""
+        self.session = None
+        self._generation += 1
+
+    def _new_session(self, profile: Profile) -> SessionLike:
+        generation = self._generation
+        session_bus = EventBus()
+        session_bus.subscribe(lambda event: self._from_session(event, generation))
+        return self.session_factory(profile, session_bus)
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -149,9 +172,9 @@ class SessionController(QObject):
         if self.running:
             return True
         if self.state is SessionState.STOPPED:
-            self.session = None  # a stopped session's thread has ended: start with a fresh one
+            self._let_go()  # a stopped session's thread has ended: start with a fresh one
         if self.session is None:
-            self.session = self.session_factory(self.profile, self.bus)
+            self.session = self._new_session(self.profile)
         self.session.start()  # starts the session thread and returns at once
         return True
 
@@ -167,10 +190,15 @@ class SessionController(QObject):
         if self.session is not None:
             self.session.retry()
 
-    def approve(self, checksum: str) -> None:
-        """The person approved the package under review; the session saves the approval."""
-        if self.session is not None:
+    def approve(self, checksum: str, permissions: Any = None, run_unisolated: bool = False) -> None:
+        """The person approved the package under review (with what they allowed this version
+        beyond the isolation, and their agreement to run unisolated); the session saves it."""
+        if self.session is None:
+            return
+        if permissions is None and not run_unisolated:
             self.session.approve_package(checksum)
+        else:
+            self.session.approve_package(checksum, permissions, run_unisolated)
 
     def reject(self) -> None:
         if self.session is not None:
@@ -191,7 +219,10 @@ class SessionController(QObject):
                     session.update_token(token)
 
         run_in_background(
-            store_and_use, on_done=lambda _r: self.token_saved.emit(), on_error=self.token_not_saved.emit
+            store_and_use,
+            on_done=lambda _r: self.token_saved.emit(),
+            on_error=self.token_not_saved.emit,
+            owner=self,
         )
 
     def stop_then(self, finished: Callable[[], None]) -> None:
@@ -201,5 +232,8 @@ class SessionController(QObject):
             QTimer.singleShot(0, finished)  # never inside the caller (it may be a closeEvent)
             return
         run_in_background(
-            session.stop_and_wait, on_done=lambda _r: finished(), on_error=lambda _e: finished()
+            session.stop_and_wait,
+            on_done=lambda _r: finished(),
+            on_error=lambda _e: finished(),
+            owner=self,
         )

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 from fedgui.core.history.records import TaskRecord
 from fedgui.core.history.store import HistoryStore
 from fedgui.gui.common import theme
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.common.metric_names import is_count, metric_label
+from fedgui.gui.threads import run_in_background
 
 #: Metrics shown in the "key metric" column, first one present wins.
 KEY_METRIC_PREFERENCE = (
@@ -48,7 +49,7 @@ KIND_WORDS = {
     "validate": "Validation",
     "predict": "Prediction",
     "startup": "Package start-up",
-    "preview": "Local preview",
+    "preview": "Check before training",
 }
 STATUS_WORDS = {
     "ok": "Done",
@@ -74,12 +75,29 @@ class HistoryRow:
 
 
 def pick_key_metric(values: dict) -> str:
-    """The most telling number of a task's metrics, as text."""
+    """The most telling number of a task's metrics, as words and a number ("Test loss 0.21")."""
     numeric = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if not numeric:
         return ""
-    key = next((k for k in KEY_METRIC_PREFERENCE if k in numeric), sorted(numeric)[0])
-    return f"{key} {format_number(numeric[key])}"
+    learning = sorted(k for k in numeric if not is_count(k))
+    if not learning:
+        learning = ["num_examples"] if "num_examples" in numeric else sorted(numeric)
+    key = next((k for k in KEY_METRIC_PREFERENCE if k in learning), learning[0])
+    return f"{metric_label(key)} {format_number(numeric[key])}"
+
+
+def training_key_metric(history: HistoryStore, task_id: str) -> str:
+    """For a training: the package's own loss (its last FEDGUI_METRIC value) when it reports one,
+    else its other last reported values, else the training metadata (examples, epochs)."""
+    last: dict = {}
+    for metric in history.metrics_for(task_id, "live"):
+        if metric.is_number:
+            last[metric.key] = metric.value
+    losses = {k: v for k, v in last.items() if "loss" in k.lower()}
+    if losses or last:
+        return pick_key_metric(losses or last)
+    values = {m.key: m.value for m in history.metrics_for(task_id, "training_metadata") if m.is_number}
+    return pick_key_metric(values)
 
 
 def format_number(value: float) -> str:
@@ -115,9 +133,10 @@ def load_history_rows(history: HistoryStore, profile_id: str | None, limit: int 
     rows = []
     for task in history.tasks(profile_id, limit=limit):
         metric = ""
-        if task.status == "ok" and task.kind in ("validate", "train", "preview"):
-            source = "training_metadata" if task.kind == "train" else "validation"
-            values = {m.key: m.value for m in history.metrics_for(task.id, source) if m.is_number}
+        if task.status == "ok" and task.kind == "train":
+            metric = training_key_metric(history, task.id)
+        elif task.status == "ok" and task.kind in ("validate", "preview"):
+            values = {m.key: m.value for m in history.metrics_for(task.id, "validation") if m.is_number}
             metric = pick_key_metric(values)
         rows.append(HistoryRow(task, metric))
     return rows
@@ -212,7 +231,7 @@ class HistoryTable(QWidget):
         self.details = QLabel("Double-click a task to read its log.")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.open_button = QPushButton("&Open log…")
+        self.open_button = QPushButton("Open lo&g…")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(lambda: self._open_index(self.table.currentIndex()))
         self.refresh_button = QPushButton("Reloa&d")
@@ -245,6 +264,7 @@ class HistoryTable(QWidget):
             lambda: load_history_rows(history, profile_id),
             on_done=self._set_rows,
             on_error=lambda error: self.details.setText(f"The history could not be read: {error}"),
+            owner=self,
         )
 
     def _set_rows(self, rows: list[HistoryRow]) -> None:

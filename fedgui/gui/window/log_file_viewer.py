@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import run_in_background
 
 #: Bigger logs show only their end: the start of a huge log is rarely what a person looks for.
 MAX_SHOWN_BYTES = 4 * 1024 * 1024
@@ -50,7 +50,9 @@ class LogFileViewer(QDialog):
         if path is None:
             self._show_error(FileNotFoundError())
         else:
-            run_in_background(lambda: read_log_tail(path), on_done=self._show, on_error=self._show_error)
+            run_in_background(
+                lambda: read_log_tail(path), on_done=self._show, on_error=self._show_error, owner=self
+            )
 
     def _show(self, result: tuple[str, bool]) -> None:
         text, cut = result

@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from fedgui.core.events import Event, EventBus, LogLine
+from fedgui.gui.threads import run_in_background
 from fedgui.gui.window.log_model import LogFilter, LogListModel, LogRing, format_line, source_label
-from fedgui.gui.workers import run_in_background
 
 DEFAULT_CAPACITY = 10_000
 FLUSH_INTERVAL_MS = 50
@@ -87,7 +87,7 @@ class LogView(QWidget):
         self.search_field.setAccessibleName("Find in log")
         self.search_field.setClearButtonEnabled(True)
         self.search_field.returnPressed.connect(self.find_next)
-        self.find_prev_button = QPushButton("Previ&ous")
+        self.find_prev_button = QPushButton("Previous")
         self.find_prev_button.setToolTip("Find the previous line with this text (Shift+F3)")
         self.find_prev_button.clicked.connect(self.find_previous)
         self.find_next_button = QPushButton("Ne&xt")
@@ -393,7 +393,7 @@ class LogView(QWidget):
             Path(path).write_text(text, encoding="utf-8")
             return str(path)
 
-        run_in_background(write, on_done=self.saved.emit, on_error=self._save_error)
+        run_in_background(write, on_done=self.saved.emit, on_error=self._save_error, owner=self)
 
     def _save_error(self, error: BaseException) -> None:
         message = f"The log could not be saved: {error}"

@@ -10,7 +10,6 @@ worker thread.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from typing import Any
@@ -43,24 +42,25 @@ from fedgui.core.events import (
     TransferProgress,
     client_line,
 )
+from fedgui.core.execution.sandbox import describe_for_profile
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile, ProfileStore
-from fedgui.core.session.states import SessionState
+from fedgui.core.session.states import NOT_RUNNING, SessionState
 from fedgui.gui.common import theme
 from fedgui.gui.review.dialog import PackageReviewDialog
 from fedgui.gui.settings.dialog import AppPreferences, PreferencesStore, SettingsDialog
+from fedgui.gui.threads import run_in_background
 from fedgui.gui.window.controller import SessionController, SessionFactory, real_session_factory
 from fedgui.gui.window.history_table import KIND_WORDS, HistoryTable
 from fedgui.gui.window.log_file_viewer import LogFileViewer
 from fedgui.gui.window.log_view import LogView
 from fedgui.gui.window.metric_plots import MetricPlots
+from fedgui.gui.window.overview import Overview
+from fedgui.gui.window.plain_words import plain_headline
 from fedgui.gui.window.resource_meter import ResourceMeter
-from fedgui.gui.window.status_panel import NOT_RUNNING, StatusPanel, button_states, headline
+from fedgui.gui.window.status_panel import StatusPanel, button_states
 from fedgui.gui.window.tray import Tray
 from fedgui.gui.wizard.wizard import ConnectionWizard
-from fedgui.gui.workers import run_in_background
-
-log = logging.getLogger(__name__)
 
 STARTUP_MARKER_VARIABLE = "FEDGUI_STARTUP_MARKER"  # "-" prints FIRST_SHOWN, else a file path
 
@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.preferences: AppPreferences = self.preferences_store.preferences()
         self.profiles = list(profiles)
         self.really_quit = False
+        self.quit_question: QMessageBox | None = None
         self._shown_once = False
         self._open_dialogs: list[QWidget] = []
         self.controller = SessionController(
@@ -104,7 +105,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("fedgui")
         self.setWindowIcon(theme.app_icon())
-        self.resize(1180, 760)
+        self.resize(*fitting_size(1180, 720))
         self._build_widgets()
         self._build_actions()
         self.log_view.attach(self.controller.bus)
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
 
     def _build_widgets(self) -> None:
         self.status_panel = StatusPanel()
+        self.overview = Overview()
         self.log_view = LogView()
         self.plots = MetricPlots()
         self.history_table = HistoryTable()
@@ -134,10 +136,12 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Views")
-        self.tabs.addTab(self.log_view, "&Live log")
+        # The overview first: a person sees what is happening in words; the log is the details.
+        self.tabs.addTab(self.overview, "&Overview")
         self.tabs.addTab(self.plots, "&Results")
         self.tabs.addTab(self.history_table, "H&istory")
         self.tabs.addTab(resource_page, "&Computer use")
+        self.tabs.addTab(self.log_view, "Details: &log")
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -276,6 +280,7 @@ class MainWindow(QMainWindow):
             )
         )
         self.plots.set_source(self.history, profile.id)
+        self.overview.set_source(self.history, profile.id)
         self.history_table.set_source(self.history, profile.id)
         self.resource_meter.reset()
         self.status_panel.set_combiner("")
@@ -285,9 +290,20 @@ class MainWindow(QMainWindow):
     def _show_profile(self, profile: Profile) -> None:
         self.profiles = [profile if p.id == profile.id else p for p in self.profiles]
         self.status_panel.set_network(profile.display_name, profile.controller_url)
+        self._show_isolation(profile)
         self._fill_profile_choice()
         self.setWindowTitle(f"fedgui — {profile.display_name}")
         self._update_controls()
+
+    def _show_isolation(self, profile: Profile) -> None:
+        """What the package can reach, in the status panel (off the UI thread: it starts a process)."""
+
+        def show(text: str) -> None:
+            shown = self.controller.profile
+            if shown is not None and shown.id == profile.id:
+                self.status_panel.set_isolation(text)
+
+        run_in_background(lambda: describe_for_profile(profile), show, owner=self)
 
     def set_profiles(self, profiles: list[Profile], select_id: str | None = None) -> None:
         self.profiles = list(profiles)
@@ -312,7 +328,7 @@ class MainWindow(QMainWindow):
                 new = [p for p in profiles if p.id not in known]
                 self.set_profiles(profiles, new[0].id if new else None)
 
-            run_in_background(self.profile_store.list, on_done=done)
+            run_in_background(self.profile_store.list, on_done=done, owner=self)
 
         dialog.finished.connect(reload_profiles)
         dialog.open()
@@ -341,14 +357,24 @@ class MainWindow(QMainWindow):
         was_idle = not self.controller.running and self.controller.state is not SessionState.PAUSED
         if not self.controller.start_or_resume():
             self.add_network()  # nothing to start with yet
-        elif was_idle:
+            return
+        if self.controller.profile is not None:
+            self.preferences_store.taking_part_profile_id = self.controller.profile.id
+        if was_idle:
             self.log_view.submit(client_line("Starting to take part."))
+        else:
+            self.log_view.submit(client_line("You resumed taking part."))
 
     def pause(self) -> None:
+        self.log_view.submit(
+            client_line("You paused taking part: the current task finishes, then no new work.")
+        )
         self.controller.pause()
 
     def stop(self) -> None:
         self.status_panel.stop_button.setEnabled(False)
+        self.log_view.submit(client_line("You stopped taking part."))
+        self.preferences_store.taking_part_profile_id = None  # a Stop is not undone by a restart
         self.controller.stop()
 
     def retry(self) -> None:
@@ -383,8 +409,18 @@ class MainWindow(QMainWindow):
         review = self.controller.review
         if review is None:
             return None
-        dialog = PackageReviewDialog(review.package, review.previous, self, profile=self.controller.profile)
-        dialog.approved.connect(self.controller.approve)
+        profile = self.controller.profile
+        dialog = PackageReviewDialog(
+            review.package,
+            review.previous,
+            self,
+            last_approved=review.previous_checksum,
+            unisolated_agreed=bool(profile and profile.run_unisolated_agreed),
+            has_data_folder=bool(profile and profile.data_folder),
+        )
+        dialog.approved.connect(
+            lambda checksum: self.controller.approve(checksum, dialog.permissions, dialog.run_unisolated)
+        )
         dialog.rejected_package.connect(lambda _checksum: self.controller.reject())
         self._keep(dialog)
         dialog.open()
@@ -405,7 +441,7 @@ class MainWindow(QMainWindow):
             self.status_panel.set_extra(self.resource_meter.summary())
         elif isinstance(event, TaskStarted):
             what = KIND_WORDS.get(event.kind, event.kind).lower()
-            self.plots.start_live(f"{what}, round {event.round_id}" if event.round_id else what)
+            self.plots.start_live(f"{what}, round {event.round_id}" if event.round_id else what, event.kind)
             self.resource_meter.reset()
             self.history_table.reload()
         elif isinstance(event, TaskFinished):
@@ -413,6 +449,7 @@ class MainWindow(QMainWindow):
             self.status_panel.set_extra("")
             self.history_table.reload()
             self.plots.reload()
+            self.overview.reload()
         elif isinstance(event, TransferProgress):
             self.transfer_label.setText(_transfer_text(event))
 
@@ -421,7 +458,8 @@ class MainWindow(QMainWindow):
         self._notify(event)
         self.status_panel.show_state(state, event.detail, event.error, event.timestamp)
         buttons = button_states(state)
-        self.tray.show_state(state, headline(state, event.detail), buttons.start, buttons.pause)
+        self.tray.show_state(state, plain_headline(state, event.detail), buttons.start, buttons.pause)
+        self.overview.show_state(state, event.detail)
         self._update_controls()
         if state in NOT_RUNNING or state is SessionState.PAUSED:
             self.transfer_label.clear()
@@ -504,9 +542,39 @@ class MainWindow(QMainWindow):
             return
         if not self.really_quit:
             event.ignore()
-            self.quit_app()
+            if keeps_running:
+                self.ask_quit()
+            else:
+                self.quit_app()
             return
         super().closeEvent(event)
+
+    def ask_quit(self) -> None:
+        """No tray to keep working in: closing means quitting, so ask first (without blocking)."""
+        if self.quit_question is not None:
+            self.quit_question.raise_()
+            return
+        question = QMessageBox(self)
+        question.setIcon(QMessageBox.Icon.Question)
+        question.setWindowTitle("Quit fedgui?")
+        question.setText("Quit and stop taking part?")
+        question.setInformativeText(
+            "fedgui cannot keep taking part with its window closed here. If you quit now, it takes "
+            "part again the next time it starts."
+        )
+        quit_button = question.addButton("&Quit", QMessageBox.ButtonRole.AcceptRole)
+        keep = question.addButton("&Keep taking part", QMessageBox.ButtonRole.RejectRole)
+        question.setDefaultButton(keep)
+        self.quit_question = question
+
+        def answered(button) -> None:
+            self.quit_question = None
+            question.deleteLater()
+            if button is quit_button:
+                self.quit_app()
+
+        question.buttonClicked.connect(answered)
+        question.open()
 
     def quit_app(self) -> None:
         """Really stop: the session stops on a worker thread, then the app quits."""
@@ -560,6 +628,17 @@ def _tray_notice():
 
 def _state_of(event: Event, current: SessionState | None) -> SessionState | None:
     return event.state if isinstance(event, StateChanged) else current
+
+
+def fitting_size(width: int, height: int) -> tuple[int, int]:
+    """The wanted size, shrunk to the screen's free area (a 1366×768 screen with a task bar has
+    about 1366×720 for the window and its title bar)."""
+    screen = QApplication.primaryScreen()
+    if screen is None:
+        return width, height
+    free = screen.availableGeometry()
+    title_bar = 40
+    return min(width, free.width()), min(height, max(480, free.height() - title_bar))
 
 
 def _transfer_text(event: TransferProgress) -> str:

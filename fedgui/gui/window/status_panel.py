@@ -10,11 +10,11 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from fedgui.core.session.states import SessionState, describe
+from fedgui.core.session.states import NOT_RUNNING, SessionState
 from fedgui.gui.common import theme
+from fedgui.gui.window.plain_words import plain_headline
 
 #: States in which the session thread is not running at all.
-NOT_RUNNING = {SessionState.IDLE, SessionState.STOPPED}
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,13 @@ def button_states(state: SessionState) -> ButtonStates:
 
 
 def headline(state: SessionState, detail: str) -> str:
-    """The big line: the session's own detail ("training round 7") or the state in words."""
-    text = detail.strip() or describe(state)
-    return text[:1].upper() + text[1:]
+    """The big line, in plain words ("Training on your data (round 7)"); the session's own
+    detail stays in the log."""
+    return plain_headline(state, detail)
+
+
+#: Under the headline "The network has a new version of its code", next to [Review changes…].
+NEW_VERSION_TEXT = "Review it to keep taking part."
 
 
 class StatusPanel(QFrame):
@@ -71,6 +75,10 @@ class StatusPanel(QFrame):
         self.context_label = QLabel()
         self.context_label.setWordWrap(True)
         self.context_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.isolation_label = QLabel()
+        self.isolation_label.setWordWrap(True)
+        self.isolation_label.setAccessibleName("What the network's code can reach on this computer")
+        self.isolation_label.hide()
         self.problem_label = QLabel()
         self.problem_label.setWordWrap(True)
         self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -80,7 +88,7 @@ class StatusPanel(QFrame):
         self.token_button = QPushButton("Enter new to&ken…")
         self.token_button.setToolTip("Paste the new access token from your network's operator")
         self.token_button.clicked.connect(self.new_token_clicked)
-        self.review_button = QPushButton("Revie&w…")
+        self.review_button = QPushButton("Revie&w changes…")
         self.review_button.setToolTip("Look at the network's code before allowing it to run")
         self.review_button.clicked.connect(self.review_clicked)
         self.retry_button = QPushButton("Try &again")
@@ -109,6 +117,7 @@ class StatusPanel(QFrame):
         text = QVBoxLayout()
         text.addWidget(self.headline_label)
         text.addWidget(self.context_label)
+        text.addWidget(self.isolation_label)
         text.addWidget(self.problem_label)
         text.addLayout(actions)
         text.addStretch(1)
@@ -125,6 +134,7 @@ class StatusPanel(QFrame):
         self.setTabOrder(self.review_button, self.retry_button)
 
         self.network_text = ""
+        self.controller_url = ""
         self.combiner_text = ""
         self.extra_text = ""
         self.show_state(SessionState.IDLE)
@@ -132,10 +142,12 @@ class StatusPanel(QFrame):
     # --- updates ------------------------------------------------------------------------------
 
     def set_network(self, name: str, controller_url: str) -> None:
-        self.network_text = f"Network: {name} ({controller_url})"
+        self.network_text = f"Network: {name}"
+        self.controller_url = controller_url
         self._update_context()
 
     def set_combiner(self, combiner: str) -> None:
+        # The server's address is for support: a tooltip, not the text a person reads.
         self.combiner_text = f"Combiner: {combiner}" if combiner else ""
         self._update_context()
 
@@ -143,6 +155,11 @@ class StatusPanel(QFrame):
         """One more short fact, e.g. the running task's processor and memory use."""
         self.extra_text = text
         self._update_context()
+
+    def set_isolation(self, text: str) -> None:
+        """What the package can reach (``fedgui.core.execution.sandbox.describe_for_profile``)."""
+        self.isolation_label.setText(text)
+        self.isolation_label.setVisible(bool(text))
 
     def show_state(
         self,
@@ -157,6 +174,8 @@ class StatusPanel(QFrame):
         self.headline_label.setText(headline(state, detail))
         self.icon_label.setPixmap(theme.state_icon(state.value).pixmap(QSize(48, 48)))
         problem = str(error) if error else ""
+        if state is SessionState.REVIEW_NEEDED:
+            problem = NEW_VERSION_TEXT  # not two checksums and a command-line hint
         self.problem_label.setText(problem)
         self.problem_label.setVisible(bool(problem))
         self.token_button.setVisible(state in (SessionState.TOKEN_EXPIRED, SessionState.TOKEN_REJECTED))
@@ -171,6 +190,8 @@ class StatusPanel(QFrame):
 
     def _update_context(self) -> None:
         since = time.strftime("%H:%M", time.localtime(self.since))
-        where = "   ·   ".join(p for p in (self.network_text, self.combiner_text) if p)
+        where = self.network_text
+        technical = [f"Controller: {self.controller_url}" if self.controller_url else "", self.combiner_text]
+        self.context_label.setToolTip("\n".join(t for t in technical if t))
         when = "   ·   ".join(p for p in (f"Since {since}", self.extra_text) if p)
         self.context_label.setText(f"{where}\n{when}" if where else when)

@@ -30,6 +30,8 @@ class WizardContext:
     package_approved: bool = False
     environment: PythonEnvironment | None = None
     preview_summary: str = "not run"
+    #: Files counted in the data folder on the "This computer" page (None: not counted yet).
+    data_file_count: int | None = None
     package_cache: PackageCache = field(default_factory=PackageCache)
     _work_dir: Path | None = None
 
@@ -73,9 +75,8 @@ def save_profile(context: WizardContext, ready: bool) -> Profile:
 
 
 def display_name_for(url: str) -> str:
-    """A readable default name for a profile: the controller's host and port."""
+    """A readable default name for a profile: the network's host name (the port is a detail)."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url if "://" in url else f"//{url}")
-    host = parts.hostname or url
-    return f"FEDn at {host}" + (f":{parts.port}" if parts.port else "")
+    return f"FEDn at {parts.hostname or url}"

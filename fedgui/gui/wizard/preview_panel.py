@@ -2,7 +2,7 @@
 
 Used twice: on the welcome page for the bundled example, and on the preview page for the
 network's package with the person's data. The blocking work is a :class:`PreviewJob` that runs
-on a worker thread; its log lines come back through a Relay.
+on a worker thread; its log lines come back through gui.threads.main_thread_sink.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from fedgui.core.preview import PreviewResult
 from fedgui.gui.common.expandable_log import ExpandableLog
 from fedgui.gui.common.message import MessageBox, Tone, plain_error
 from fedgui.gui.common.metrics_table import MetricsTable
-from fedgui.gui.common.relay import Relay
-from fedgui.gui.workers import run_in_background
+from fedgui.gui.threads import main_thread_sink, run_in_background
 
 
 class PreviewJob(Protocol):
@@ -85,8 +84,7 @@ class PreviewPanel(QWidget):
         self._layout = layout
         self.log.expanded_changed.connect(lambda _expanded: self._update_stretch())
         self._update_stretch()
-        self._relay = Relay(self)
-        self._relay.received.connect(self._on_event)
+        self._sink = main_thread_sink(self._on_event, owner=self)
         self.run_button.clicked.connect(self.toggle_run)
 
     def _update_stretch(self) -> None:
@@ -114,13 +112,14 @@ class PreviewPanel(QWidget):
         self.status.show_text("Running the preview on this computer…", Tone.BUSY)
         self.run_button.setText("&Stop")
         self.train_box.setEnabled(False)
-        job = self.job_factory(self._relay.send, self.train_box.isChecked())
+        job = self.job_factory(self._sink, self.train_box.isChecked())
         self._job = job
         self.started.emit()
         run_in_background(
             job.run,
             on_done=lambda result: self._done(run_id, result),
             on_error=lambda err: self._failed(run_id, err),
+            owner=self,
         )
 
     def cancel(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
@@ -14,6 +13,7 @@ from fedgui.core.package.cache import PackageCache
 from fedgui.core.profile import Profile, ProfileStore
 from fedgui.core.secrets import SecretStore
 from fedgui.gui.common.message import plain_error
+from fedgui.gui.threads import run_in_background
 from fedgui.gui.wizard.context import WizardContext, save_profile
 from fedgui.gui.wizard.pages.computer import ComputerPage, default_client_name
 from fedgui.gui.wizard.pages.controller import ControllerPage
@@ -22,7 +22,6 @@ from fedgui.gui.wizard.pages.finish import FinishPage
 from fedgui.gui.wizard.pages.package import PackagePage
 from fedgui.gui.wizard.pages.preview import PreviewPage
 from fedgui.gui.wizard.pages.welcome import WelcomePage
-from fedgui.gui.workers import run_in_background
 
 
 class PageId(enum.IntEnum):
@@ -115,7 +114,7 @@ class ConnectionWizard(QWizard):
             QMessageBox.information(
                 self,
                 "Nothing to save yet",
-                "Enter the controller address first, so fedgui knows which network to connect to later.",
+                "Enter the network's address first, so fedgui knows which network to connect to later.",
             )
             self.controller_page.url_edit.setFocus()
             return
@@ -159,19 +158,15 @@ class ConnectionWizard(QWizard):
             return profile
 
         def saved(profile: Profile) -> None:
-            if not shiboken6.isValid(self):
-                return
             self._saving = False
             self.setEnabled(True)
             self.saved_profile, self.start_now = profile, start_now
             self.start_at_login = set_login and start_at_login
             self.profile_saved.emit(profile, start_now)
-            run_in_background(context.cleanup)  # removes the temp folder: disk work
+            run_in_background(context.cleanup, owner=None)  # removes the temp folder: disk work
             super(ConnectionWizard, self).accept()
 
         def failed(error: BaseException) -> None:
-            if not shiboken6.isValid(self):
-                return
             self._saving = False
             self.setEnabled(True)
             text = f"The connection could not be saved. {plain_error(error)}"
@@ -182,11 +177,11 @@ class ConnectionWizard(QWizard):
             else:
                 QMessageBox.warning(self, "Not saved", text)
 
-        run_in_background(save, on_done=saved, on_error=failed)
+        run_in_background(save, on_done=saved, on_error=failed, owner=self)
 
     def reject(self) -> None:
         self.welcome_page.example.cancel()
         self.environment_page.cleanupPage()
         self.preview_page.panel.cancel()
-        run_in_background(self.context.cleanup)
+        run_in_background(self.context.cleanup, owner=None)
         super().reject()

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import shiboken6
 from PySide6.QtWidgets import QLabel, QWizardPage
 
+from fedgui.gui.threads import run_in_background
 from fedgui.gui.wizard.context import WizardContext
-from fedgui.gui.workers import run_in_background
 
 
 class WizardPageBase(QWizardPage):
@@ -25,16 +24,7 @@ class WizardPageBase(QWizardPage):
     ) -> None:
         """Run ``fn`` on a worker; the callbacks are skipped if the page was destroyed meanwhile
         (the person closed the wizard while a download was still running)."""
-
-        def done(result: Any) -> None:
-            if shiboken6.isValid(self):
-                on_done(result)
-
-        def failed(error: BaseException) -> None:
-            if shiboken6.isValid(self):
-                on_error(error)
-
-        run_in_background(fn, on_done=done, on_error=failed)
+        run_in_background(fn, on_done=on_done, on_error=on_error, owner=self)
 
     def paragraph(self, text: str) -> QLabel:
         label = QLabel(text, self)

@@ -120,4 +120,5 @@ class ComputerPage(WizardPageBase):
         profile.client_name = self.name_edit.text().strip()
         assert self.summary.contents is not None
         profile.data_folder = self.summary.contents.folder.resolve()
+        self.context.data_file_count = self.summary.contents.file_count
         return True

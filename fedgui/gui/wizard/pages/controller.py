@@ -20,6 +20,7 @@ from fedgui.core.controller.connection_check import CHECKS, ConnectionReport, ch
 from fedgui.core.errors import FedguiError
 from fedgui.core.secrets import SecretBackendStatus
 from fedgui.gui.common.checklist import Checklist, CheckState
+from fedgui.gui.common.details import DetailsExpander
 from fedgui.gui.common.message import MessageBox, Tone, plain_error
 from fedgui.gui.wizard.context import display_name_for
 from fedgui.gui.wizard.pages.base import WizardPageBase
@@ -27,16 +28,31 @@ from fedgui.gui.wizard.pages.base import WizardPageBase
 _STATES = {"passed": CheckState.PASSED, "failed": CheckState.FAILED, "skipped": CheckState.SKIPPED}
 
 
-def describe_import(imported: ImportedClientConfig) -> str:
-    parts = [f"Read the configuration for {imported.profile.controller_url}."]
+def describe_import(imported: ImportedClientConfig, file_name: str = "the file") -> str:
+    """What the import brought, in plain words (the keys it ignored go to the details)."""
+    found = ["the network's address"]
     if imported.token:
-        parts.append("It contains a token; it is filled in below.")
-    parts += imported.notes
+        found.append("an access token")
+    if not imported.name_generated:
+        found.append(f"this computer's name in the network ({imported.profile.client_name})")
+    listed = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
+    return f"Read {file_name}: it has {listed}. fedgui now tests the connection."
+
+
+def import_details(imported: ImportedClientConfig) -> list[str]:
+    lines = [f"Controller: {imported.profile.controller_url}", *imported.notes]
     if imported.unknown_keys:
-        parts.append(
-            "fedgui does not know these settings and ignores them: " + ", ".join(imported.unknown_keys) + "."
-        )
-    return " ".join(parts)
+        lines.append("Settings fedgui does not know and ignores: " + ", ".join(imported.unknown_keys) + ".")
+    return lines
+
+
+def downloads_folder() -> Path:
+    """Where a client.yaml that came by email or browser is: the Downloads folder, else home."""
+    from PySide6.QtCore import QStandardPaths
+
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
+    folder = Path(location) if location else Path.home() / "Downloads"
+    return folder if folder.is_dir() else Path.home()
 
 
 def _what_to_do(report: ConnectionReport) -> str:
@@ -54,13 +70,14 @@ class ControllerPage(WizardPageBase):
         super().__init__()
         self.setTitle("Connect to your network")
         self.setSubTitle(
-            "Enter the controller address and the token your project admin gave you, or import the "
-            "client configuration file they sent."
+            "Enter the network's address and the token your project admin gave you, or import the "
+            "configuration file (client.yaml) they sent."
         )
         self.report: ConnectionReport | None = None
         self._tested_inputs: tuple[str, str] | None = None
         self._last_ok_url: str | None = None
         self._testing = False
+        self._test_request = 0
         self._keyring: SecretBackendStatus | None = None
         layout = QVBoxLayout(self)
 
@@ -68,17 +85,22 @@ class ControllerPage(WizardPageBase):
         self.import_button.setToolTip("A FEDn client.yaml file from your project admin")
         self.import_message = MessageBox(self)
         self.import_message.setVisible(False)
+        self.import_details = DetailsExpander("Details of the file", self)
         top = QHBoxLayout()
         top.addWidget(self.import_button)
         top.addStretch(1)
         layout.addLayout(top)
         layout.addWidget(self.import_message)
+        layout.addWidget(self.import_details)
 
         form = QFormLayout()
         self.url_edit = QLineEdit(self)
-        self.url_edit.setPlaceholderText("for example https://fedn.example.org or 192.168.1.20:8092")
-        self.url_edit.setAccessibleName("Controller address")
-        url_label = QLabel("Controller &address:", self)
+        self.url_edit.setPlaceholderText(
+            "the address your project admin gave you, e.g. https://fedn.example.org"
+        )
+        self.url_edit.setAccessibleName("Network address")
+        self.url_edit.setToolTip("The FEDn controller's address, with its port if it has one (host:port).")
+        url_label = QLabel("Network &address:", self)
         url_label.setBuddy(self.url_edit)
         form.addRow(url_label, self.url_edit)
         self.token_edit = QLineEdit(self)
@@ -115,6 +137,8 @@ class ControllerPage(WizardPageBase):
         self.result_message = MessageBox(self)
         self.result_message.setVisible(False)
         layout.addWidget(self.result_message)
+        self.details = DetailsExpander("Details", self)
+        layout.addWidget(self.details)
         layout.addStretch(1)
 
         self.setTabOrder(self.import_button, self.url_edit)
@@ -175,29 +199,42 @@ class ControllerPage(WizardPageBase):
         name, _filter = QFileDialog.getOpenFileName(
             self,
             "Import a FEDn client configuration",
-            str(Path.home()),
+            str(downloads_folder()),
             "Client configuration (*.yaml *.yml);;All files (*)",
         )
         if name:
             self.import_config(Path(name))
 
     def import_config(self, path: Path) -> None:
+        self._forget_results()
+        self.import_details.set_lines([])
         self.import_message.show_text(f"Reading {path.name}…", Tone.BUSY)
-        self.background(lambda: import_client_config(path), self._imported, self._import_failed)
+        self.background(
+            lambda: import_client_config(path), lambda i: self._imported(i, path), self._import_failed
+        )
 
-    def _imported(self, imported: ImportedClientConfig) -> None:
+    def _imported(self, imported: ImportedClientConfig, path: Path) -> None:
         context = self.context
         old = context.profile
         profile = imported.profile
-        if not profile.client_name or profile.client_name == profile.display_name:
-            profile.client_name = old.client_name
+        if imported.name_generated:
+            profile.client_name = old.client_name  # the file does not name this computer: keep ours
         context.profile = profile
         self.url_edit.setText(profile.controller_url)
-        if imported.token:
-            self.token_edit.setText(imported.token)
-        tone = Tone.WARNING if imported.unknown_keys else Tone.OK
-        self.import_message.show_text(describe_import(imported), tone)
-        self.test_button.setFocus()
+        self.token_edit.setText(imported.token or "")
+        self.import_message.show_text(describe_import(imported, path.name), Tone.OK)
+        self.import_details.set_lines(import_details(imported))
+        # The file is what the admin sent: test it right away instead of waiting for a click.
+        self.test_connection()
+
+    def _forget_results(self) -> None:
+        """Old results belong to other inputs: clear them so they cannot be mistaken for new ones."""
+        self.report = None
+        self._tested_inputs = None
+        self.checklist.reset()
+        self.result_message.setVisible(False)
+        self.details.set_lines([])
+        self.completeChanged.emit()
 
     def _import_failed(self, error: BaseException) -> None:
         self.import_message.show_text(plain_error(error), Tone.ERROR)
@@ -226,7 +263,7 @@ class ControllerPage(WizardPageBase):
     def test_connection(self) -> None:
         url, token = self._inputs()
         if not url:
-            self.result_message.show_text("Enter the controller address first.", Tone.WARNING)
+            self.result_message.show_text("Enter the network's address first.", Tone.WARNING)
             self.url_edit.setFocus()
             return
         profile = self.context.profile
@@ -241,22 +278,28 @@ class ControllerPage(WizardPageBase):
         self.checklist.reset()
         for key, _question in CHECKS:
             self.checklist.set_state(key, CheckState.RUNNING)
-        self.result_message.show_text("Talking to the controller…", Tone.BUSY)
+        self.details.set_lines([])
+        self.result_message.show_text("Talking to the network…", Tone.BUSY)
         self.completeChanged.emit()
         inputs = (url, token)
+        self._test_request += 1
+        request = self._test_request
         self.background(
             lambda: check_connection(url, token or None, client_id, name, preferred, verify),
-            lambda report: self._tested(inputs, report),
-            self._test_crashed,
+            lambda report: self._tested(request, inputs, report),
+            lambda error: self._test_crashed(request, error),
         )
 
-    def _tested(self, inputs: tuple[str, str], report: ConnectionReport) -> None:
+    def _tested(self, request: int, inputs: tuple[str, str], report: ConnectionReport) -> None:
+        if request != self._test_request:
+            return  # an older test, for inputs replaced since (a second import)
         self._testing = False
         self.test_button.setEnabled(True)
         self.report = report
         self._tested_inputs = inputs
         for key, (state, detail) in report.results.items():
             self.checklist.set_state(key, _STATES[state], detail)
+        self.details.set_lines(report.details)
         context = self.context
         context.connection_tested = report.ok
         if report.ok and self._last_ok_url not in (None, inputs[0]):
@@ -272,9 +315,12 @@ class ControllerPage(WizardPageBase):
             self.result_message.show_text(_what_to_do(report), Tone.ERROR)
         self.completeChanged.emit()
 
-    def _test_crashed(self, error: BaseException) -> None:
+    def _test_crashed(self, request: int, error: BaseException) -> None:
+        if request != self._test_request:
+            return
         self._testing = False
         self.test_button.setEnabled(True)
         self.checklist.reset()
         self.result_message.show_text(plain_error(error), Tone.ERROR)
+        self.details.set_lines([f"{type(error).__name__}: {error}"])
         self.completeChanged.emit()

@@ -17,7 +17,7 @@ from fedgui.core.execution.environment import (
 from fedgui.core.package.manifest import PythonEnvSpec
 from fedgui.gui.common.expandable_log import ExpandableLog
 from fedgui.gui.common.message import MessageBox, Tone, plain_error
-from fedgui.gui.common.relay import Relay
+from fedgui.gui.threads import main_thread_sink
 from fedgui.gui.wizard.pages.base import WizardPageBase
 
 
@@ -75,8 +75,7 @@ class EnvironmentPage(WizardPageBase):
         layout.addLayout(row)
         self.log = ExpandableLog("Show the installer's l&og (pip)", self)
         layout.addWidget(self.log, 1)
-        self._relay = Relay(self)
-        self._relay.received.connect(self._on_event)
+        self._sink = main_thread_sink(self._on_event, owner=self)
         self.retry_button.clicked.connect(self.start)
 
     def initializePage(self) -> None:
@@ -93,7 +92,7 @@ class EnvironmentPage(WizardPageBase):
         spec = context.package.manifest.python_env
         preferred = context.profile.base_python
         builder = self.builder
-        sink = self._relay.send
+        sink = self._sink
         self._request += 1
         request = self._request
         self._building = True

@@ -6,7 +6,8 @@ import importlib.util
 
 from PySide6.QtWidgets import QCheckBox, QVBoxLayout
 
-from fedgui.gui.common.message import MessageBox
+from fedgui.gui.common.details import DetailsExpander
+from fedgui.gui.common.message import MessageBox, Tone
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
 
@@ -14,22 +15,44 @@ AUTOSTART_AVAILABLE = importlib.util.find_spec("fedgui.core.autostart") is not N
 
 
 def summary_lines(context: WizardContext) -> list[str]:
+    """The summary in plain words; addresses, checksums and paths are in :func:`detail_lines`."""
     profile = context.profile
-    package = context.package
-    environment = context.environment
     token = "none needed"
     if context.token:
         token = "kept for this session only" if context.session_only else "kept in the password store"
+    files = context.data_file_count
+    counted = "" if files is None else f" ({files:,} file{'s' if files != 1 else ''})"
     return [
-        f"Connection: {profile.display_name}",
-        f"Controller: {profile.controller_url}",
+        f"Network: {profile.display_name}",
         f"Token: {token}",
         f"This computer's name in the network: {profile.client_name}",
-        f"Data folder: {profile.data_folder}",
-        f"Approved package: {package.checksum[:16]}…" if package else "Approved package: none",
-        f"Python: {environment.python}" if environment else "Python: not prepared",
+        f"Data folder: {profile.data_folder}{counted}",
+        "The network's code: approved by you"
+        if context.package_approved
+        else "The network's code: not approved",
+        "Python for the code: ready" if context.environment else "Python for the code: not prepared",
         f"Check on your data: {context.preview_summary}",
     ]
+
+
+def detail_lines(context: WizardContext) -> list[str]:
+    profile, package, environment = context.profile, context.package, context.environment
+    lines = [f"Controller: {profile.controller_url}", f"Client id: {profile.client_id}"]
+    if package is not None:
+        lines.append(f"Compute package checksum (SHA-256): {package.checksum}")
+    if environment is not None:
+        lines.append(f"Python: {environment.python}")
+    return lines
+
+
+def not_checked_warning(context: WizardContext) -> str:
+    """What could not be checked, in yellow on the Finish page; empty when everything was."""
+    if context.data_file_count == 0:
+        return (
+            "Not checked: your data folder has no files, so nobody has seen the network's code read your "
+            "data. Put your data in the folder before the first round, or go Back and choose another one."
+        )
+    return ""
 
 
 def autostart_supported() -> bool:
@@ -49,6 +72,11 @@ class FinishPage(WizardPageBase):
         self.summary = self.paragraph("")
         self.summary.setAccessibleName("Summary")
         layout.addWidget(self.summary)
+        self.warning = MessageBox(self)
+        self.warning.setVisible(False)
+        layout.addWidget(self.warning)
+        self.details = DetailsExpander("Details", self)
+        layout.addWidget(self.details)
         self.start_now_box = QCheckBox("&Start taking part now", self)
         self.start_now_box.setChecked(True)
         self.start_now_box.setToolTip("You can stop at any time from the main window.")
@@ -67,6 +95,12 @@ class FinishPage(WizardPageBase):
 
     def initializePage(self) -> None:
         self.summary.setText("\n".join(summary_lines(self.context)))
+        self.details.set_lines(detail_lines(self.context))
+        warning = not_checked_warning(self.context)
+        if warning:
+            self.warning.show_text(warning, Tone.WARNING)
+        else:
+            self.warning.setVisible(False)
         if autostart_supported():
             from fedgui.core import autostart
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
+from fedgui.core.execution.sandbox import detect_isolation
 from fedgui.core.package.cache import PreparedPackage
 from fedgui.core.progress import throttled
 from fedgui.gui.common.message import MessageBox, Tone, plain_error
-from fedgui.gui.common.relay import Relay
 from fedgui.gui.common.transfer_progress import TransferProgressBar
 from fedgui.gui.review.widget import PackageReviewWidget
+from fedgui.gui.threads import main_thread_sink, run_in_background
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
 
@@ -36,12 +38,12 @@ def download_and_prepare(context: WizardContext, progress) -> tuple[Path, Prepar
 
 def describe_verification(controller_checksum: str | None, pin: str | None) -> str:
     if pin:
-        return "Checksum verified: the download matches the one in your configuration file."
+        return "Verified: the download is exactly the code named in your configuration file."
     if controller_checksum:
-        return "Checksum verified: the download matches the one the controller published."
+        return "Verified: the download is exactly the code the network published."
     return (
-        "The controller publishes no checksum, so fedgui shows the download's own checksum below; "
-        "compare it with the one your project admin gave you, if any."
+        "The network publishes no fingerprint of its code, so fedgui shows the download's own "
+        "fingerprint below; compare it with the one your project admin gave you, if any."
     )
 
 
@@ -61,6 +63,8 @@ class PackagePage(WizardPageBase):
         layout.addWidget(self.status)
         self.review = PackageReviewWidget(self)
         layout.addWidget(self.review, 1)
+        # What approving allows depends on whether this computer can fence the code in.
+        run_in_background(detect_isolation, self.review.set_isolation, owner=self)
         row = QHBoxLayout()
         self.retry_button = QPushButton("&Download again", self)
         self.retry_button.setVisible(False)
@@ -77,8 +81,9 @@ class PackagePage(WizardPageBase):
         self.decision = MessageBox(self)
         self.decision.setVisible(False)
         layout.addWidget(self.decision)
-        self._relay = Relay(self)
-        self._relay.received.connect(lambda value: self.progress.update_progress(*value))
+        self._progress_sink: Callable[[tuple[int, int | None]], None] = main_thread_sink(
+            lambda value: self.progress.update_progress(*value), owner=self
+        )
         self.retry_button.clicked.connect(self.start_download)
         self.approve_button.clicked.connect(self.approve)
         self.reject_button.clicked.connect(self.reject)
@@ -97,8 +102,8 @@ class PackagePage(WizardPageBase):
         self.review.clear()
         self.decision.setVisible(False)
         self.progress.start()
-        self.status.show_text("Downloading the compute package from the controller…", Tone.BUSY)
-        progress = throttled(lambda done, total: self._relay.send((done, total)))
+        self.status.show_text("Downloading the network's code…", Tone.BUSY)
+        progress = throttled(lambda done, total: self._progress_sink((done, total)))
         self.background(lambda: download_and_prepare(context, progress), self._downloaded, self._failed)
 
     def _downloaded(self, result: tuple[Path, PreparedPackage]) -> None:
@@ -149,8 +154,7 @@ class PackagePage(WizardPageBase):
         if approved:
             assert context.package is not None
             self.decision.show_text(
-                f"Approved. fedgui will run this package ({context.package.checksum[:12]}…) and asks "
-                "you again if the network changes it.",
+                "Approved. fedgui will run this code, and asks you again if the network changes it.",
                 Tone.OK,
             )
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from fedgui.core.errors import FedguiError
 from fedgui.core.events import EventSink, client_line
 from fedgui.core.execution.errors import EntryPointCancelled
 from fedgui.core.preview import Preview, PreviewResult
+from fedgui.gui.common.message import MessageBox, Tone
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
 from fedgui.gui.wizard.preview_panel import PreviewPanel
@@ -19,16 +21,24 @@ from fedgui.gui.wizard.preview_panel import PreviewPanel
 # FEDn 0.33 lists and serves models to admin tokens only, so a client token is refused here even
 # though the same token will receive models from the combiner during real rounds.
 MODEL_REFUSED = (
-    "The network does not let this computer download its current model before joining (it allows "
-    "that only for admin tokens), so the check on your data cannot run now."
+    "This network lets only its administrators download its model before joining, so the check on "
+    "your data cannot run here."
+)
+CHECKED_WITHOUT_MODEL = (
+    "What was checked: the network's code was downloaded, verified and approved by you, and the Python "
+    "it needs is ready. Not checked yet: how the network's model does on your data. fedgui checks that "
+    "with the first model the network sends, on this computer and before it sends anything back, and "
+    "shows it in the main window as “How the network's model does on your data”."
+)
+EMPTY_FOLDER_WARNING = (
+    "Your data folder has no files, so this check ran without your data: it does not show whether the "
+    "network's code can read your data or how the model does on it. Put your data in the folder (or "
+    "go Back and choose another one) before the first round."
 )
 
 
 class ModelNotAvailable(FedguiError):
-    default_next_step = (
-        "You can still press Next and finish: the first real round runs the same validation step, "
-        "and its result appears in the main window."
-    )
+    default_next_step = CHECKED_WITHOUT_MODEL
 
 
 class NetworkPreview:
@@ -41,7 +51,8 @@ class NetworkPreview:
         self._sink = sink
         self._cancelled = threading.Event()
         self._preview: Preview | None = None
-        self._options = dict(
+        self._new_preview = functools.partial(
+            Preview,
             train=train,
             approved_checksums=list(profile.approved_checksums),
             base_python=profile.base_python,
@@ -56,9 +67,9 @@ class NetworkPreview:
     def run(self) -> PreviewResult:
         client = self._context.controller(timeout=30.0)
         try:
-            self._say("Asking the controller for the current model…")
+            self._say("Asking the network for its current model…")
             model_id = client.latest_model_id()
-            self._say(f"Downloading model {model_id}…")
+            self._say(f"Downloading the network's current model ({model_id})…")
             model = client.download_model(model_id, self._context.work_dir() / f"model-{model_id}.npz")
         except TokenRejected as err:
             if isinstance(err, TokenExpired):
@@ -69,7 +80,7 @@ class NetworkPreview:
         with self._lock:
             if self._cancelled.is_set():
                 raise EntryPointCancelled("validate")
-            self._preview = Preview(Path(self._archive), model, Path(self._data), **self._options)
+            self._preview = self._new_preview(Path(self._archive), model, Path(self._data))
         return self._preview.run()
 
     def cancel(self) -> None:
@@ -91,6 +102,9 @@ class PreviewPage(WizardPageBase):
             "data, here on this computer. Nothing is sent to the network."
         )
         layout = QVBoxLayout(self)
+        self.data_warning = MessageBox(self)
+        self.data_warning.setVisible(False)
+        layout.addWidget(self.data_warning)
         self.panel = PreviewPanel("&Run the check", allow_training=True, parent=self)
         self.panel.job_factory = lambda sink, train: NetworkPreview(self.context, sink, train)
         self.panel.finished.connect(self._finished)
@@ -98,6 +112,10 @@ class PreviewPage(WizardPageBase):
         layout.addWidget(self.panel, 1)
 
     def initializePage(self) -> None:
+        if self.context.data_file_count == 0:
+            self.data_warning.show_text(EMPTY_FOLDER_WARNING, Tone.WARNING)
+        else:
+            self.data_warning.setVisible(False)
         if self.panel.result is None and not self.panel.running:
             self.panel.start()
         self.completeChanged.emit()
@@ -106,8 +124,18 @@ class PreviewPage(WizardPageBase):
         self.panel.cancel()
 
     def _finished(self, ok: bool) -> None:
+        empty = self.context.data_file_count == 0
         if ok:
-            self.context.preview_summary = "validation ran on your data"
+            self.context.preview_summary = (
+                "ran, but your data folder is empty" if empty else "the network's code ran on your data"
+            )
+        elif isinstance(self.panel.error, ModelNotAvailable):
+            # Not a failure of anything the person did: say plainly what was and was not checked.
+            self.panel.status.show_text(f"{MODEL_REFUSED} {CHECKED_WITHOUT_MODEL}", Tone.WARNING)
+            self.panel.log.set_expanded(False)
+            self.context.preview_summary = (
+                "not possible before joining; fedgui checks the first model the network sends"
+            )
         elif isinstance(self.panel.error, EntryPointCancelled):
             self.context.preview_summary = "stopped before it finished"
         else:

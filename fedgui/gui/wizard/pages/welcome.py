@@ -18,9 +18,9 @@ PROMISE = (
 )
 STEPS = (
     "This assistant will:\n"
-    "  1. connect to your network's controller (your project admin gives you its address and a token),\n"
+    "  1. connect to your network (your project admin gives you its address and a token),\n"
     "  2. ask which folder holds your data,\n"
-    "  3. download the network's compute package and show you what it will run, for your approval,\n"
+    "  3. download the code the network wants to run here and show it to you, for your approval,\n"
     "  4. prepare the Python it needs,\n"
     "  5. try it once on your data, here, without sending anything."
 )

@@ -1,0 +1,54 @@
+"""Headless console: said once, every line timestamped (issue 11 §6)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from fedgui.cli.console import ConsoleRenderer
+from fedgui.core.errors import FedguiError
+from fedgui.core.events import LogLine, StateChanged, TaskStarted, client_line
+from fedgui.core.session.states import SessionState
+
+STAMP = re.compile(r"^\d\d:\d\d:\d\d ")
+
+
+def _render(events) -> list[str]:
+    out = io.StringIO()
+    renderer = ConsoleRenderer(out=out)
+    for event in events:
+        renderer(event)
+    return out.getvalue().splitlines()
+
+
+def test_waiting_is_said_once_and_reconnects_once_per_outage():
+    waiting = [StateChanged(state=SessionState.WAITING_FOR_PACKAGE)] * 20
+    outage = []
+    for delay in (1, 2, 4, 8, 16):
+        outage += [
+            StateChanged(state=SessionState.CONNECTING_CONTROLLER, detail="connecting to the network"),
+            client_line(f"the controller is down — reconnecting in {delay} s", "warning"),
+            StateChanged(state=SessionState.RECONNECTING, detail=f"reconnecting in {delay} s"),
+        ]
+    lines = _render([*waiting, *outage, StateChanged(state=SessionState.READY), *outage[:3]])
+    text = "\n".join(lines)
+    assert text.count("publish a compute package") == 1
+    assert text.count("reconnecting in") == 2 * 2  # the warning and the state, before and after READY
+
+
+def test_every_line_has_the_time_also_inside_a_long_message():
+    error = FedguiError("The package's 'train' step failed.\nLast lines:\n    boom", "Tell the operator.")
+    lines = _render(
+        [
+            StateChanged(state=SessionState.ERROR, detail="it failed", error=error),
+            LogLine(source="train", stream="stderr", text="one\ntwo"),
+            TaskStarted(task_id="t", kind="train", round_id="1", model_id="m", session_id="s"),
+        ]
+    )
+    assert len(lines) >= 6
+    assert all(STAMP.match(line) for line in lines), lines
+
+
+def test_the_package_output_is_never_deduplicated():
+    lines = _render([LogLine(source="train", stream="stdout", text="epoch 1")] * 3)
+    assert len(lines) == 3
