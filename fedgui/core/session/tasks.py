@@ -194,7 +194,7 @@ class TaskExecutor:
             ctx.round_timeouts[task.session_id] = network
         elif task.session_id:  # validations carry no round config
             network = ctx.round_timeouts.get(task.session_id)
-        return step_limit(getattr(ctx.profile, "step_time_limit_minutes", None), network)
+        return step_limit(ctx.profile.step_time_limit_minutes, network)
 
     def _train(
         self,
@@ -404,7 +404,7 @@ class TaskExecutor:
                 path,
                 progress=self._progress("model download"),
                 durable=False,
-                max_bytes=limit_bytes(getattr(self.ctx.profile, "download_limit_mb", None)),
+                max_bytes=limit_bytes(self.ctx.profile.download_limit_mb),
             )
 
         return download

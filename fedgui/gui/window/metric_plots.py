@@ -113,6 +113,7 @@ class MetricPlots(QWidget):
         self.plot_layout.setContentsMargins(0, 0, 0, 0)
         self.plot_layout.addWidget(self.empty_label)
         self.group_titles: dict[str, QLabel] = {}
+        self._hover_connected: set[str] = set()  # groups whose plot area reports the mouse
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -380,9 +381,9 @@ class MetricPlots(QWidget):
                 title += " (the package reports none yet)"
         self.group_titles[group].setText(f"<b>{title}</b>")
         self.group_titles[group].setVisible(visible or group == "live")
-        if not hasattr(area, "_hover_connected"):
+        if group not in self._hover_connected:
             area.scene().sigMouseMoved.connect(lambda pos, g=group: self._hover(g, pos))
-            area._hover_connected = True
+            self._hover_connected.add(group)
 
     def _xy(self, group: str, key: str) -> tuple[list[float], list[float]]:
         if group == "live":
