@@ -284,6 +284,13 @@ def table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
+def _load_run(item: dict) -> Run:
+    item = dict(item)
+    item["transfers"] = [Transfer(**t) for t in item["transfers"]]
+    item["load_before"] = tuple(item["load_before"])
+    return Run(**item)
+
+
 def details(run: Run) -> str:
     load = " ".join(f"{x:.2f}" for x in run.load_before)
     text = f"{run.client} {run.size_mb} MB rep {run.rep} (load before {load})"
@@ -314,7 +321,16 @@ def main() -> int:
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temp folder, removed)")
     parser.add_argument("--keep", action="store_true", help="keep the run folders (logs, statestores)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        help="print one table from the --json files of earlier runs, run nothing",
+    )
     args = parser.parse_args()
+    if args.combine:
+        print(table([_load_run(item) for path in args.combine for item in json.loads(path.read_text())]))
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s]
     clients = [c.strip() for c in args.clients.split(",") if c.strip()]
     ensure_environments()

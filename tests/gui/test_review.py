@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from fedgui.core.execution.sandbox import IsolationSupport
 from fedgui.core.package.cache import PackageCache, PreparedPackage
 from fedgui.core.profile import Profile
 from fedgui.gui.review.dialog import PackageReviewDialog, rejection_consequence
@@ -234,3 +235,19 @@ def test_the_update_review_is_in_plain_words(qtbot, two_versions):
     assert dialog.review_widget.tabs.isTabEnabled(1)  # "Changes": the previous version is known
     assert dialog.review_widget.changes_label.text().startswith("A new version of the code you approved")
     assert_plain(dialog, "the update review")
+
+
+def test_what_approving_allows_follows_the_isolation_of_this_computer(qtbot, two_versions):
+    """The review never says "it can use the network" where the code runs fenced in, and never
+    promises a fence this computer does not have."""
+    old, _new = two_versions
+    widget = PackageReviewWidget()
+    qtbot.addWidget(widget)
+    load(qtbot, widget, old)
+    widget.set_isolation(IsolationSupport("bwrap", "/usr/bin/bwrap"))
+    assert "without network access, it can read only your data folder" in widget.permissions.text()
+    widget.set_isolation(IsolationSupport("sandbox-exec", "/usr/bin/sandbox-exec"))
+    text = widget.permissions.text()
+    assert "without network access" in text and "your user account's rights" in text
+    widget.set_isolation(IsolationSupport("none", reason="bubblewrap is not installed"))
+    assert "it can use the network" in widget.permissions.text()

@@ -101,6 +101,7 @@ class PackageReviewDialog(QDialog):
 
     def set_isolation(self, support: IsolationSupport) -> None:
         self.isolation_panel.set_support(support, already_agreed=self._unisolated_agreed)
+        self.review_widget.set_isolation(support)
 
     def _loaded(self, _review: object) -> None:
         self._review_loaded = True

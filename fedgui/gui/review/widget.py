@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fedgui.core.execution.sandbox import IsolationSupport
 from fedgui.core.package.cache import PreparedPackage
 from fedgui.core.package.review import PackageReview, build_review
 from fedgui.core.package.visible_text import visible_command
@@ -48,19 +49,33 @@ def short_fingerprint(checksum: str) -> str:
     return " ".join(checksum[i : i + 4] for i in range(0, 12, 4))
 
 
-def describe_permissions(review: PackageReview) -> str:
-    """What approving allows, in plain words: a person approves the consequences, not a hash."""
+def describe_permissions(review: PackageReview, isolation: IsolationSupport | None = None) -> str:
+    """What approving allows, in plain words: a person approves the consequences, not a hash.
+    ``isolation`` is how this computer can fence the code in (None: not known yet)."""
     installs = [*review.build_dependencies, *review.dependencies] if review.python_env is not None else []
     names = [dep.split(";")[0].strip() for dep in installs]
     if names:
         shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-        internet = f"installs these Python packages from the internet: {shown}"
+        internet = f"fedgui installs these Python packages for it from the internet: {shown}"
     else:
-        internet = "installs nothing from the internet"
+        internet = "nothing is installed from the internet"
+    sends = "Your data is not sent by fedgui; the code decides what goes into the update it sends back."
+    if isolation is not None and isolation.limits_files:
+        return (
+            "If you approve, this code runs on this computer fenced in: without network access, it "
+            "can read only your data folder and its own files, and it can change only its own "
+            f"working files (unless you allow more below). Before it runs, {internet}. {sends}"
+        )
+    if isolation is not None and isolation.available:
+        return (
+            "If you approve, this code runs on this computer without network access, but with your "
+            "user account's rights: it can read and change what your account can (not only your "
+            f"data folder). Before it runs, {internet}. {sends}"
+        )
     return (
         "If you approve, this code runs on this computer with your user account's rights: it can read "
-        "and change what your account can (not only your data folder), it can use the network, and it "
-        f"{internet}. Your data is not sent by fedgui; the code decides what it sends back."
+        "and change what your account can (not only your data folder), it can use the network, and "
+        f"{internet}. {sends}"
     )
 
 
@@ -111,6 +126,7 @@ class PackageReviewWidget(QWidget):
         layout.addLayout(summary)
         self.permissions = MessageBox(self)
         self.permissions.setVisible(False)
+        self._isolation: IsolationSupport | None = None
         self.permissions.setAccessibleName("What approving allows")
         layout.addWidget(self.permissions)
 
@@ -126,7 +142,7 @@ class PackageReviewWidget(QWidget):
         self.commands.setWordWrap(True)
         self.commands.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.commands.setUniformRowHeights(False)
-        self.commands.setMaximumHeight(160)
+        self.commands.setMaximumHeight(120)  # room for the files and the diff below
         commands_layout.addWidget(self.commands)
         self.hidden_parts_note = QLabel(
             "A command has long runs of spaces or characters that do not show on screen; they are "
@@ -141,7 +157,7 @@ class PackageReviewWidget(QWidget):
         self.dependencies = QPlainTextEdit(deps_box)
         self.dependencies.setReadOnly(True)
         self.dependencies.setAccessibleName("Python dependencies")
-        self.dependencies.setMaximumHeight(100)
+        self.dependencies.setMaximumHeight(90)
         deps_layout.addWidget(self.dependencies)
         row.addWidget(commands_box, 3)
         row.addWidget(deps_box, 2)
@@ -208,6 +224,12 @@ class PackageReviewWidget(QWidget):
         self.status.show_text(text, Tone.ERROR)
         self.failed.emit(text)
 
+    def set_isolation(self, support: IsolationSupport) -> None:
+        """How this computer fences packages in; says so in what approving allows."""
+        self._isolation = support
+        if self.review is not None and shiboken6.isValid(self.permissions):
+            self.permissions.show_text(describe_permissions(self.review, support), Tone.WARNING)
+
     def show_review(self, review: PackageReview) -> None:
         if not shiboken6.isValid(self.viewer):
             return  # the dialog closed while the files were being read
@@ -215,7 +237,7 @@ class PackageReviewWidget(QWidget):
         self.status.show_text("", Tone.INFO)
         self.checksum_label.setText(short_fingerprint(review.checksum))
         self.checksum_label.setToolTip(f"SHA-256: {review.checksum}")
-        self.permissions.show_text(describe_permissions(review), Tone.WARNING)
+        self.permissions.show_text(describe_permissions(review, self._isolation), Tone.WARNING)
         size = format_size(review.total_size) + f" unpacked, {len(review.files)} files"
         if review.archive_size is not None:
             size = f"{format_size(review.archive_size)} download, " + size

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
+from fedgui.core.execution.sandbox import detect_isolation
 from fedgui.core.package.cache import PreparedPackage
 from fedgui.core.progress import throttled
 from fedgui.gui.common.message import MessageBox, Tone, plain_error
 from fedgui.gui.common.transfer_progress import TransferProgressBar
 from fedgui.gui.review.widget import PackageReviewWidget
-from fedgui.gui.threads import main_thread_sink
+from fedgui.gui.threads import main_thread_sink, run_in_background
 from fedgui.gui.wizard.context import WizardContext
 from fedgui.gui.wizard.pages.base import WizardPageBase
 
@@ -62,6 +63,8 @@ class PackagePage(WizardPageBase):
         layout.addWidget(self.status)
         self.review = PackageReviewWidget(self)
         layout.addWidget(self.review, 1)
+        # What approving allows depends on whether this computer can fence the code in.
+        run_in_background(detect_isolation, self.review.set_isolation, owner=self)
         row = QHBoxLayout()
         self.retry_button = QPushButton("&Download again", self)
         self.retry_button.setVisible(False)
