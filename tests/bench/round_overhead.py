@@ -264,7 +264,7 @@ def _busy_seconds(spans: list) -> dict[int, float]:
 def _collect(result: RunResult, run_dir: Path) -> None:
     statestore = run_dir / "net" / "fedn.sqlite"
     spans = task_spans(statestore) if statestore.exists() else []
-    entry = read_entry_times(run_dir / "data")
+    entry = read_entry_times(run_dir / "data", sorted(run_dir.glob("*.log")))
     trains = [s for s in spans if s.kind == "train"]
     validations = [s for s in spans if s.kind == "validate"]
     train_times = [e for e in entry if e["kind"] == "train"]

@@ -108,7 +108,7 @@ def _label(records: list[dict]) -> list[Transfer]:
 def _fedgui_transfers(run_dir: Path) -> tuple[list[Transfer], int]:
     history = run_dir / "fedgui-home" / "data" / "history.sqlite3"
     tasks = [t for t in fedgui_task_timings(history) if t["status"] == "ok"]
-    entry = read_entry_times(run_dir / "data")
+    entry = read_entry_times(run_dir / "data", sorted(run_dir.glob("*.log")))
     in_bytes = {kind: [e["in_bytes"] for e in entry if e["kind"] == kind] for kind in ("train", "validate")}
     out_bytes = [e["out_bytes"] for e in entry if e["kind"] == "train"]
     index = {"train": 0, "validate": 0}

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from fedgui.core.controller.client import ControllerClient
-from fedgui.core.events import ReviewNeeded, TaskStarted
+from fedgui.core.events import ReviewNeeded, TaskFinished, TaskStarted
 from fedgui.core.package.checksum import sha256_file
 from fedgui.core.session.package_watch import DEFAULT_INTERVAL
 from tests.fednet.packages import PACKAGE_FILES
@@ -91,8 +91,11 @@ def test_a_package_uploaded_during_training_is_noticed_within_one_interval(quirk
 
         # The running task finished (and was sent) before the review; nothing started after it.
         assert len(client.recorder.finished_tasks("train", "ok")) == 1
+        # The train task's local look at the first global model (kind "preview", run inside the
+        # train task before the entry point trains) is part of that task, not a later one.
         started = [e for e in client.recorder.events if isinstance(e, TaskStarted)]
-        assert [e.kind for e in started] == ["train"]
+        assert [e.kind for e in started] == ["train", "preview"]
+        assert [t.kind for t in client.recorder.events if isinstance(t, TaskFinished)] == ["preview", "train"]
         review = next(e for e in client.recorder.events if isinstance(e, ReviewNeeded))
         assert review.package.checksum == sha256_file(second)
         assert client.session.pending_review is not None

@@ -3,20 +3,22 @@ combiner, a stock client beside ours (issue: network session §5, checks 2–4).
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import time
+
+import psutil
 
 from tests.fednet.packages import PACKAGE_FILES
 from tests.interop.session_helpers import build_package, start_client
 
-# train.py that crashes on its N-th call when FEDGUI_TEST_CRASH_ON_CALL=N (counted in the
-# client's own data folder, so each client counts its own calls).
+# train.py that crashes while the file "crash" is in the client's data folder: the test chooses
+# the behaviour from outside (the data folder is read-only to the step when it runs isolated, so
+# the step cannot count its own calls there).
 CRASHING_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
     "def main(in_path, out_path):\n",
     "def main(in_path, out_path):\n"
-    "    counter = os.path.join(os.environ.get('FEDN_DATA_PATH', '.'), 'train-calls')\n"
-    "    calls = int(open(counter).read()) + 1 if os.path.exists(counter) else 1\n"
-    "    open(counter, 'w').write(str(calls))\n"
-    "    if str(calls) == os.environ.get('FEDGUI_TEST_CRASH_ON_CALL'):\n"
+    "    if os.path.exists(os.path.join(os.environ['FEDN_DATA_PATH'], 'crash')):\n"
     "        print('simulated failure: the GPU fell off the bus', file=sys.stderr, flush=True)\n"
     "        sys.exit(3)\n",
     1,
@@ -32,17 +34,25 @@ def test_a_crashing_train_is_reported_and_the_client_takes_part_in_the_next_roun
     )
     network.set_seed_model(seed_model)
     steady = start_client(network, "steady", tmp_path)
-    crashy = start_client(network, "crashy", tmp_path, extra_env={"FEDGUI_TEST_CRASH_ON_CALL": "2"})
+    (tmp_path / "crashy-data").mkdir()
+    crash = tmp_path / "crashy-data" / "crash"
+    crashy = start_client(network, "crashy", tmp_path)
     try:
         for client in (steady, crashy):
             client.recorder.wait_for_state("ready", timeout=60)
         network.wait_clients_online(2, timeout=30)
-        # Round 2 waits for its round_timeout for the crashed client's update, then aggregates
-        # the update it has.
-        session_id = network.start_session(rounds=3, round_timeout=15, min_clients=2)
-        network.wait_session_finished(session_id, timeout=150)
-        rounds = network.rounds(session_id)
-        assert len(rounds) == 3
+        # Three one-round sessions; crashy's train crashes in the second. That round waits for its
+        # round_timeout for the crashed client's update, then aggregates the update it has.
+        for number in (1, 2, 3):
+            if number == 2:
+                crash.write_text("")
+            session_id = network.start_session(rounds=1, round_timeout=15, min_clients=2)
+            network.wait_session_finished(session_id, timeout=90)
+            assert len(network.rounds(session_id)) == 1
+            crashy.recorder.wait_for(
+                lambda n=number: len(crashy.recorder.finished_tasks("train")) == n, 30, f"train {number}"
+            )
+            crash.unlink(missing_ok=True)
 
         failed = crashy.recorder.finished_tasks("train", "failed")
         assert len(failed) == 1
@@ -109,53 +119,63 @@ def test_fedgui_and_the_stock_fedn_client_both_contribute(fresh_prepared_network
         stock.stop()
 
 
+# The entry point starts a `sleep` with a duration unique to the test and sleeps itself: the test
+# finds that child from outside (also in the sandbox's PID namespace) by its command line, and the
+# entry point as its parent; nothing is written into the data folder (read-only when isolated).
 SLOW_TRAIN_PY = """\
-import os
 import subprocess
-import sys
 import time
 
-folder = os.environ["FEDN_DATA_PATH"]
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
-with open(os.path.join(folder, "pids"), "w") as handle:
-    handle.write(f"{os.getpid()} {child.pid}")
+subprocess.Popen(["sleep", "MARK"])
 print("training for a long time", flush=True)
 time.sleep(300)
 """
 
 
+def _marked(mark: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        if mark in (proc.info["cmdline"] or []) and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(proc)
+    return found
+
+
 def test_stop_during_training_kills_the_entry_point_tree_and_records_cancelled(
     fresh_fedn_network, seed_model, tmp_path
 ):
-    import psutil
-
+    mark = f"{300 + secrets.randbelow(10**6) / 10**7:.7f}"
     network = fresh_fedn_network()
-    network.upload_package(build_package(tmp_path / "slow.tgz", {**PACKAGE_FILES, "train.py": SLOW_TRAIN_PY}))
+    train = SLOW_TRAIN_PY.replace("MARK", mark)
+    network.upload_package(build_package(tmp_path / "slow.tgz", {**PACKAGE_FILES, "train.py": train}))
     network.set_seed_model(seed_model)
     client = start_client(network, "slow", tmp_path)
-    pids_file = tmp_path / "slow-data" / "pids"
+    procs: list[psutil.Process] = []
     try:
         client.recorder.wait_for_state("ready", timeout=60)
         network.wait_clients_online(1, timeout=30)
         network.start_session(rounds=1, round_timeout=60, min_clients=1)
-        client.recorder.wait_for(pids_file.exists, 60, "the train entry point to start")
-        pids = [int(p) for p in pids_file.read_text().split()]
-        assert all(psutil.pid_exists(p) for p in pids)
+        client.recorder.wait_for(lambda: bool(_marked(mark)), 60, "the train entry point to start")
+        (child,) = _marked(mark)
+        entry_point = child.parent()
+        assert entry_point is not None and any("train.py" in a for a in entry_point.cmdline())
+        procs = [entry_point, child]
     finally:
         client.stop()
-    assert client.session.state.value == "stopped"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(p) for p in pids):
-        time.sleep(0.2)
-    assert not any(_alive(p) for p in pids), "entry point or its child survived the stop"
+        assert client.session.state.value == "stopped"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in procs):
+            time.sleep(0.2)
+        survivors = [p for p in procs if _alive(p)] + _marked(mark)
+        for proc in survivors:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+    assert not survivors, "entry point or its child survived the stop"
     rows = client.history.__class__(tmp_path / "slow-history.sqlite3").tasks(kind="train")
     assert [r.status for r in rows] == ["cancelled"]
 
 
-def _alive(pid: int) -> bool:
-    import psutil
-
+def _alive(proc: psutil.Process) -> bool:
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return proc.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False

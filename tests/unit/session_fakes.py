@@ -34,8 +34,8 @@ entry_points:
     command: python validate.py
 """
 
-# Train "learns" by appending a byte; it sleeps when the data folder says so, to leave time
-# for a pause or a stop while it runs.
+# Train "learns" by appending a byte; it (and validate) sleeps when the data folder says so, to
+# leave time for a pause or a stop while it runs.
 TRAIN_PY = """\
 import json, os, sys, time
 data = os.environ["FEDN_DATA_PATH"]
@@ -49,7 +49,10 @@ print("trained", len(model), flush=True)
 """
 
 VALIDATE_PY = """\
-import json, sys
+import json, os, sys, time
+delay = os.path.join(os.environ["FEDN_DATA_PATH"], "validate-seconds")
+if os.path.exists(delay):
+    time.sleep(float(open(delay).read()))
 model = open(sys.argv[1], "rb").read()
 json.dump({"accuracy": 0.5, "size": len(model)}, open(sys.argv[2], "w"))
 """

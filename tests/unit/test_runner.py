@@ -237,6 +237,20 @@ def _all_gone(pids: list[int], seconds: float = 10.0) -> bool:
     return False
 
 
+def test_a_cancel_before_the_run_stops_that_run_and_only_that_one(tmp_path):
+    """A stop may come while the task still fetches its model: the step that starts next is the
+    one cancelled (it starts nothing); the run after it is not affected."""
+    marker = tmp_path / "ran"
+    script = f"open({str(marker)!r}, 'a').write('x')\n"
+    runner, _, _, _ = make_runner(tmp_path, {"s.py": script}, {"train": "python s.py"})
+    runner.cancel()
+    with pytest.raises(EntryPointCancelled):
+        runner.run("train", [])
+    assert not marker.exists()
+    runner.run("train", [])
+    assert marker.read_text() == "x"
+
+
 def test_cancel_kills_grandchildren(tmp_path):
     pids_file = tmp_path / "pids"
     runner, _, _, _ = make_runner(

@@ -355,6 +355,40 @@ def test_stop_kills_a_running_task_within_seconds(world):
     assert world.recorder.finished()[0].status == "cancelled"
 
 
+def test_a_stop_before_the_entry_point_starts_is_not_lost(world):
+    """The stop comes while the task still fetches its model and starts its step: the runner
+    keeps the cancel for the step that starts next, which then never runs."""
+    (world.profile.data_folder / "train-seconds").write_text("60")
+    session = world.start()
+    world.wait_for(S.READY)
+    world.combiner.push_task(task("train"))
+    world.wait_for(S.WORKING)
+    started = time.monotonic()
+    session.stop_and_wait(timeout=10)
+    assert time.monotonic() - started < 5
+    assert session.state is S.STOPPED
+    assert [f.status for f in world.recorder.finished()] == ["cancelled"]
+
+
+def test_a_stop_during_the_check_before_the_first_training_stops_the_task(world):
+    """A stop while the first model is checked on the local data (the "preview" inside the first
+    train task) ends the task: no training after it, nothing sent."""
+    (world.profile.data_folder / "train-seconds").write_text("60")
+    (world.profile.data_folder / "validate-seconds").write_text("60")
+    session = world.start(first_look=True)
+    world.wait_for(S.READY)
+    world.combiner.push_task(task("train"))
+    world.recorder.wait_for(lambda: "before training" in world.recorder.log(), "the check to start")
+    time.sleep(0.5)  # the validate entry point is running
+    started = time.monotonic()
+    session.stop_and_wait(timeout=10)
+    assert time.monotonic() - started < 8
+    assert session.state is S.STOPPED
+    finished = [(f.kind, f.status) for f in world.recorder.of(TaskFinished)]
+    assert finished == [("preview", "cancelled"), ("train", "cancelled")]
+    assert not world.combiner.calls_to("SendModelUpdate")
+
+
 def test_request_stop_returns_at_once_and_the_session_stops(world):
     session = world.start()
     world.wait_for(S.READY)
@@ -447,7 +481,7 @@ def test_a_stopped_session_starts_again(world):
 def test_the_first_global_model_is_tried_on_the_persons_data_before_training(world):
     """Before the first training, the network's model is validated locally (kind "preview"):
     how it does on this person's data, shown without sending anything back."""
-    world.start()
+    world.start(first_look=True)  # the world leaves the check out unless asked
     world.wait_for(S.READY)
     world.combiner.push_task(task("train"))
     world.recorder.wait_for(lambda: world.recorder.finished(), "the train task")

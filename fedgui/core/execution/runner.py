@@ -236,8 +236,10 @@ class EntryPointRunner:
 
     def cancel(self) -> None:
         """Stop the running entry point and everything it started; ``run`` then raises
-        EntryPointCancelled. Returns at once (safe on a UI thread): the waiting loop does the
-        stopping, within ``KILL_GRACE_SECONDS`` plus a little."""
+        EntryPointCancelled. If no entry point runs now, the next ``run`` is the one cancelled
+        (it starts nothing): a stop that comes while a task still fetches its model must not be
+        lost. Returns at once (safe on a UI thread): the waiting loop does the stopping, within
+        ``KILL_GRACE_SECONDS`` plus a little."""
         self._cancelled.set()
         self._wake.set()
 
@@ -250,8 +252,12 @@ class EntryPointRunner:
         if self.sandbox is not None:  # isolated: may write only where its files are
             argv, environ = self.sandbox.wrap(argv, environ, task_folders(args))
         with self._run_lock:
-            self._cancelled.clear()
-            return self._run_locked(name, argv, environ, timeout)
+            try:
+                if self._cancelled.is_set():  # cancelled before it started: start nothing
+                    raise EntryPointCancelled(name)
+                return self._run_locked(name, argv, environ, timeout)
+            finally:
+                self._cancelled.clear()  # one cancel stops one run: the running one or the next
 
     def _launch(self, name: str, argv: list[str], environ: dict[str, str]) -> subprocess.Popen[bytes]:
         """The one place a step's process is started: ``argv`` under the step supervisor, in its
@@ -277,6 +283,8 @@ class EntryPointRunner:
         self._client_line(name, f"Running: {argv[-1]}  (in {self.package_root})", "debug")
         started = time.monotonic()
         self._wake.clear()
+        if self._cancelled.is_set():  # a cancel since run() looked: the wait loop stops it at once
+            self._wake.set()
         proc = self._launch(name, argv, environ)
         stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         assert proc.stdout is not None and proc.stderr is not None  # _launch asks for both pipes

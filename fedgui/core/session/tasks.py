@@ -36,7 +36,7 @@ from fedgui.core.events import (
     TransferProgress,
     client_line,
 )
-from fedgui.core.execution.errors import EntryPointTimedOut
+from fedgui.core.execution.errors import EntryPointCancelled, EntryPointTimedOut
 from fedgui.core.execution.runner import EntryPointRunner
 from fedgui.core.history.schema import HistoryError
 from fedgui.core.history.store import HistoryStore
@@ -208,6 +208,8 @@ class TaskExecutor:
         ctx = self.ctx
         if self._needs_first_look():
             self._first_look(task, model_in, scratch)
+            if self._cancelled.is_set():  # stopped while the check ran (or just after it): no training
+                raise EntryPointCancelled("train")
         self._report(
             task, f"\t Starting processing of training request for model_id {task.model_id}", pb.INFO
         )
@@ -283,6 +285,10 @@ class TaskExecutor:
         try:
             metrics = ctx.runner.validate(model_in, scratch / "first-look.json", timeout=ctx.timeout)
         except Exception as exc:  # the round goes on; the person sees why the check did not work
+            if self._cancelled.is_set():  # a stop, not a failed check: the task ends here
+                ctx.history.finish_task(preview_id, "cancelled")
+                ctx.bus.emit(TaskFinished(task_id=preview_id, kind="preview", status="cancelled"))
+                raise
             reason = str(exc) if isinstance(exc, FedguiError) else f"{type(exc).__name__}: {exc}"
             ctx.history.finish_task(preview_id, "failed", error=reason)
             ctx.bus.emit(TaskFinished(task_id=preview_id, kind="preview", status="failed", error=reason))
