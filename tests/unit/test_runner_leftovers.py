@@ -265,7 +265,9 @@ def test_a_killed_fedgui_leaves_no_step_running(tmp_path, reap_leftovers):
     finally:
         fedgui.kill()
         fedgui.wait()
-    assert _gone_within(pids, 8.0), "the step kept running after fedgui was killed"
+    # The supervisor's grace is 3 s; the rest is room for a loaded CI machine (it once needed more
+    # than 8 s there while a FEDn network ran beside it).
+    assert _gone_within(pids, 20.0), "the step kept running after fedgui was killed"
 
 
 def test_the_supervisor_stays_python_39_and_stdlib_only():
