@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 from fedgui.core.events import Event, LogLine, StateChanged, TaskFinished
 from fedgui.core.history.store import HistoryStore
@@ -119,3 +122,19 @@ def start_client(
     session.bus.subscribe(recorder)
     session.start()
     return RunningClient(session, recorder, profile, history)
+
+
+def sleep_mark(base: int) -> str:
+    """A `sleep` duration no other process has: a test package's leftover processes carry it on
+    their command line, so the test finds them from outside, also in the sandbox's PID namespace
+    (where pid files written into the read-only data folder are not possible)."""
+    return f"{base + secrets.randbelow(10**6) / 10**7:.7f}"
+
+
+def marked_processes(mark: str) -> list[psutil.Process]:
+    """Living processes whose command line holds ``mark`` (see :func:`sleep_mark`)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        if mark in (proc.info["cmdline"] or []) and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(proc)
+    return found

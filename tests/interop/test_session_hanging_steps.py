@@ -5,7 +5,6 @@ step at the round's time limit and reports it failed, and `fedgui run` ends on S
 from __future__ import annotations
 
 import contextlib
-import secrets
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import psutil
 
 from fedgui.core.package.checksum import sha256_file
 from tests.fednet.packages import PACKAGE_FILES
-from tests.interop.session_helpers import build_package, start_client
+from tests.interop.session_helpers import build_package, marked_processes, sleep_mark, start_client
 
 # What train does is chosen by the test through a file in the data folder (read-only for the
 # step when it runs isolated, and nothing else of the step outlives it there): "leftover" trains
@@ -45,16 +44,8 @@ HANGING_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
 )
 
 
-def _marked(mark: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline", "status"]):
-        if mark in (proc.info["cmdline"] or []) and proc.info["status"] != psutil.STATUS_ZOMBIE:
-            found.append(proc)
-    return found
-
-
 def _kill_marked(mark: str) -> None:
-    for proc in _marked(mark):
+    for proc in marked_processes(mark):
         with contextlib.suppress(psutil.Error):
             proc.kill()
 
@@ -62,7 +53,7 @@ def _kill_marked(mark: str) -> None:
 def test_leftovers_are_ended_a_hung_step_stops_at_the_round_limit_and_the_client_goes_on(
     fresh_fedn_network, seed_model, tmp_path
 ):
-    mark = f"{1000 + secrets.randbelow(10**6) / 10**7:.7f}"
+    mark = sleep_mark(1000)
     network = fresh_fedn_network()
     train = HANGING_TRAIN_PY.replace("MARK", mark)
     network.upload_package(build_package(tmp_path / "hanging.tgz", {**PACKAGE_FILES, "train.py": train}))
@@ -84,7 +75,7 @@ def test_leftovers_are_ended_a_hung_step_stops_at_the_round_limit_and_the_client
             hangy.recorder.wait_for(
                 lambda n=step: len(hangy.recorder.finished_tasks("train")) == n, 60, f"train task {step}"
             )
-            assert not _marked(mark), f"a process left by the '{behaviour}' step outlived it"
+            assert not marked_processes(mark), f"a process left by the '{behaviour}' step outlived it"
         statuses = [t.status for t in hangy.recorder.finished_tasks("train")]
         assert statuses == ["ok", "failed", "ok"], hangy.recorder.log_text()[-3000:]
         failed = hangy.recorder.finished_tasks("train", "failed")[0]
@@ -124,7 +115,7 @@ STUBBORN_TRAIN_PY = PACKAGE_FILES["train.py"].replace(
 def test_sigterm_ends_fedgui_run_within_seconds_whatever_the_step_does(
     fresh_fedn_network, seed_model, tmp_path
 ):
-    mark = f"{1000 + secrets.randbelow(10**6) / 10**7:.7f}"
+    mark = sleep_mark(1000)
     network = fresh_fedn_network()
     package = build_package(
         tmp_path / "stubborn.tgz", {**PACKAGE_FILES, "train.py": STUBBORN_TRAIN_PY.replace("MARK", mark)}
@@ -144,7 +135,7 @@ def test_sigterm_ends_fedgui_run_within_seconds_whatever_the_step_does(
         network.wait_clients_online(1, timeout=90)
         network.start_session(rounds=1, round_timeout=600, min_clients=1)
         deadline = time.monotonic() + 90
-        while len(_marked(mark)) < 2:
+        while len(marked_processes(mark)) < 2:
             assert time.monotonic() < deadline and run.poll() is None, log_path.read_text()[-3000:]
             time.sleep(0.2)
         time.sleep(1)
@@ -160,9 +151,9 @@ def test_sigterm_ends_fedgui_run_within_seconds_whatever_the_step_does(
         assert code == 0, f"exit {code} after {took:.1f} s\n{output[-3000:]}"  # what `fedgui run --help` says
         assert took < 10, f"fedgui run took {took:.1f} s to end\n{output[-3000:]}"
         deadline = time.monotonic() + 3
-        while _marked(mark) and time.monotonic() < deadline:
+        while marked_processes(mark) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _marked(mark), "a process of the step outlived fedgui run"
+        assert not marked_processes(mark), "a process of the step outlived fedgui run"
     finally:
         if run.poll() is None:
             run.kill()

@@ -4,13 +4,12 @@ combiner, a stock client beside ours (issue: network session §5, checks 2–4).
 from __future__ import annotations
 
 import contextlib
-import secrets
 import time
 
 import psutil
 
 from tests.fednet.packages import PACKAGE_FILES
-from tests.interop.session_helpers import build_package, start_client
+from tests.interop.session_helpers import build_package, marked_processes, sleep_mark, start_client
 
 # train.py that crashes while the file "crash" is in the client's data folder: the test chooses
 # the behaviour from outside (the data folder is read-only to the step when it runs isolated, so
@@ -132,18 +131,10 @@ time.sleep(300)
 """
 
 
-def _marked(mark: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline", "status"]):
-        if mark in (proc.info["cmdline"] or []) and proc.info["status"] != psutil.STATUS_ZOMBIE:
-            found.append(proc)
-    return found
-
-
 def test_stop_during_training_kills_the_entry_point_tree_and_records_cancelled(
     fresh_fedn_network, seed_model, tmp_path
 ):
-    mark = f"{300 + secrets.randbelow(10**6) / 10**7:.7f}"
+    mark = sleep_mark(300)
     network = fresh_fedn_network()
     train = SLOW_TRAIN_PY.replace("MARK", mark)
     network.upload_package(build_package(tmp_path / "slow.tgz", {**PACKAGE_FILES, "train.py": train}))
@@ -154,8 +145,8 @@ def test_stop_during_training_kills_the_entry_point_tree_and_records_cancelled(
         client.recorder.wait_for_state("ready", timeout=60)
         network.wait_clients_online(1, timeout=30)
         network.start_session(rounds=1, round_timeout=60, min_clients=1)
-        client.recorder.wait_for(lambda: bool(_marked(mark)), 60, "the train entry point to start")
-        (child,) = _marked(mark)
+        client.recorder.wait_for(lambda: bool(marked_processes(mark)), 60, "the train entry point to start")
+        (child,) = marked_processes(mark)
         entry_point = child.parent()
         assert entry_point is not None and any("train.py" in a for a in entry_point.cmdline())
         procs = [entry_point, child]
@@ -165,7 +156,7 @@ def test_stop_during_training_kills_the_entry_point_tree_and_records_cancelled(
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(_alive(p) for p in procs):
             time.sleep(0.2)
-        survivors = [p for p in procs if _alive(p)] + _marked(mark)
+        survivors = [p for p in procs if _alive(p)] + marked_processes(mark)
         for proc in survivors:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
