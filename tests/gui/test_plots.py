@@ -115,8 +115,13 @@ def test_each_metric_has_its_own_axis_and_counts_are_one_click_away(qtbot, tmp_p
         }
         assert widget.shown_keys("validation") == ["test_accuracy", "test_loss"]
         loss_plot = widget.plot_items[("validation", "test_loss")]
-        low, high = loss_plot.getViewBox().viewRange()[1]
-        assert low < 0.05 and high < 0.5  # the loss fills its own axis, not one shared with 90
+
+        def loss_fills_its_own_axis() -> bool:  # not one shared with 90
+            low, high = loss_plot.getViewBox().viewRange()[1]
+            return low < 0.05 and high < 0.5
+
+        # pyqtgraph applies auto-range on its next update, which a loaded machine may not have reached yet.
+        qtbot.waitUntil(loss_fills_its_own_axis, timeout=5000)
         labels = {
             widget.group_items["validation"].child(i).text(0): widget.group_items["validation"]
             .child(i)

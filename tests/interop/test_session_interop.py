@@ -134,8 +134,8 @@ def test_a_new_package_on_the_network_waits_for_review_before_anything_of_it_run
         assert pending is not None and pending.checksum == sha256_file(new_package)
         assert "new compute package" in client.recorder.log_text()
 
+        ready_before = client.recorder.states().count("ready")  # before the request: it may be quick
         client.session.approve_package(pending.checksum)
-        ready_before = client.recorder.states().count("ready")
         client.recorder.wait_for(lambda: client.recorder.states().count("ready") > ready_before, 60, "ready")
         assert client.session.package.checksum == pending.checksum
         assert pending.checksum in client.session.profile.approved_checksums  # its own copy

@@ -78,9 +78,10 @@ def test_client_reconnects_after_the_combiner_restarts(fresh_prepared_network, t
         first = network.start_session(rounds=1, round_timeout=60, min_clients=1)
         network.wait_session_finished(first, timeout=60)
 
+        # Counted before the restart: the client may be ready again before restart_combiner() returns.
+        ready_count = client.recorder.states().count("ready")
         network.restart_combiner()
         client.recorder.wait_for_state("reconnecting", timeout=60)
-        ready_count = client.recorder.states().count("ready")
         client.recorder.wait_for(
             lambda: client.recorder.states().count("ready") > ready_count, 90, "ready again after the restart"
         )
