@@ -256,17 +256,46 @@ def task_spans(statestore: Path) -> list[TaskSpan]:
 
 
 def fedgui_task_timings(history_db: Path) -> list[dict]:
-    """fedgui's own record of each task: kind, model id and phase timings, in order."""
+    """fedgui's own record of each task: kind, model id, status, phase timings and its start and
+    end (wall clock), in order. The first look (fedgui validating the first global model on the
+    person's data before round 1's training, inside that train task) is kind "preview"."""
     if not history_db.exists():
         return []
     db = sqlite3.connect(f"file:{history_db}?mode=ro", uri=True)
     try:
         rows = db.execute(
-            "SELECT kind, model_id, status, timings_json FROM tasks ORDER BY started_at"
+            "SELECT kind, model_id, status, timings_json, started_at, finished_at"
+            " FROM tasks ORDER BY started_at"
         ).fetchall()
     finally:
         db.close()
     return [
-        {"kind": kind, "model_id": model_id, "status": status, "timings": json.loads(timings or "{}")}
-        for kind, model_id, status, timings in rows
+        {
+            "kind": kind,
+            "model_id": model_id,
+            "status": status,
+            "timings": json.loads(timings or "{}"),
+            "started": started,
+            "finished": finished,
+        }
+        for kind, model_id, status, timings, started, finished in rows
     ]
+
+
+def first_looks(history_db: Path) -> list[tuple[float, float]]:
+    """(start, end) of each first look fedgui ran: a feature the stock client lacks, counted
+    apart from the round's overhead. Its validate entry point's record falls inside."""
+    return [
+        (task["started"], task["finished"])
+        for task in fedgui_task_timings(history_db)
+        if task["kind"] == "preview" and task["finished"]
+    ]
+
+
+def split_first_looks(entry: list[dict], looks: list[tuple[float, float]]) -> tuple[list[dict], list[dict]]:
+    """The entry points' records without those of the first looks, and those."""
+
+    def in_look(record: dict) -> bool:
+        return any(start <= record["start"] <= end for start, end in looks)
+
+    return [e for e in entry if not in_look(e)], [e for e in entry if in_look(e)]

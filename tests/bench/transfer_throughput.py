@@ -45,7 +45,9 @@ from tests.bench._bench_support import (  # noqa: E402
     build_package,
     build_seed_model,
     fedgui_task_timings,
+    first_looks,
     read_entry_times,
+    split_first_looks,
 )
 from tests.bench.round_overhead import MB, BenchNetwork, RunResult, run_one  # noqa: E402
 from tests.fednet.install import ensure_environments  # noqa: E402
@@ -75,6 +77,7 @@ class Run:
     load_before: tuple[float, float, float]
     transfers: list[Transfer] = field(default_factory=list)
     overheads: list[float] = field(default_factory=list)
+    first_look: list[float] = field(default_factory=list)  # fedgui: once, inside round 1; not overhead
     peak_rss: int = 0
     cache_hits: int = 0
     error: str | None = None
@@ -109,6 +112,7 @@ def _fedgui_transfers(run_dir: Path) -> tuple[list[Transfer], int]:
     history = run_dir / "fedgui-home" / "data" / "history.sqlite3"
     tasks = [t for t in fedgui_task_timings(history) if t["status"] == "ok"]
     entry = read_entry_times(run_dir / "data", sorted(run_dir.glob("*.log")))
+    entry, _looks = split_first_looks(entry, first_looks(history))
     in_bytes = {kind: [e["in_bytes"] for e in entry if e["kind"] == kind] for kind in ("train", "validate")}
     out_bytes = [e["out_bytes"] for e in entry if e["kind"] == "train"]
     index = {"train": 0, "validate": 0}
@@ -163,6 +167,8 @@ def run_session_client(
     run_dir = rep_dir / f"{kind}-{size_mb}"
     run.error = result.error
     run.overheads = result.overheads()
+    if result.first_look_seconds:
+        run.first_look = [result.first_look_seconds]
     run.peak_rss = result.peak_rss
     if kind == "stock":
         run.transfers = _stock_transfers(run_dir)
@@ -265,6 +271,11 @@ def table(runs: list[Run]) -> str:
                 ".2f",
             ),
             (
+                "first look before round 1 (s)",
+                {c: [o for r in by_client[c] for o in r.first_look] for c in ("fedgui", "before")},
+                ".2f",
+            ),
+            (
                 "peak RSS client (MB)",
                 {c: [r.peak_rss / MB for r in by_client[c] if r.peak_rss] for c in COLUMNS},
                 ".0f",
@@ -300,8 +311,9 @@ def details(run: Run) -> str:
         f"{t.op[:2]}/{t.kind} {t.bytes / MB:.0f} MB {t.seconds:.2f} s" for t in run.transfers
     )
     overheads = ", ".join(f"{o:.2f}" for o in run.overheads)
+    look = f" (first look, not counted: {run.first_look[0]:.2f} s)" if run.first_look else ""
     return (
-        f"{text}\n  transfers: {transfers}\n  overhead/round: {overheads or '—'} s; "
+        f"{text}\n  transfers: {transfers}\n  overhead/round: {overheads or '—'} s{look}; "
         f"peak RSS {run.peak_rss / MB:.0f} MB; cache hits {run.cache_hits}"
     )
 
