@@ -73,6 +73,44 @@ def process_tree(pid: int) -> list[psutil.Process]:
         return []
 
 
+def _has_children_files() -> bool:
+    """Linux with ``CONFIG_PROC_CHILDREN`` (every mainstream kernel): ``/proc/PID/task/TID/children``
+    lists a thread's children, so a tree can be walked without reading every process."""
+    me = os.getpid()
+    return sys.platform.startswith("linux") and os.path.exists(f"/proc/{me}/task/{me}/children")
+
+
+_CHILDREN_FILES = _has_children_files()
+
+
+def _tree_pids_from_proc(pid: int) -> list[int]:
+    """``pid`` and its descendants (parent first) from the children files: reads only the tree.
+
+    The kernel calls these lists unreliable while the tree forks; that is fine for a resource
+    sample (a process born a moment ago is counted next time), not for stopping a tree, which
+    uses :func:`process_tree`."""
+    found: list[int] = []
+    seen: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            threads = os.listdir(f"/proc/{current}/task")
+        except OSError:  # gone meanwhile
+            continue
+        found.append(current)
+        for tid in threads:
+            try:
+                with open(f"/proc/{current}/task/{tid}/children", "rb") as handle:
+                    todo.extend(int(child) for child in handle.read().split())
+            except (OSError, ValueError):  # the thread ended meanwhile
+                continue
+    return found
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     """Signal the process group ``pgid`` (POSIX), which we created with a new session for the
     child, so it still works after the leader exited; never our own group."""
@@ -139,8 +177,7 @@ class TreeSampler:
         """(CPU percent summed over the tree, RSS bytes summed over the tree)."""
         cpu = 0.0
         rss = 0
-        tree = process_tree(self._pid)
-        current = {proc.pid: proc for proc in (tree if self._include_root else tree[1:])}
+        current = self._current_tree()
         self._remember(current.values())
         for pid, fresh in current.items():
             proc = self._known.setdefault(pid, fresh)
@@ -152,6 +189,28 @@ class TreeSampler:
                 continue
         self._known = {pid: proc for pid, proc in self._known.items() if pid in current}
         return cpu, rss
+
+    def _current_tree(self) -> dict[int, psutil.Process]:
+        """pid → Process of the tree's members now (without the root unless ``include_root``).
+
+        ``psutil.Process.children(recursive=True)`` reads ``/proc/*/stat`` of every process on
+        the machine each time; on Linux only the tree's own children files are read, and a
+        process already known keeps its object (no new ``/proc`` reads to make one)."""
+        if not _CHILDREN_FILES:
+            tree = process_tree(self._pid)
+            return {proc.pid: proc for proc in (tree if self._include_root else tree[1:])}
+        pids = _tree_pids_from_proc(self._pid)
+        if not self._include_root:
+            pids = pids[1:]
+        current: dict[int, psutil.Process] = {}
+        for pid in pids:
+            known = self._known.get(pid)
+            if known is not None:
+                current[pid] = known
+                continue
+            with contextlib.suppress(psutil.Error):
+                current[pid] = psutil.Process(pid)
+        return current
 
     def _remember(self, procs: Iterable[psutil.Process]) -> None:
         for proc in procs:
