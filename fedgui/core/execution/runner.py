@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from fedgui.core.events import EventSink, LogLine, ResourceUsage, ignore_event
 from fedgui.core.execution.environment import PythonEnvironment
 from fedgui.core.execution.errors import (
@@ -54,6 +56,7 @@ from fedgui.core.execution.process_tree import (
     TreeSampler,
     kill_group_leftovers,
     new_group_popen_kwargs,
+    process_tree,
     supervised_argv,
     terminate_tree,
 )
@@ -259,12 +262,21 @@ class EntryPointRunner:
             finally:
                 self._cancelled.clear()  # one cancel stops one run: the running one or the next
 
+    @property
+    def _supervised(self) -> bool:
+        """Whether steps run under the step supervisor. Not inside bwrap: its PID namespace
+        already ends everything the step started when the step exits (the supervisor found only
+        bwrap's own exiting process there), and its start cost a Python start-up per step."""
+        return IS_WINDOWS or self.sandbox is None or not self.sandbox.ends_leftovers
+
     def _launch(self, name: str, argv: list[str], environ: dict[str, str]) -> subprocess.Popen[bytes]:
-        """The one place a step's process is started: ``argv`` under the step supervisor, in its
-        own session, with piped output. Wrappers of the step's command (a sandbox) go here."""
+        """The one place a step's process is started: ``argv`` under the step supervisor (or
+        bwrap, which does its job), in its own session, with piped output."""
+        if self._supervised:
+            argv = supervised_argv(self.environment.python, argv, KILL_GRACE_SECONDS, self._report_prefix)
         try:
             return subprocess.Popen(
-                supervised_argv(self.environment.python, argv, KILL_GRACE_SECONDS, self._report_prefix),
+                argv,
                 cwd=self.package_root,
                 env=environ,
                 stdin=subprocess.DEVNULL,
@@ -298,7 +310,8 @@ class EntryPointRunner:
         ]
         for reader in readers:
             reader.start()
-        sampler = TreeSampler(proc.pid, include_root=IS_WINDOWS)  # POSIX: the root is the supervisor
+        # POSIX: the root is the supervisor or bwrap, not the package's.
+        sampler = TreeSampler(proc.pid, include_root=IS_WINDOWS)
         exited = threading.Event()
         try:
             timed_out = self._wait(proc, timeout, sampler, exited)
@@ -360,11 +373,31 @@ class EntryPointRunner:
     def _stop_step(self, proc: subprocess.Popen[bytes], exited: threading.Event) -> None:
         """Cancel or time limit: the supervisor stops the whole step (SIGTERM, then SIGKILL after
         the grace time). If it does not exit in time, fedgui kills what it can reach itself."""
+        if not self._supervised:
+            self._stop_sandboxed_step(proc, exited)
+            return
         if not IS_WINDOWS:
             with contextlib.suppress(OSError):
                 proc.send_signal(signal.SIGTERM)
             if exited.wait(KILL_GRACE_SECONDS + SUPERVISOR_MARGIN_SECONDS):
                 return
+        terminate_tree(proc.pid, FALLBACK_GRACE_SECONDS)
+        exited.wait(FALLBACK_GRACE_SECONDS)
+
+    def _stop_sandboxed_step(self, proc: subprocess.Popen[bytes], exited: threading.Event) -> None:
+        """The supervisor's job for a step in bwrap: SIGTERM to the step's processes (not to
+        bwrap, which would end the namespace at once), SIGKILL to bwrap after the grace time,
+        which ends every process in its PID namespace (``--die-with-parent``)."""
+        for member in process_tree(proc.pid)[1:]:
+            with contextlib.suppress(psutil.Error):
+                if member.name() != "bwrap":
+                    member.terminate()
+        if exited.wait(KILL_GRACE_SECONDS):
+            return
+        with contextlib.suppress(OSError):
+            proc.kill()
+        if exited.wait(SUPERVISOR_MARGIN_SECONDS):
+            return
         terminate_tree(proc.pid, FALLBACK_GRACE_SECONDS)
         exited.wait(FALLBACK_GRACE_SECONDS)
 

@@ -114,6 +114,12 @@ class IsolationSupport:
     def limits_files(self) -> bool:
         return self.method == "bwrap"
 
+    @property
+    def ends_leftovers(self) -> bool:
+        """The step runs in a PID namespace of its own, whose every process the kernel ends when
+        the step exits (or when bwrap is killed): nothing it starts can outlive it."""
+        return self.method == "bwrap"
+
 
 def detect_isolation(search_path: str | None = None) -> IsolationSupport:
     """What isolation works here; ``search_path`` is the PATH to look in (default: ours)."""
@@ -261,6 +267,11 @@ class Sandbox:
             assert self.support.executable is not None
             return [self.support.executable, *bwrap_arguments(self.policy, writable), *argv], clean
         return sandbox_exec_argv(self.policy, argv), clean
+
+    @property
+    def ends_leftovers(self) -> bool:
+        """True when nothing a step starts can outlive it here (see IsolationSupport)."""
+        return self.support.ends_leftovers
 
     def may_write(self, folder: Path) -> bool:
         """A task folder is writable, never a folder that holds the person's home, the package,
