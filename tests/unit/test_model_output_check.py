@@ -80,3 +80,32 @@ def test_a_large_model_is_checked_in_chunks(tmp_path, monkeypatch):
     np.savez_compressed(path, **{"0": weights})
     with pytest.raises(NotANumpyModel, match="1 of 100000"):
         check_numpy_model(path)
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+def test_stored_and_compressed_models_are_checked_alike_in_chunks(tmp_path, monkeypatch, save):
+    # np.savez stores arrays uncompressed: they are read straight from the file, a chunk at a time.
+    monkeypatch.setattr("fedgui.core.execution.numpy_model.CHUNK_BYTES", 4096)
+    weights = np.ones(100_000, dtype=np.float32)
+    path = tmp_path / "model.npz"
+    save(path, **{"0": weights, "1": np.arange(10_000), "2": weights.astype(">f8")})
+    check_numpy_model(path)  # good
+    weights[-1] = np.inf  # in the last chunk
+    save(path, **{"0": np.ones(3), "1": weights})
+    with pytest.raises(NotANumpyModel, match=r"array '1' .* 1 of 100000"):
+        check_numpy_model(path)
+
+
+def test_a_damaged_or_cut_short_stored_model_is_not_a_model(tmp_path):
+    path = tmp_path / "model.npz"
+    np.savez(path, **{"0": np.ones(50_000)})
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # one flipped byte in the array's data: the CRC-32 no longer matches
+    path.write_bytes(bytes(raw))
+    with pytest.raises(NotANumpyModel, match="damaged"):
+        check_numpy_model(path)
+    np.savez(path, **{"0": np.ones(50_000)})
+    with open(path, "r+b") as handle:  # the array's bytes end early (the zip directory says more)
+        handle.truncate(path.stat().st_size // 2)
+    with pytest.raises(NotANumpyModel):
+        check_numpy_model(path)
