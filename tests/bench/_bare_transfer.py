@@ -1,15 +1,21 @@
 """The bare gRPC loop of ``transfer_throughput.py``: the limit this machine sets.
 
-Run as its own process: ``python _bare_transfer.py ADDRESS MODEL_FILE DOWNLOADS OUT_JSON``. It
-uploads MODEL_FILE to the combiner with the same Upload RPC and 1 MiB frames as both clients,
-then downloads that model DOWNLOADS times with the Download RPC, writing each frame's data to a
-file and doing nothing else (no watchdog, no progress, no checks, no rename). It imports grpc and
-the generated messages only, so it is what any Python gRPC client of the combiner could reach.
+Run as its own process: ``python _bare_transfer.py ADDRESS MODEL_FILE DOWNLOADS OUT_JSON [UPLOADS]``.
+It uploads a model UPLOADS times (default 1) with the same Upload RPC and the same frames as both
+clients (1 MiB of data, the sender named), then downloads it DOWNLOADS times with the Download
+RPC, writing each frame's data to a file and doing nothing else (no watchdog, no progress, no
+checks, no rename). It imports grpc and the generated messages only, so it is what any Python
+gRPC client of the combiner could reach.
+
+Like for like with the clients, whose upload starts right after the entry point wrote the model
+(its pages still dirty in the page cache): each upload sends a fresh copy of MODEL_FILE written
+just before, not a file written long before.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 import uuid
@@ -26,11 +32,13 @@ CHUNK = 1024 * 1024
 
 
 def upload(stub, path: Path, model_id: str) -> None:
+    sender = pb.Client(role=pb.CLIENT, name="bare-loop", client_id="bare-loop")
+
     def frames():
         with open(path, "rb") as handle:
             while chunk := handle.read(CHUNK):
-                yield pb.ModelRequest(id=model_id, data=chunk, status=pb.IN_PROGRESS)
-        yield pb.ModelRequest(id=model_id, status=pb.OK)
+                yield pb.ModelRequest(sender=sender, id=model_id, data=chunk, status=pb.IN_PROGRESS)
+        yield pb.ModelRequest(sender=sender, id=model_id, status=pb.OK)
 
     response = stub.Upload(frames())
     if response.status != pb.OK:
@@ -53,6 +61,7 @@ def download(stub, model_id: str, dest: Path) -> int:
 
 def main() -> int:
     address, model_file, downloads, out_json = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    uploads = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     metadata = (("client", "bare-loop"), ("grpc-server", address.rsplit(":", 1)[0]))
     channel = grpc.insecure_channel(address)
     grpc.channel_ready_future(channel).result(timeout=60)
@@ -62,19 +71,23 @@ def main() -> int:
     download_call = stub.Download
     stub.Upload = lambda frames: upload_call(frames, metadata=metadata)
     stub.Download = lambda request: download_call(request, metadata=metadata)
-    model_id = str(uuid.uuid4())
     records = []
-    started = time.time()
-    upload(stub, model_file, model_id)
-    records.append(
-        {
-            "op": "upload",
-            "kind": "upload",
-            "start": started,
-            "seconds": time.time() - started,
-            "bytes": model_file.stat().st_size,
-        }
-    )
+    fresh = Path(out_json).with_suffix(".upload.npz")
+    for _ in range(uploads):
+        model_id = str(uuid.uuid4())
+        shutil.copyfile(model_file, fresh)  # written just now, as a trained model is
+        started = time.time()
+        upload(stub, fresh, model_id)
+        records.append(
+            {
+                "op": "upload",
+                "kind": "upload",
+                "start": started,
+                "seconds": time.time() - started,
+                "bytes": fresh.stat().st_size,
+            }
+        )
+        fresh.unlink()
     dest = Path(out_json).with_suffix(".download")
     for _ in range(downloads):
         started = time.time()

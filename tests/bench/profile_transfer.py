@@ -2,9 +2,13 @@
 fresh FEDn network: where does the time go?
 
 Run: .venv/bin/python tests/bench/profile_transfer.py [--size 100] [--reps 4] [--cprofile]
+     [--before CHECKOUT]
 
 The bare loop (``_bare_transfer.py``'s functions) and fedgui's transfer functions alternate on
-the same combiner and the same model, so load on the machine hits both alike. With
+the same combiner and the same model, so load on the machine hits both alike. Every upload sends
+a fresh copy of the model written just before it (untimed), as a client uploads the model its
+entry point has just written. ``--before`` adds the transfer module of another checkout of
+fedgui (e.g. ``git worktree add /tmp/before HEAD~3``) to the rotation. With
 ``--cprofile`` one more download and upload of fedgui run under cProfile and the top entries
 are printed (for native time, run py-spy on this process instead:
 ``py-spy record --native -o out.svg -- .venv/bin/python tests/bench/profile_transfer.py``).
@@ -14,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib.util
 import os
 import pstats
+import shutil
 import statistics
 import sys
 import tempfile
@@ -44,11 +50,23 @@ class _NullBus:
         pass
 
 
+def _load_transfer(checkout: Path):
+    """``fedgui/core/protocol/transfer.py`` of another checkout, as a module of its own (its
+    imports of the rest of fedgui resolve to this checkout's)."""
+    path = checkout / "fedgui" / "core" / "protocol" / "transfer.py"
+    spec = importlib.util.spec_from_file_location("transfer_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100)
     parser.add_argument("--reps", type=int, default=4)
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--before", type=Path, help="another checkout, whose transfer module joins in")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fedgui-transfer-profile-"))
     seed = build_seed_model(work / "seed.npz", args.size)
@@ -63,23 +81,37 @@ def main() -> int:
         model_id = str(uuid.uuid4())
         bare_upload(stub, seed, model_id)
         progress = progress_emitter(_NullBus(), "model download")
-        times: dict[str, list[float]] = {"bare down": [], "fedgui down": [], "bare up": [], "fedgui up": []}
+        fresh = work / "trained.npz"
         steps = {
             "bare down": lambda: bare_download(stub, model_id, work / "bare.bin"),
             "fedgui down": lambda: download_model(
                 conn, model_id, work / "fedgui.bin", progress=progress, durable=False
             ),
-            "bare up": lambda: bare_upload(stub, seed, str(uuid.uuid4())),
-            "fedgui up": lambda: upload_model(conn, str(uuid.uuid4()), seed, progress=progress),
+            "bare up": lambda: bare_upload(stub, fresh, str(uuid.uuid4())),
+            "fedgui up": lambda: upload_model(conn, str(uuid.uuid4()), fresh, progress=progress),
         }
-        order = list(steps)
+        if args.before:
+            before = _load_transfer(args.before)
+            steps["before down"] = lambda: before.download_model(
+                conn, model_id, work / "before.bin", progress=progress, durable=False
+            )
+            steps["before up"] = lambda: before.upload_model(
+                conn, str(uuid.uuid4()), fresh, progress=progress
+            )
+        times: dict[str, list[float]] = {name: [] for name in steps}
+        downs = [name for name in steps if name.endswith("down")]
+        ups = [name for name in steps if name.endswith("up")]
         for rep in range(args.reps):
-            # Alternate who goes first, so that what the previous step left behind (the
-            # combiner flushing an upload, a file being deleted) hits both alike.
-            for name in order if rep % 2 == 0 else [*order[1::-1], *order[:1:-1]]:
-                started = time.perf_counter()
-                steps[name]()
-                times[name].append(time.perf_counter() - started)
+            # Rotate who goes first, so that what the previous step left behind (the combiner
+            # flushing an upload, a file being deleted) hits each alike.
+            for group in (downs, ups):
+                shift = rep % len(group)
+                for name in group[shift:] + group[:shift]:
+                    if name.endswith("up"):
+                        shutil.copyfile(seed, fresh)  # just written, as a trained model is
+                    started = time.perf_counter()
+                    steps[name]()
+                    times[name].append(time.perf_counter() - started)
         print(f"{size / MB:.0f} MB, load {os.getloadavg()[0]:.2f}")
         for name, values in times.items():
             rates = sorted(size / MB / v for v in values)
@@ -90,7 +122,7 @@ def main() -> int:
             profiler = cProfile.Profile()
             profiler.enable()
             download_model(conn, model_id, work / "fedgui.bin", progress=progress, durable=False)
-            upload_model(conn, str(uuid.uuid4()), seed, progress=progress)
+            upload_model(conn, str(uuid.uuid4()), fresh, progress=progress)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
         conn.close()

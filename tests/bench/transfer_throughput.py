@@ -188,7 +188,10 @@ def run_bare(size_mb: int, rep: int, seed: Path, args, work: Path) -> Run:
     out_json = run_dir / "bare.json"
     try:
         proc = subprocess.Popen(
-            [sys.executable, str(BARE), network.grpc_address, str(seed), str(2 * args.rounds), str(out_json)]
+            [
+                *(sys.executable, str(BARE), network.grpc_address, str(seed)),
+                *(str(2 * args.rounds), str(out_json), str(args.rounds)),
+            ]
         )
         sampler = RssSampler(proc.pid)
         sampler.start()
