@@ -1,5 +1,6 @@
-"""Pieces of ``round_overhead.py``: a timed numpy package, big seed models, an RSS sampler, and
-readers for the FEDn statestore and fedgui's history database.
+"""Pieces of ``round_overhead.py`` and ``transfer_throughput.py``: their common command line and
+scratch folder, a timed numpy package, big seed models, an RSS sampler, and readers for the FEDn
+statestore and fedgui's history database.
 
 The package's entry points time themselves (from the first line of the script to the last) and
 append one JSON line per run to ``$FEDN_DATA_PATH/entry_times.jsonl``, so the entry point's own
@@ -10,11 +11,14 @@ read-only (fedgui runs each step isolated) the line goes to stdout instead, afte
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
+import shutil
 import sqlite3
+import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +26,10 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from tests.fednet.install import ensure_environments
 from tests.fednet.packages import FEDN_YAML, write_package_archive
+
+MB = 1_000_000
 
 ENTRY_TIMES = "entry_times.jsonl"
 ENTRY_TIME_MARK = "ENTRY_TIME "  # the stdout line of a record when the data folder is read-only
@@ -30,7 +37,17 @@ ARRAY_BYTES = 16 * 1024 * 1024  # float32 arrays of 16 MiB (the last one smaller
 
 # train = load, add noise, save (np.savez, uncompressed), write <out>-metadata. The model is
 # written through an open handle: np.savez appends ".npz" to a bare path without it.
-TRAIN_PY = """\
+# Both entry points start the clock on their first line and end with this.
+RECORD_PY = """\
+def save_record(record):
+    record["seconds"] = record["end"] - STARTED
+    try:
+        with open(os.path.join(os.environ["FEDN_DATA_PATH"], "entry_times.jsonl"), "a") as log:
+            log.write(json.dumps(record) + "\\n")
+    except OSError:  # the data folder is read-only when fedgui runs the step isolated
+        print("ENTRY_TIME " + json.dumps(record), flush=True)
+"""
+HEAD_PY = """\
 import time
 
 STARTED = time.time()
@@ -40,6 +57,12 @@ import sys
 
 import numpy as np
 
+"""
+
+TRAIN_PY = (
+    HEAD_PY
+    + RECORD_PY
+    + """
 
 def main(in_path, out_path):
     rng = np.random.default_rng()
@@ -53,29 +76,19 @@ def main(in_path, out_path):
         json.dump({"num_examples": 100, "batch_size": 1, "epochs": 1}, handle)
     record = {"kind": "train", "start": STARTED, "end": time.time(),
               "in_bytes": os.path.getsize(in_path), "out_bytes": os.path.getsize(out_path)}
-    record["seconds"] = record["end"] - STARTED
-    try:
-        with open(os.path.join(os.environ["FEDN_DATA_PATH"], "entry_times.jsonl"), "a") as log:
-            log.write(json.dumps(record) + "\\n")
-    except OSError:  # the data folder is read-only when fedgui runs the step isolated
-        print("ENTRY_TIME " + json.dumps(record), flush=True)
+    save_record(record)
     print(f"trained {len(arrays)} arrays in {record['seconds']:.2f} s", flush=True)
 
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
 """
+)
 
-VALIDATE_PY = """\
-import time
-
-STARTED = time.time()
-import json
-import os
-import sys
-
-import numpy as np
-
+VALIDATE_PY = (
+    HEAD_PY
+    + RECORD_PY
+    + """
 
 def main(in_path, out_path):
     with np.load(in_path) as data:
@@ -84,18 +97,62 @@ def main(in_path, out_path):
     with open(out_path, "w") as handle:
         json.dump({"test_loss": abs(mean), "test_accuracy": 0.5}, handle)
     record = {"kind": "validate", "start": STARTED, "end": time.time(), "in_bytes": os.path.getsize(in_path)}
-    record["seconds"] = record["end"] - STARTED
-    try:
-        with open(os.path.join(os.environ["FEDN_DATA_PATH"], "entry_times.jsonl"), "a") as log:
-            log.write(json.dumps(record) + "\\n")
-    except OSError:  # the data folder is read-only when fedgui runs the step isolated
-        print("ENTRY_TIME " + json.dumps(record), flush=True)
+    save_record(record)
     print(f"validated in {record['seconds']:.2f} s", flush=True)
 
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
 """
+)
+
+
+# ---- the command line and the scratch folder ------------------------------------------------------
+
+
+def add_session_arguments(parser: argparse.ArgumentParser, sizes: str, clients: str) -> None:
+    """The options both session benchmarks take."""
+    parser.add_argument("--sizes", default=sizes, help="model sizes in MB, comma-separated")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--round-timeout", type=int, default=900)
+    parser.add_argument("--clients", default=clients, help="which clients, in this order")
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a temp folder, removed)")
+    parser.add_argument("--keep", action="store_true", help="keep the run folders (logs, statestores)")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+
+
+def listed(text: str) -> list[str]:
+    """ "a, b,," → ["a", "b"]"""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+@contextlib.contextmanager
+def workspace(args: argparse.Namespace, prefix: str) -> Iterator[tuple[Path, Path]]:
+    """(scratch folder, the timed package) with the test networks' environments ready; the
+    folder is removed afterwards unless ``--work`` or ``--keep`` was given."""
+    ensure_environments()
+    work = args.work or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        yield work, build_package(work / "package")
+    finally:
+        if not args.keep and args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def seed_models(sizes: Iterable[int], work: Path) -> Iterator[tuple[int, Path]]:
+    """(size, seed model) for each size there is disk room for (a session keeps about a dozen
+    copies of the model around); each seed is deleted once the caller moves on."""
+    for size in sizes:
+        free = shutil.disk_usage(work).free
+        if free < size * MB * 12:
+            print(f"skipping {size} MB: only {free / 1e9:.1f} GB free in {work}", flush=True)
+            continue
+        seed = build_seed_model(work / f"seed-{size}.npz", size)
+        try:
+            yield size, seed
+        finally:
+            seed.unlink(missing_ok=True)
 
 
 def build_package(dest: Path) -> Path:

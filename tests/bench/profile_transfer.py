@@ -41,8 +41,8 @@ from fedgui.core.protocol.transfer import download_model, upload_model  # noqa: 
 from fedgui.core.session.tasks import progress_emitter  # noqa: E402
 from tests.bench._bare_transfer import download as bare_download  # noqa: E402
 from tests.bench._bare_transfer import upload as bare_upload  # noqa: E402
-from tests.bench._bench_support import build_seed_model  # noqa: E402
-from tests.bench.round_overhead import MB, BenchNetwork  # noqa: E402
+from tests.bench._bench_support import MB, build_seed_model  # noqa: E402
+from tests.bench.round_overhead import BenchNetwork  # noqa: E402
 
 
 class _NullBus:

@@ -37,7 +37,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,19 +49,19 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from fedgui.core.package.checksum import sha256_file  # noqa: E402
 from tests.bench._bench_support import (  # noqa: E402
+    MB,
     RssSampler,
-    build_package,
-    build_seed_model,
+    add_session_arguments,
     fedgui_task_timings,
     first_looks,
+    listed,
     read_entry_times,
+    seed_models,
     split_first_looks,
     task_spans,
+    workspace,
 )
-from tests.fednet.install import ensure_environments  # noqa: E402
 from tests.fednet.network import SITE_DIR, FednNetwork  # noqa: E402
-
-MB = 1_000_000
 
 
 @dataclass
@@ -444,41 +443,22 @@ def details(result: RunResult) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10,100,1000", help="model sizes in MB, comma-separated")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--round-timeout", type=int, default=900)
-    parser.add_argument("--clients", default="stock,fedgui", help="which clients, in this order")
-    parser.add_argument("--work", type=Path, help="scratch folder (default: a temp folder, removed)")
-    parser.add_argument("--keep", action="store_true", help="keep the run folders (logs, statestores)")
-    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    add_session_arguments(parser, sizes="10,100,1000", clients="stock,fedgui")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    clients = [c.strip() for c in args.clients.split(",") if c.strip()]
-    ensure_environments()
-    work = args.work or Path(tempfile.mkdtemp(prefix="fedgui-round-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
-    package = build_package(work / "package")
     results: list[RunResult] = []
-    try:
-        for size in sizes:
-            free = shutil.disk_usage(work).free
-            if free < size * MB * 12:
-                print(f"skipping {size} MB: only {free / 1e9:.1f} GB free in {work}", flush=True)
-                continue
-            seed = build_seed_model(work / f"seed-{size}.npz", size)
-            for client in clients:
-                print(f"--- {client}, {size} MB, {args.rounds} rounds", flush=True)
-                result = run_one(client, size, seed, package, args, work)
-                results.append(result)
-                print(details(result), flush=True)
-                if not args.keep:
-                    shutil.rmtree(work / f"{client}-{size}", ignore_errors=True)
-            seed.unlink()
-    finally:
-        if args.json:
-            args.json.write_text(json.dumps([asdict(r) for r in results], indent=1))
-        if not args.keep and args.work is None:
-            shutil.rmtree(work, ignore_errors=True)
+    with workspace(args, "fedgui-round-bench-") as (work, package):
+        try:
+            for size, seed in seed_models([int(s) for s in listed(args.sizes)], work):
+                for client in listed(args.clients):
+                    print(f"--- {client}, {size} MB, {args.rounds} rounds", flush=True)
+                    result = run_one(client, size, seed, package, args, work)
+                    results.append(result)
+                    print(details(result), flush=True)
+                    if not args.keep:
+                        shutil.rmtree(work / f"{client}-{size}", ignore_errors=True)
+        finally:
+            if args.json:
+                args.json.write_text(json.dumps([asdict(r) for r in results], indent=1))
     print()
     print(table(results))
     return 0 if all(r.error is None for r in results) else 1

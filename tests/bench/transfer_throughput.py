@@ -30,7 +30,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,18 +38,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from tests.bench import _bench_support as support  # noqa: E402
 from tests.bench import round_overhead  # noqa: E402
-from tests.bench._bench_support import (  # noqa: E402
-    RssSampler,
-    build_package,
-    build_seed_model,
-    fedgui_task_timings,
-    first_looks,
-    read_entry_times,
-    split_first_looks,
-)
-from tests.bench.round_overhead import MB, BenchNetwork, RunResult, run_one  # noqa: E402
-from tests.fednet.install import ensure_environments  # noqa: E402
+from tests.bench.round_overhead import BenchNetwork, RunResult, run_one  # noqa: E402
 
 BARE = Path(__file__).with_name("_bare_transfer.py")
 CLIENTS = ("stock", "fedgui", "bare")  # the order each repetition runs them
@@ -66,7 +56,7 @@ class Transfer:
 
     @property
     def rate(self) -> float:
-        return self.bytes / MB / self.seconds if self.seconds > 0 else 0.0
+        return self.bytes / support.MB / self.seconds if self.seconds > 0 else 0.0
 
 
 @dataclass
@@ -110,9 +100,9 @@ def _label(records: list[dict]) -> list[Transfer]:
 
 def _fedgui_transfers(run_dir: Path) -> tuple[list[Transfer], int]:
     history = run_dir / "fedgui-home" / "data" / "history.sqlite3"
-    tasks = [t for t in fedgui_task_timings(history) if t["status"] == "ok"]
-    entry = read_entry_times(run_dir / "data", sorted(run_dir.glob("*.log")))
-    entry, _looks = split_first_looks(entry, first_looks(history))
+    tasks = [t for t in support.fedgui_task_timings(history) if t["status"] == "ok"]
+    entry = support.read_entry_times(run_dir / "data", sorted(run_dir.glob("*.log")))
+    entry, _looks = support.split_first_looks(entry, support.first_looks(history))
     in_bytes = {kind: [e["in_bytes"] for e in entry if e["kind"] == kind] for kind in ("train", "validate")}
     out_bytes = [e["out_bytes"] for e in entry if e["kind"] == "train"]
     index = {"train": 0, "validate": 0}
@@ -193,7 +183,7 @@ def run_bare(size_mb: int, rep: int, seed: Path, args, work: Path) -> Run:
                 *(str(2 * args.rounds), str(out_json), str(args.rounds)),
             ]
         )
-        sampler = RssSampler(proc.pid)
+        sampler = support.RssSampler(proc.pid)
         sampler.start()
         code = proc.wait(timeout=args.round_timeout * args.rounds)
         run.peak_rss = sampler.finish().own
@@ -280,7 +270,7 @@ def table(runs: list[Run]) -> str:
             ),
             (
                 "peak RSS client (MB)",
-                {c: [r.peak_rss / MB for r in by_client[c] if r.peak_rss] for c in COLUMNS},
+                {c: [r.peak_rss / support.MB for r in by_client[c] if r.peak_rss] for c in COLUMNS},
                 ".0f",
             ),
         ]
@@ -311,31 +301,23 @@ def details(run: Run) -> str:
     if run.error:
         text += f"\n  ERROR: {run.error}"
     transfers = ", ".join(
-        f"{t.op[:2]}/{t.kind} {t.bytes / MB:.0f} MB {t.seconds:.2f} s" for t in run.transfers
+        f"{t.op[:2]}/{t.kind} {t.bytes / support.MB:.0f} MB {t.seconds:.2f} s" for t in run.transfers
     )
     overheads = ", ".join(f"{o:.2f}" for o in run.overheads)
     look = f" (first look, not counted: {run.first_look[0]:.2f} s)" if run.first_look else ""
     return (
         f"{text}\n  transfers: {transfers}\n  overhead/round: {overheads or '—'} s{look}; "
-        f"peak RSS {run.peak_rss / MB:.0f} MB; cache hits {run.cache_hits}"
+        f"peak RSS {run.peak_rss / support.MB:.0f} MB; cache hits {run.cache_hits}"
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,1000", help="model sizes in MB, comma-separated")
+    support.add_session_arguments(parser, sizes="100,1000", clients=",".join(CLIENTS))
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each size (stock, fedgui, bare)")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--round-timeout", type=int, default=900)
-    parser.add_argument(
-        "--clients", default=",".join(CLIENTS), help="which of stock,fedgui,bare,before, in this order"
-    )
     parser.add_argument(
         "--before", type=Path, help="another checkout of fedgui, run as client 'before' (e.g. a git worktree)"
     )
-    parser.add_argument("--work", type=Path, help="scratch folder (default: a temp folder, removed)")
-    parser.add_argument("--keep", action="store_true", help="keep the run folders (logs, statestores)")
-    parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument(
         "--combine",
         type=Path,
@@ -346,46 +328,34 @@ def main() -> int:
     if args.combine:
         print(table([_load_run(item) for path in args.combine for item in json.loads(path.read_text())]))
         return 0
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    clients = [c.strip() for c in args.clients.split(",") if c.strip()]
-    ensure_environments()
-    work = args.work or Path(tempfile.mkdtemp(prefix="fedgui-transfer-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
-    package = build_package(work / "package")
+    clients = support.listed(args.clients)
+    if "before" in clients and args.before is None:
+        raise SystemExit("client 'before' needs --before PATH")
     runs: list[Run] = []
     started = time.monotonic()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
-    try:
-        for size in sizes:
-            free = shutil.disk_usage(work).free
-            if free < size * MB * 12:
-                print(f"skipping {size} MB: only {free / 1e9:.1f} GB free in {work}", flush=True)
-                continue
-            seed = build_seed_model(work / f"seed-{size}.npz", size)
-            for rep in range(1, args.reps + 1):
-                for client in clients:
-                    print(f"--- {client}, {size} MB, rep {rep}/{args.reps}", flush=True)
-                    if client == "before" and args.before is None:
-                        raise SystemExit("client 'before' needs --before PATH")
-                    if client == "bare":
-                        run = run_bare(size, rep, seed, args, work)
-                    else:
-                        run = run_session_client(client, size, rep, seed, package, args, work)
-                    runs.append(run)
-                    print(details(run), flush=True)
-            seed.unlink()
-    finally:
-        if args.json:
-            args.json.write_text(json.dumps([asdict(r) for r in runs], indent=1))
-        if not args.keep and args.work is None:
-            shutil.rmtree(work, ignore_errors=True)
-        print()  # also when interrupted: the table of what ran
-        print(
-            f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs); "
-            f"{(time.monotonic() - started) / 60:.0f} min; rounds/session {args.rounds}; "
-            "median [min–max] n=samples"
-        )
-        print(table(runs), flush=True)
+    with support.workspace(args, "fedgui-transfer-bench-") as (work, package):
+        try:
+            for size, seed in support.seed_models([int(s) for s in support.listed(args.sizes)], work):
+                for rep in range(1, args.reps + 1):
+                    for client in clients:
+                        print(f"--- {client}, {size} MB, rep {rep}/{args.reps}", flush=True)
+                        if client == "bare":
+                            run = run_bare(size, rep, seed, args, work)
+                        else:
+                            run = run_session_client(client, size, rep, seed, package, args, work)
+                        runs.append(run)
+                        print(details(run), flush=True)
+        finally:
+            if args.json:
+                args.json.write_text(json.dumps([asdict(r) for r in runs], indent=1))
+            print()  # also when interrupted: the table of what ran
+            print(
+                f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+                f"({os.cpu_count()} CPUs); {(time.monotonic() - started) / 60:.0f} min; "
+                f"rounds/session {args.rounds}; median [min–max] n=samples"
+            )
+            print(table(runs), flush=True)
     return 0 if all(r.error is None for r in runs) else 1
 
 
