@@ -37,7 +37,7 @@ def make_runner(supervised: bool, isolated: bool) -> runner_module.EntryPointRun
         raise SystemExit("--isolated needs bubblewrap")
 
     class Runner(runner_module.EntryPointRunner):
-        _supervised = supervised  # type: ignore[assignment]
+        _supervised = supervised
 
     return Runner(folder, {"train": "true"}, environment, folder, sandbox=sandbox)
 
