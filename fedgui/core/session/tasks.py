@@ -49,7 +49,6 @@ from fedgui.core.protocol.generated import fedn_pb2 as pb
 from fedgui.core.protocol.messages import ClientIdentity, Task, parse_task
 from fedgui.core.protocol.transfer import download_model, upload_model
 from fedgui.core.session.model_cache import ModelCache
-from fedgui.core.session.status_sender import StatusSender
 from fedgui.core.session.step_limit import (
     StepLimit,
     StepTimeLimitReached,
@@ -97,8 +96,6 @@ class TaskExecutor:
         self._history_problem_said = False
         #: What the task is writing now and where, for a plain message when the disk is full.
         self._writing: tuple[str, Path] = ("the task's files", context.work_dir)
-        #: Sends the running task's statuses beside its work (None between tasks).
-        self._statuses: StatusSender | None = None
 
     def cancel(self) -> None:
         """Stop the running entry point (its whole process tree)."""
@@ -108,14 +105,6 @@ class TaskExecutor:
     # ---- one task --------------------------------------------------------------------------
 
     def execute(self, request: pb.TaskRequest) -> None:
-        statuses = self._statuses = StatusSender(self._send_status_now)
-        try:
-            self._execute(request)
-        finally:
-            statuses.close()  # every status of the task is out when it ends
-            self._statuses = None
-
-    def _execute(self, request: pb.TaskRequest) -> None:
         ctx = self.ctx
         task = self._with_round(parse_task(request))
         self._send_status(
@@ -251,7 +240,6 @@ class TaskExecutor:
             upload_model=timings["upload_model"],
             fetch_model=timings["fetch_model"],
         )
-        self._flush_statuses()  # the network's log reads "received", "processing", then the result
         ctx.connection.combiner.SendModelUpdate(update, timeout=60)
         self._report(task, "Model update completed.", pb.AUDIT, about=update)
         self._record(lambda: ctx.history.add_metrics(task_id, "training_metadata", output.metadata))
@@ -329,7 +317,6 @@ class TaskExecutor:
         metrics = ctx.runner.validate(model_in, scratch / "validation.json", timeout=timeout)
         timings["exec_validation"] = time.monotonic() - started
         validation = msg.model_validation(self.me, task, metrics)
-        self._flush_statuses()
         ctx.connection.combiner.SendModelValidation(validation, timeout=60)
         self._report(task, "Model validation completed.", pb.AUDIT, about=validation)
         self._record(lambda: ctx.history.add_metrics(task_id, "validation", metrics))
@@ -344,7 +331,6 @@ class TaskExecutor:
         result = ctx.runner.predict(model_in, scratch / "prediction.json", timeout=timeout)
         timings["exec_prediction"] = time.monotonic() - started
         prediction = msg.model_prediction(self.me, task, result)
-        self._flush_statuses()
         ctx.connection.combiner.SendModelPrediction(prediction, timeout=60)
         self._report(task, "Model prediction completed.", pb.AUDIT, about=prediction)
         return result if isinstance(result, dict) else {"result": result}
@@ -393,7 +379,6 @@ class TaskExecutor:
         if task.kind == "predict" and not cancelled:
             # The stock client reports a failed prediction as "null"; do the same so the
             # prediction run does not wait for us.
-            self._flush_statuses()
             with suppress(grpc.RpcError):
                 ctx.connection.combiner.SendModelPrediction(
                     msg.model_prediction(self.me, task, None), timeout=30
@@ -442,21 +427,10 @@ class TaskExecutor:
         )
 
     def _send_status(self, status: pb.Status) -> None:
-        """Send beside the task's work (in order), or at once outside a task."""
-        if self._statuses is not None:
-            self._statuses.submit(status)
-            return
         try:
-            self._send_status_now(status)
+            self.ctx.connection.connector.SendStatus(status, timeout=10)
         except grpc.RpcError as exc:  # statuses are cosmetic: never fail a task for one
             log.debug("status not sent: %s", exc.code())
-
-    def _send_status_now(self, status: pb.Status) -> None:
-        self.ctx.connection.connector.SendStatus(status, timeout=10)
-
-    def _flush_statuses(self) -> None:
-        if self._statuses is not None:
-            self._statuses.flush()
 
     def _say(self, text: str, level: str = "info") -> None:
         self.ctx.bus.emit(client_line(text, level))
