@@ -5,7 +5,9 @@ Run: .venv/bin/python tests/bench/transfer_throughput.py [--sizes 100,1000] [--r
 
 Each repetition runs, for each size, stock → fedgui → bare, each on a fresh network (a stopped
 client stays "active" on the combiner for a while), so load drifting on a shared machine hits
-all three alike; the table gives the median over every sample and the spread (min–max).
+all three alike; each repetition starts one client later in that order (rep 2: fedgui → bare →
+stock), so that none always follows the same other. The table gives the median over every
+sample and the spread (min–max).
 
 * stock: ``fedn client start``, a 1-client session of ``--rounds`` rounds (validation on). Its
   transfers are timed around FednClient.get_model_from_combiner / send_model_to_combiner (the
@@ -338,7 +340,10 @@ def main() -> int:
         try:
             for size, seed in support.seed_models([int(s) for s in support.listed(args.sizes)], work):
                 for rep in range(1, args.reps + 1):
-                    for client in clients:
+                    # Each repetition starts one client later: none always runs right after the
+                    # same other (a stopping network, a page cache full of its models).
+                    shift = (rep - 1) % len(clients)
+                    for client in clients[shift:] + clients[:shift]:
                         print(f"--- {client}, {size} MB, rep {rep}/{args.reps}", flush=True)
                         if client == "bare":
                             run = run_bare(size, rep, seed, args, work)
