@@ -13,7 +13,6 @@ from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
 from fedgui.core.protocol.generated import fedn_pb2 as pb
 from fedgui.core.protocol.testing import FakeCombiner
 from fedgui.core.protocol.transfer import CHUNK_SIZE, _UploadFrames, download_model, upload_model
-from fedgui.core.protocol.wire import ModelRequestFrames
 
 MiB = 1024 * 1024
 
@@ -154,51 +153,17 @@ def test_upload_frames_chunks_then_one_empty_ok(fake, conn, tmp_path):
     assert seen[-1] == (len(data), len(data))
 
 
-def test_upload_reads_ahead_a_few_frames_only(conn, tmp_path, monkeypatch):
-    """The next frames are read and encoded while gRPC sends the current one, but never more
-    than a few ahead, so memory stays flat whatever the model's size."""
-    encoded = []
-    original = ModelRequestFrames.chunk
-    monkeypatch.setattr(
-        ModelRequestFrames, "chunk", lambda self, data: encoded.append(1) or original(self, data)
-    )
-    chunk = 64 * 1024
-    src = tmp_path / "trained.npz"
-    src.write_bytes(b"\x02" * (40 * chunk))
-    frames = iter(_UploadFrames(conn, "upd-2", src, chunk, None))
-    assert pb.ModelRequest.FromString(next(frames)).data == b"\x02" * chunk
-    time.sleep(0.5)  # the reader fills the queue, then waits
-    assert 2 <= len(encoded) <= 2 + _UploadFrames.READ_AHEAD
-    assert sum(len(pb.ModelRequest.FromString(f).data) for f in frames) == 39 * chunk
-    assert len(encoded) == 40
-
-
-def test_an_upload_stopped_early_leaves_no_reader_behind(conn, tmp_path):
+def test_upload_reads_lazily(conn, tmp_path):
+    """A chunk is read only when gRPC asks for its frame, so at most one chunk is in memory:
+    bytes changed on disk after the first frame show up in the second."""
     src = tmp_path / "trained.npz"
     src.write_bytes(b"\x02" * (3 * MiB))
-    before = {t.name for t in threading.enumerate()}
-    frames = iter(_UploadFrames(conn, "upd-3", src, 64 * 1024, None))
-    next(frames)
-    frames.close()  # what gRPC does when the call ends before the last frame
-    assert not [t for t in threading.enumerate() if t.name == "model-upload-reader" and t.name not in before]
-
-
-def test_a_read_error_midway_is_reported_as_itself(fake, conn, tmp_path, monkeypatch):
-    src = tmp_path / "trained.npz"
-    src.write_bytes(b"\x02" * (3 * MiB))
-    calls = []
-
-    def failing(self, data):
-        calls.append(1)
-        if len(calls) == 2:
-            raise OSError(5, "Input/output error")
-        return original(self, data)
-
-    original = ModelRequestFrames.chunk
-    monkeypatch.setattr(ModelRequestFrames, "chunk", failing)
-    with pytest.raises(errors.TransferFailed, match="could not be read"):
-        upload_model(conn, "u", src)
-    assert "u" not in fake.models
+    frames = iter(_UploadFrames(conn, "upd-2", src, CHUNK_SIZE, None))
+    assert pb.ModelRequest.FromString(next(frames)).data == b"\x02" * MiB
+    with src.open("r+b") as handle:
+        handle.seek(MiB)
+        handle.write(b"\x03" * MiB)
+    assert pb.ModelRequest.FromString(next(frames)).data == b"\x03" * MiB
 
 
 def test_upload_of_an_empty_or_missing_file_is_refused(conn, tmp_path):

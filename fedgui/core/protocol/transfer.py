@@ -14,7 +14,6 @@ Framing (fedn-client-protocol.md §3.10):
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import queue
@@ -244,16 +243,11 @@ def _not_found(model_id: str) -> ModelNotFound:
 
 
 class _UploadFrames:
-    """Yields the upload frames; a reader thread reads and encodes the next ones meanwhile.
+    """Yields the upload frames, reading the file one chunk at a time.
 
-    gRPC pulls this iterator on its own thread and sends one frame at a time, waiting for each
-    write to finish before it asks for the next; reading and encoding the next chunk inside that
-    pull would add to every frame's time. At most ``READ_AHEAD`` frames wait (memory stays flat).
-    gRPC turns an exception in the iterator into a bare CANCELLED; keeping the exception lets
-    :func:`upload_model` report the real cause.
+    gRPC pulls this iterator on its own thread and turns an exception in it into a bare
+    CANCELLED; keeping the exception lets :func:`upload_model` report the real cause.
     """
-
-    READ_AHEAD = 4
 
     def __init__(
         self,
@@ -274,55 +268,21 @@ class _UploadFrames:
         self.error: BaseException | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        ready: queue.Queue[tuple[bytes, int] | BaseException | None] = queue.Queue(self.READ_AHEAD)
-        stop = threading.Event()
-        reader = threading.Thread(
-            target=self._read, args=(ready, stop), name="model-upload-reader", daemon=True
-        )
-        reader.start()
         try:
             done = 0
-            while (item := ready.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                if self._cancel is not None and self._cancel.is_set():
-                    raise CallCancelled("The upload of the trained model was stopped.")
-                frame, size = item
-                yield frame
-                done += size
-                # Counts bytes handed to gRPC, which sends them soon after; good enough for a bar.
-                if self._progress is not None:
-                    self._progress(done, self.total)
+            with self._src.open("rb") as handle:
+                while chunk := handle.read(self._chunk_size):
+                    if self._cancel is not None and self._cancel.is_set():
+                        raise CallCancelled("The upload of the trained model was stopped.")
+                    yield self._frames.chunk(chunk)
+                    done += len(chunk)
+                    # Counts bytes handed to gRPC, which sends them soon after; good enough for a bar.
+                    if self._progress is not None:
+                        self._progress(done, self.total)
             yield self._frames.last()
         except BaseException as exc:
             self.error = exc
             raise
-        finally:
-            stop.set()
-            while reader.is_alive():  # it may wait to put one more frame: make room
-                with contextlib.suppress(queue.Empty):
-                    ready.get_nowait()
-                reader.join(0.05)
-
-    def _read(
-        self, ready: queue.Queue[tuple[bytes, int] | BaseException | None], stop: threading.Event
-    ) -> None:
-        def hand_over(item: tuple[bytes, int] | BaseException | None) -> bool:
-            while not stop.is_set():
-                with contextlib.suppress(queue.Full):
-                    ready.put(item, timeout=0.1)
-                    return True
-            return False
-
-        try:
-            with self._src.open("rb") as handle:
-                while chunk := handle.read(self._chunk_size):
-                    if not hand_over((self._frames.chunk(chunk), len(chunk))):
-                        return
-        except BaseException as exc:  # raised by the iterator, on gRPC's thread
-            hand_over(exc)
-            return
-        hand_over(None)
 
 
 def upload_model(
