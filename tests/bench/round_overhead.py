@@ -18,7 +18,9 @@ Figures, per client:
   does not count time spent queued behind the previous task (the next round's train request
   arrives while the client still validates), so the spans add up to the time the client had
   work outstanding. The entry points' own times are measured inside the scripts (first line
-  to last).
+  to last). fedgui's first look (it validates the first global model on the person's data
+  before round 1's training, inside that train task; the stock client has no such step) is
+  taken out of round 1 whole, step start included, and shown on a line of its own.
 * download / upload MB/s: model bytes (as the entry points saw them) over ``fetch_model`` /
   ``upload_model`` from the ModelUpdate meta in the statestore (the same keys for both
   clients). fedgui's train in round ≥ 2 hits its model cache (the model came with the previous
