@@ -64,8 +64,10 @@ def _reset_peak() -> None:
 class _MallInfo2(ctypes.Structure):
     _fields_ = [
         (name, ctypes.c_size_t)
-        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks")
-        + ("uordblks", "fordblks", "keepcost")
+        for name in (
+            *("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks"),
+            *("uordblks", "fordblks", "keepcost"),
+        )
     ]
 
 
@@ -102,9 +104,26 @@ def _malloc_info(libc: ctypes.CDLL) -> dict:
         libc.malloc_info(0, handle)
         libc.fclose(handle)
         xml = Path(tmp.name).read_text()
-    arenas = len(re.findall(r"<heap nr=", xml))
-    total = re.search(r'<system type="current" size="(\d+)"/>\s*<system type="max"', xml[xml.rfind("</heap>") :])
-    return {"arenas": arenas, "heaps_system_mb": int(total.group(1)) / MB if total else None}
+    heaps = re.findall(r'<heap nr="\d+">.*?<system type="current" size="(\d+)"/>', xml, re.S)
+    tail = xml[xml.rfind("</heap>") :]
+    total = re.search(r'<system type="current" size="(\d+)"/>', tail)
+    return {
+        "arenas": len(heaps),
+        "heaps_system_mb": int(total.group(1)) / MB if total else None,
+        "per_arena_mb": [round(int(size) / MB) for size in heaps],  # what each arena holds
+    }
+
+
+def _start_trimmer(interval: float) -> None:
+    """Experiment: malloc_trim(0) every ``interval`` seconds (hands free heap pages back)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+
+    def trim() -> None:
+        while True:
+            time.sleep(interval)
+            libc.malloc_trim(0)
+
+    threading.Thread(target=trim, name="trimmer", daemon=True).start()
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -116,6 +135,8 @@ def worker(args: argparse.Namespace) -> int:
         import tracemalloc
 
         tracemalloc.start()
+    if args.trim_interval:
+        _start_trimmer(args.trim_interval)
     from fedgui.core.execution.numpy_model import check_numpy_model
     from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
     from fedgui.core.protocol.transfer import download_model, upload_model
@@ -192,23 +213,25 @@ def _sample(pid: int, interval: float, samples: list[tuple[float, int]], halt: t
 
 
 def run_variant(variant: str, args, address: str, model_id: str, seed: Path, work: Path) -> dict:
-    base, _, extra = variant.partition("+")
     env = dict(os.environ)
     argv = [sys.executable, __file__, "--worker", "--address", address, "--model-id", model_id]
     argv += ["--seed", str(seed), "--cycles", str(args.cycles), "--phases", args.phases]
     scratch = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
     out = work / f"worker-{uuid.uuid4().hex[:8]}.json"
     argv += ["--scratch", str(scratch), "--out", str(out)]
-    if base == "tuned":
-        argv.append("--tuned")
-    elif base.startswith("env:"):
-        for pair in base[4:].split(";"):
-            name, _, value = pair.partition("=")
-            env[name] = value
-    elif base != "asis":
-        raise SystemExit(f"unknown variant {variant}")
-    if extra == "trace":
-        argv.append("--trace")
+    for part in variant.split("+"):
+        if part == "tuned":
+            argv.append("--tuned")
+        elif part.startswith("env:"):
+            for pair in part[4:].split(";"):
+                name, _, value = pair.partition("=")
+                env[name] = value
+        elif part == "trace":
+            argv.append("--trace")
+        elif part.startswith("trim"):
+            argv += ["--trim-interval", part[4:]]
+        elif part != "asis":
+            raise SystemExit(f"unknown variant {variant}")
     samples: list[tuple[float, int]] = []
     halt = threading.Event()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
@@ -246,7 +269,7 @@ def run_variant(variant: str, args, address: str, model_id: str, seed: Path, wor
     }
 
 
-def report(result: dict, size_mb: float) -> str:
+def report(result: dict, size_mb: float, args_per_arena: bool = False) -> str:
     lines = [
         f"== {result['variant']}: sampled peak {result['sampled_peak_mb']:.0f} MB "
         f"({result['samples']} samples)"
@@ -263,13 +286,19 @@ def report(result: dict, size_mb: float) -> str:
             f"heap: arenas {r.get('arenas')} system {r.get('heaps_system_mb') or 0:5.0f} "
             f"in use {r.get('in_use_mb', 0):5.1f} free-kept {r.get('free_kept_mb', 0):5.1f} "
             f"mmapped {r.get('mmapped_mb', 0):5.1f}{extra}"
+            + (f"\n{'':14s}per arena (MB): {r['per_arena_mb']}" if args_per_arena else "")
         )
     return "\n".join(lines)
 
 
 def summary(results: list[dict], size_mb: float) -> str:
-    lines = ["", "| variant | runs | peak RSS MB, median [min–max] | " + " | ".join(
-        f"{p} MB/s" for p in ("download", "upload")) + " |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        "",
+        "| variant | runs | peak RSS MB, median [min–max] | "
+        + " | ".join(f"{p} MB/s" for p in ("download", "upload"))
+        + " |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for variant in dict.fromkeys(r["variant"] for r in results):
         runs = [r for r in results if r["variant"] == variant]
         peaks = [max(rec.get("peak_mb", 0) for rec in r["records"]) for r in runs]
@@ -281,11 +310,8 @@ def summary(results: list[dict], size_mb: float) -> str:
                 if rates
                 else "—"
             )
-        lines.append(
-            f"| {variant} | {len(runs)} | {statistics.median(peaks):.0f} [{min(peaks):.0f}–{max(peaks):.0f}] | "
-            + " | ".join(cells)
-            + " |"
-        )
+        spread = f"{statistics.median(peaks):.0f} [{min(peaks):.0f}–{max(peaks):.0f}]"
+        lines.append(f"| {variant} | {len(runs)} | {spread} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -298,6 +324,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="run the variants this often, alternated")
     parser.add_argument("--interval", type=float, default=0.02, help="RSS sampling interval (s)")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--per-arena", action="store_true", help="print what each malloc arena holds")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     # worker-only
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -308,6 +335,7 @@ def main() -> int:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--tuned", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--trim-interval", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
@@ -337,7 +365,7 @@ def main() -> int:
             for variant in variants if rep % 2 == 0 else variants[::-1]:
                 result = run_variant(variant, args, network.grpc_address, model_id, seed, work)
                 results.append(result)
-                print(report(result, size_mb), flush=True)
+                print(report(result, size_mb, args.per_arena), flush=True)
     finally:
         network.stop()
         if args.json:
