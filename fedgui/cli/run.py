@@ -102,6 +102,9 @@ def _checksum_argument(text: str) -> str:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from fedgui.core.memory_tuning import tune_allocator
+
+    tune_allocator()  # first, before any thread allocates: keeps memory flat while models move
     from fedgui.cli.console import print_stamped
     from fedgui.core.errors import FedguiError
 
