@@ -126,6 +126,29 @@ def _start_trimmer(interval: float) -> None:
     threading.Thread(target=trim, name="trimmer", daemon=True).start()
 
 
+class _HeapSampler(threading.Thread):
+    """Peaks of malloc's bytes in use and of its arenas' size during a phase (mallinfo2)."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(name="heap-sampler", daemon=True)
+        self.interval = interval
+        self.peak_in_use = self.peak_system = 0
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.mallinfo2.restype = _MallInfo2
+        self._mallinfo2 = libc.mallinfo2
+        self.start()
+
+    def reset(self) -> None:
+        self.peak_in_use = self.peak_system = 0
+
+    def run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            info = self._mallinfo2()
+            self.peak_in_use = max(self.peak_in_use, info.uordblks + info.hblkhd)
+            self.peak_system = max(self.peak_system, info.arena + info.hblkhd)
+
+
 def worker(args: argparse.Namespace) -> int:
     if args.tuned:
         from fedgui.core.memory_tuning import tune_allocator
@@ -141,11 +164,17 @@ def worker(args: argparse.Namespace) -> int:
     from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
     from fedgui.core.protocol.transfer import download_model, upload_model
 
+    if args.channel_options:  # experiment: more gRPC channel options for fedgui's channel
+        from fedgui.core.protocol import channel
+
+        extra = [(k, int(v)) for k, _, v in (o.partition("=") for o in args.channel_options.split(";"))]
+        channel.KEEPALIVE_OPTIONS = (*channel.KEEPALIVE_OPTIONS, *extra)
     host, port = args.address.rsplit(":", 1)
     conn = CombinerConnection(CombinerEndpoint(host, int(port), False), None, "memory-bench", "memory-bench")
     if not conn.wait_until_ready(60):
         raise SystemExit("combiner not ready")
     cache = Path(args.scratch)
+    heap_sampler = _HeapSampler(0.02)
     records = [{"phase": "start", "cycle": 0, "rss_mb": _status_kb("VmRSS") * 1024 / MB, **_heap()}]
     # Run each phase like the session would: on a thread of its own (the session's task thread).
     for cycle in range(1, args.cycles + 1):
@@ -162,6 +191,7 @@ def worker(args: argparse.Namespace) -> int:
             if args.trace:
                 tracemalloc.reset_peak()
             _reset_peak()
+            heap_sampler.reset()
             print(f"PHASE {phase} {cycle} {time.time()}", flush=True)
             started = time.perf_counter()
             failure: list[BaseException] = []
@@ -184,6 +214,8 @@ def worker(args: argparse.Namespace) -> int:
                 "seconds": seconds,
                 "peak_mb": _status_kb("VmHWM") * 1024 / MB,
                 "rss_mb": _status_kb("VmRSS") * 1024 / MB,
+                "heap_peak_in_use_mb": heap_sampler.peak_in_use / MB,
+                "heap_peak_system_mb": heap_sampler.peak_system / MB,
                 **_heap(),
             }
             if args.trace:
@@ -228,6 +260,8 @@ def run_variant(variant: str, args, address: str, model_id: str, seed: Path, wor
                 env[name] = value
         elif part == "trace":
             argv.append("--trace")
+        elif part.startswith("opt:"):
+            argv += ["--channel-options", part[4:]]
         elif part.startswith("trim"):
             argv += ["--trim-interval", part[4:]]
         elif part != "asis":
@@ -285,7 +319,8 @@ def report(result: dict, size_mb: float, args_per_arena: bool = False) -> str:
             f"(sampled {result['sampled'].get(name, 0):4.0f}) after {r['rss_mb']:4.0f} MB | "
             f"heap: arenas {r.get('arenas')} system {r.get('heaps_system_mb') or 0:5.0f} "
             f"in use {r.get('in_use_mb', 0):5.1f} free-kept {r.get('free_kept_mb', 0):5.1f} "
-            f"mmapped {r.get('mmapped_mb', 0):5.1f}{extra}"
+            f"mmapped {r.get('mmapped_mb', 0):5.1f}{extra} | during: in use ≤ "
+            f"{r.get('heap_peak_in_use_mb', 0):4.0f} arenas ≤ {r.get('heap_peak_system_mb', 0):4.0f}"
             + (f"\n{'':14s}per arena (MB): {r['per_arena_mb']}" if args_per_arena else "")
         )
     return "\n".join(lines)
@@ -336,6 +371,7 @@ def main() -> int:
     parser.add_argument("--tuned", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--trim-interval", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--channel-options", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
