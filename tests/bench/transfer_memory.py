@@ -2,7 +2,7 @@
 fedgui's own transfer functions, against a real FEDn 0.33 combiner.
 
 Run: .venv/bin/python tests/bench/transfer_memory.py [--size 1000] [--cycles 3]
-         [--variants asis,tuned] [--repeat 1] [--phases download,check,upload]
+         [--variants asis+opt:grpc.http2.bdp_probe=1,tuned] [--repeat 1] [--phases download,check,upload]
 
 One fresh network; the seed model is put on the combiner once with a bare Upload. Then, for each
 variant (alternated ``--repeat`` times), a fresh worker process (this file with ``--worker``)
@@ -17,9 +17,14 @@ Variants:
 * ``asis``: the worker does not call fedgui's allocator setting (what fedgui did before).
 * ``tuned``: the worker calls ``fedgui.core.memory_tuning.tune_allocator()`` first, as the
   entry points of ``fedgui`` and ``fedgui run`` do.
+* ``opt:NAME=INT[;NAME=INT]``: these gRPC options replace fedgui's RECEIVE_WINDOW_OPTIONS
+  (channel.py); ``opt:grpc.http2.bdp_probe=1`` is gRPC's default, what fedgui had before.
+  So ``asis+opt:grpc.http2.bdp_probe=1`` is fedgui before the fix, ``tuned`` fedgui with it.
 * ``env:NAME=VALUE[;NAME=VALUE]`` (no tuning): glibc settings by environment, e.g.
   ``env:MALLOC_ARENA_MAX=2`` or ``env:MALLOC_MMAP_THRESHOLD_=1048576``.
-* any of these + ``+trace``: tracemalloc on (Python-level peak per phase; slower).
+* ``trimSECONDS``: malloc_trim(0) every SECONDS (an experiment; it did not help).
+* joined with ``+``, e.g. ``tuned+trace``: ``trace`` turns tracemalloc on (Python-level peak
+  per phase; slower).
 """
 
 from __future__ import annotations
@@ -164,11 +169,11 @@ def worker(args: argparse.Namespace) -> int:
     from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
     from fedgui.core.protocol.transfer import download_model, upload_model
 
-    if args.channel_options:  # experiment: more gRPC channel options for fedgui's channel
+    if args.channel_options:  # experiment: other receive-window options for fedgui's channel
         from fedgui.core.protocol import channel
 
-        extra = [(k, int(v)) for k, _, v in (o.partition("=") for o in args.channel_options.split(";"))]
-        channel.KEEPALIVE_OPTIONS = (*channel.KEEPALIVE_OPTIONS, *extra)
+        pairs = (option.partition("=") for option in args.channel_options.split(";"))
+        channel.RECEIVE_WINDOW_OPTIONS = tuple((key, int(value)) for key, _, value in pairs)
     host, port = args.address.rsplit(":", 1)
     conn = CombinerConnection(CombinerEndpoint(host, int(port), False), None, "memory-bench", "memory-bench")
     if not conn.wait_until_ready(60):
@@ -355,7 +360,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=1000, help="model size in MB")
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--phases", default=",".join(PHASES))
-    parser.add_argument("--variants", default="asis,tuned")
+    parser.add_argument("--variants", default="asis+opt:grpc.http2.bdp_probe=1,tuned")
     parser.add_argument("--repeat", type=int, default=1, help="run the variants this often, alternated")
     parser.add_argument("--interval", type=float, default=0.02, help="RSS sampling interval (s)")
     parser.add_argument("--verbose", action="store_true")

@@ -31,6 +31,13 @@ KEEPALIVE_OPTIONS: tuple[tuple[str, Any], ...] = (
     ("grpc.keepalive_permit_without_calls", True),
 )
 
+# gRPC grows a stream's receive window from its bandwidth estimate ("BDP probing"). The combiner
+# sends a model as fast as it can, so whenever fedgui reads frames more slowly than they come
+# (a busy machine), gRPC holds everything the window lets in: up to ~120 MB of a 1 GB download
+# was measured waiting inside gRPC (tests/bench/transfer_memory.py). Without the probing the
+# window stays at one message plus gRPC's 64 KiB lookahead; measured no slower on loopback.
+RECEIVE_WINDOW_OPTIONS: tuple[tuple[str, Any], ...] = (("grpc.http2.bdp_probe", 0),)
+
 
 @dataclass(frozen=True)
 class CombinerEndpoint:
@@ -226,7 +233,7 @@ class CombinerConnection:
         return grpc.ssl_channel_credentials(root_certificates=root)
 
     def _open(self) -> None:
-        options = list(KEEPALIVE_OPTIONS)
+        options = [*KEEPALIVE_OPTIONS, *RECEIVE_WINDOW_OPTIONS]
         if self.endpoint.use_tls:
             if self.endpoint.server_name:
                 options.append(("grpc.ssl_target_name_override", self.endpoint.server_name))
