@@ -102,13 +102,13 @@ def _checksum_argument(text: str) -> str:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from fedgui.cli.console import print_stamped
+    from fedgui.cli.console import print_error
     from fedgui.core.errors import FedguiError
 
     try:
         profile, token_source, store = _load(args)
     except FedguiError as exc:
-        print_stamped(f"fedgui: {exc}")
+        print_error(exc)
         return EXIT_USAGE
     return _run_session(profile, token_source, store, args)
 
@@ -175,7 +175,7 @@ def unisolated_message(support) -> str:
 
 
 def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
-    from fedgui.cli.console import ConsoleRenderer, print_stamped
+    from fedgui.cli.console import ConsoleRenderer, print_error, print_stamped
     from fedgui.core.events import ReviewNeeded, StateChanged
     from fedgui.core.profile_lock import ProfileInUse
     from fedgui.core.session.engine import Session
@@ -197,7 +197,7 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
             outcome["code"] = EXIT_NEEDS_APPROVAL
             finished.set()
         if isinstance(event, StateChanged) and isinstance(event.error, ProfileInUse):
-            print_stamped(f"fedgui: {event.error}")
+            print_error(event.error)
             outcome["code"] = EXIT_PROFILE_IN_USE
             finished.set()
         if isinstance(event, StateChanged) and event.state is SessionState.STOPPED:

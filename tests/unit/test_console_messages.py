@@ -52,3 +52,31 @@ def test_every_line_has_the_time_also_inside_a_long_message():
 def test_the_package_output_is_never_deduplicated():
     lines = _render([LogLine(source="train", stream="stdout", text="epoch 1")] * 3)
     assert len(lines) == 3
+
+
+def test_an_errors_details_follow_it_on_stderr_indented_and_once_per_outage():
+    out, err = io.StringIO(), io.StringIO()
+    renderer = ConsoleRenderer(out=out, err=err)
+    refused = FedguiError(
+        "Nothing answers at this address and port.",
+        details="Controller address: http://127.0.0.1:9 (ConnectionError)",
+    )
+    for delay in (1, 2):
+        renderer(client_line(f"{refused} — reconnecting in {delay} s", "warning", refused.details))
+    renderer(StateChanged(state=SessionState.ERROR, detail="it failed", error=refused))
+
+    assert "Controller address" not in out.getvalue()  # the plain words stay plain
+    details = err.getvalue().splitlines()
+    assert len(details) == 4, details  # the repeated warning's details are not said again
+    assert all(STAMP.match(line) for line in details), details
+    assert details[0].endswith("         Details:")
+    assert details[1].endswith("           Controller address: http://127.0.0.1:9 (ConnectionError)")
+
+
+def test_a_line_without_details_prints_nothing_to_stderr():
+    out, err = io.StringIO(), io.StringIO()
+    renderer = ConsoleRenderer(out=out, err=err)
+    renderer(StateChanged(state=SessionState.ERROR, error=FedguiError("It failed.")))
+    renderer(client_line("plain news"))
+    assert err.getvalue() == ""
+    assert "It failed." in out.getvalue()

@@ -301,8 +301,8 @@ class Session:
             self._state = state
         self.bus.emit(StateChanged(state=state, detail=detail or describe(state), error=error))
 
-    def _say(self, text: str, level: str = "info") -> None:
-        self.bus.emit(client_line(text, level))
+    def _say(self, text: str, level: str = "info", details: str = "") -> None:
+        self.bus.emit(client_line(text, level, details))
 
     def _check_stop(self) -> None:
         """Between steps: carry out the requests that came meanwhile; unwind on a stop."""
@@ -406,7 +406,7 @@ class Session:
         self.last_error = error
         log.info("session failure (%s): %s", disposition.value, error)
         if disposition is Disposition.RETRY:
-            self._wait_before_reconnect(backoff, str(error), self._return_watch(error))
+            self._wait_before_reconnect(backoff, str(error), self._return_watch(error), error.details)
         elif disposition in (Disposition.TOKEN_REJECTED, Disposition.TOKEN_EXPIRED):
             state = (
                 SessionState.TOKEN_EXPIRED
@@ -427,9 +427,11 @@ class Session:
             )
             backoff.reset()
 
-    def _wait_before_reconnect(self, backoff: Backoff, reason: str, watch: ReturnWatch | None = None) -> None:
+    def _wait_before_reconnect(
+        self, backoff: Backoff, reason: str, watch: ReturnWatch | None = None, details: str = ""
+    ) -> None:
         delay = backoff.next_delay()
-        self._say(f"{reason} — reconnecting in {delay:.0f} s", "warning")
+        self._say(f"{reason} — reconnecting in {delay:.0f} s", "warning", details)
         self._set_state(SessionState.RECONNECTING, f"reconnecting in {delay:.0f} s")
         deadline = time.monotonic() + delay
         while (remaining := deadline - time.monotonic()) > 0:
