@@ -54,7 +54,9 @@ exit codes:
   4  another fedgui already runs with this profile (the message names its process)
 
 Problems that can pass by themselves (the controller or the combiner is down, the token
-expired) do not end the command: fedgui waits, reconnects and says so.
+expired) do not end the command: fedgui waits, reconnects and says so. The technical details
+behind a problem (the address it tried, the server's answer) follow it on stderr, indented
+under "Details:".
 """
 
 
