@@ -8,6 +8,7 @@ arrives, the state changes for real) or ``REPEAT_AFTER_SECONDS`` have passed.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import threading
@@ -48,6 +49,31 @@ def stamped(text: str, timestamp: float | None = None) -> str:
 def print_stamped(text: str, file: TextIO | None = None) -> None:
     """For the command's own messages (not events): timestamped like everything else."""
     print(stamped(text), file=file or sys.stderr, flush=True)
+
+
+class StampedLogHandler(logging.Handler):
+    """fedgui's internal warnings (a pruned cache that could not be deleted, an approval not
+    saved) on stderr, with the time like every other line, instead of Python's bare fallback."""
+
+    def __init__(self, file: TextIO | None = None) -> None:
+        super().__init__(logging.WARNING)
+        self._file = file
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            print_stamped(f"fedgui: {record.levelname.lower()}: {text}", self._file)
+        except Exception:  # a broken stderr must not take the session down
+            self.handleError(record)
+
+
+def send_internal_warnings_to_stderr() -> None:
+    """Once per process: fedgui's loggers write through :class:`StampedLogHandler`."""
+    logger = logging.getLogger("fedgui")
+    if not any(isinstance(h, StampedLogHandler) for h in logger.handlers):
+        logger.addHandler(StampedLogHandler())
 
 
 def details_block(details: str, indent: str = "  ") -> str | None:

@@ -104,9 +104,10 @@ def _checksum_argument(text: str) -> str:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from fedgui.cli.console import print_error
+    from fedgui.cli.console import print_error, send_internal_warnings_to_stderr
     from fedgui.core.errors import FedguiError
 
+    send_internal_warnings_to_stderr()
     try:
         profile, token_source, store = _load(args)
     except FedguiError as exc:

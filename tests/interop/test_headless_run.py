@@ -170,6 +170,8 @@ def test_a_wrong_controller_address_is_said_plainly_with_the_address_under_detai
     assert "127.0.0.1" not in lines[plain]  # the plain sentence names no address
     assert lines[plain + 1].endswith("         Details:"), lines[plain : plain + 3]
     assert lines[plain + 2].endswith(f"  Controller address: http://127.0.0.1:{port} (ConnectionError)")
+    # Said once, by the session: not again as a bare internal log line ("POST /api/v1/... failed").
+    assert "/api/v1/" not in run.output, run.output[-3000:]
 
 
 def test_a_client_yaml_keeps_its_identity_and_runs_once_at_a_time(network, tmp_path, numpy_package):

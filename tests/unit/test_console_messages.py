@@ -80,3 +80,25 @@ def test_a_line_without_details_prints_nothing_to_stderr():
     renderer(client_line("plain news"))
     assert err.getvalue() == ""
     assert "It failed." in out.getvalue()
+
+
+def test_internal_warnings_are_stamped_on_stderr_once_set_up(capsys):
+    import logging
+
+    from fedgui.cli.console import StampedLogHandler, send_internal_warnings_to_stderr
+
+    logger = logging.getLogger("fedgui")
+    before = list(logger.handlers)
+    try:
+        send_internal_warnings_to_stderr()
+        send_internal_warnings_to_stderr()  # twice: still one handler, one line per warning
+        assert sum(isinstance(h, StampedLogHandler) for h in logger.handlers) == 1
+        pruner = logging.getLogger("fedgui.core.session.package_fetch")
+        pruner.warning("could not prune the package cache: %s", "busy")
+        logging.getLogger("fedgui.core.controller.client").debug("not for the operator")
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1
+        said = "fedgui: warning: could not prune the package cache: busy"
+        assert re.fullmatch(r"\d\d:\d\d:\d\d " + said, err[0])
+    finally:
+        logger.handlers[:] = before
