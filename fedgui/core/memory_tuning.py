@@ -39,7 +39,7 @@ def tune_allocator() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    return mallopt(_M_ARENA_MAX, 1) == 1
+    return bool(mallopt(_M_ARENA_MAX, 1) == 1)
 
 
 def _is_glibc() -> bool:
