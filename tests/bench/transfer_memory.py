@@ -3,6 +3,11 @@ fedgui's own transfer functions, against a real FEDn 0.33 combiner.
 
 Run: .venv/bin/python tests/bench/transfer_memory.py [--size 1000] [--cycles 3]
          [--variants asis+opt:grpc.http2.bdp_probe=1,tuned] [--repeat 1] [--phases download,check,upload]
+         [--latency-ms 25]
+
+``--latency-ms`` puts a proxy that delays each direction (``_latency_proxy.py``) between the worker
+and the combiner: what a receive window too small for a far-away network costs shows there, never
+on loopback.
 
 One fresh network; the seed model is put on the combiner once with a bare Upload. Then, for each
 variant (alternated ``--repeat`` times), a fresh worker process (this file with ``--worker``)
@@ -30,6 +35,7 @@ Variants:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -366,6 +372,12 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--per-arena", action="store_true", help="print what each malloc arena holds")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="one-way delay added between the worker and the combiner (a far-away network)",
+    )
     # worker-only
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
@@ -386,6 +398,7 @@ def main() -> int:
     from fedgui.core.protocol.generated import fedn_pb2_grpc
     from tests.bench._bare_transfer import upload as bare_upload
     from tests.bench._bench_support import build_seed_model
+    from tests.bench._latency_proxy import LatencyProxy
     from tests.bench.round_overhead import BenchNetwork
     from tests.fednet.install import ensure_environments
 
@@ -402,11 +415,17 @@ def main() -> int:
         channel.close()
         print(f"model {size_mb:.0f} MB on the combiner; load {os.getloadavg()[0]:.2f}", flush=True)
         variants = [v for v in args.variants.split(",") if v]
-        for rep in range(args.repeat):
-            for variant in variants if rep % 2 == 0 else variants[::-1]:
-                result = run_variant(variant, args, network.grpc_address, model_id, seed, work)
-                results.append(result)
-                print(report(result, size_mb, args.per_arena), flush=True)
+        with contextlib.ExitStack() as stack:
+            address = network.grpc_address
+            if args.latency_ms:
+                host, port = address.rsplit(":", 1)
+                address = stack.enter_context(LatencyProxy(host, int(port), args.latency_ms)).address
+                print(f"through a proxy adding {args.latency_ms:g} ms each way", flush=True)
+            for rep in range(args.repeat):
+                for variant in variants if rep % 2 == 0 else variants[::-1]:
+                    result = run_variant(variant, args, address, model_id, seed, work)
+                    results.append(result)
+                    print(report(result, size_mb, args.per_arena), flush=True)
     finally:
         network.stop()
         if args.json:

@@ -31,12 +31,19 @@ KEEPALIVE_OPTIONS: tuple[tuple[str, Any], ...] = (
     ("grpc.keepalive_permit_without_calls", True),
 )
 
-# gRPC grows a stream's receive window from its bandwidth estimate ("BDP probing"). The combiner
-# sends a model as fast as it can, so whenever fedgui reads frames more slowly than they come
-# (a busy machine), gRPC holds everything the window lets in: up to ~120 MB of a 1 GB download
-# was measured waiting inside gRPC (tests/bench/transfer_memory.py). Without the probing the
-# window stays at one message plus gRPC's 64 KiB lookahead; measured no slower on loopback.
-RECEIVE_WINDOW_OPTIONS: tuple[tuple[str, Any], ...] = (("grpc.http2.bdp_probe", 0),)
+# The receive window: how much of a download may be on its way before fedgui has read it.
+# gRPC grows it from its bandwidth estimate ("BDP probing"); when fedgui reads frames more slowly
+# than they come (a busy machine) gRPC held up to ~120 MB of a 1 GB model in memory
+# (tests/bench/transfer_memory.py). Turning the probing off alone leaves one frame plus 64 KiB in
+# flight, which caps a far-away network: through a proxy adding a 50 ms round trip, 15 MB/s
+# instead of 107 (`transfer_memory.py --latency-ms 25`). A fixed 16 MiB window bounds what gRPC
+# holds and still fills a fast link at a 100 ms round trip (16 MiB per round trip = 160 MB/s):
+# measured 101 MB/s at 80 ms (BDP on: 137), 127 MB/s on loopback, peak RSS 110 MB at 1 GB.
+RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024
+RECEIVE_WINDOW_OPTIONS: tuple[tuple[str, Any], ...] = (
+    ("grpc.http2.bdp_probe", 0),
+    ("grpc.http2.lookahead_bytes", RECEIVE_WINDOW_BYTES),
+)
 
 
 @dataclass(frozen=True)
