@@ -8,12 +8,14 @@ arrives, the state changes for real) or ``REPEAT_AFTER_SECONDS`` have passed.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import threading
 import time
 from typing import TextIO
 
+from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
     Event,
     LogLine,
@@ -30,6 +32,8 @@ REPEAT_AFTER_SECONDS = 600.0
 #: States that mean the session got somewhere: repeated messages may be said again after them.
 _PROGRESS_STATES = {SessionState.READY, SessionState.WORKING, SessionState.STOPPED}
 _NUMBER = re.compile(r"\d+(\.\d+)?")
+#: How far a line that belongs to the state line above it is indented.
+_CONTINUATION = " " * 9
 
 
 def _clock(timestamp: float) -> str:
@@ -47,11 +51,67 @@ def print_stamped(text: str, file: TextIO | None = None) -> None:
     print(stamped(text), file=file or sys.stderr, flush=True)
 
 
+class StampedLogHandler(logging.Handler):
+    """fedgui's internal warnings (a pruned cache that could not be deleted, an approval not
+    saved) on stderr, with the time like every other line, instead of Python's bare fallback."""
+
+    def __init__(self, file: TextIO | None = None) -> None:
+        super().__init__(logging.WARNING)
+        self._file = file
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            print_stamped(f"fedgui: {record.levelname.lower()}: {text}", self._file)
+        except Exception:  # a broken stderr must not take the session down
+            self.handleError(record)
+
+
+def send_internal_warnings_to_stderr() -> None:
+    """Once per process: fedgui's loggers write through :class:`StampedLogHandler`."""
+    logger = logging.getLogger("fedgui")
+    if not any(isinstance(h, StampedLogHandler) for h in logger.handlers):
+        logger.addHandler(StampedLogHandler())
+
+
+def details_block(details: str, indent: str = "  ") -> str | None:
+    """Technical details (an address, a status code: what the desktop app keeps behind
+    "Details") as lines under "Details:", indented by ``indent``; None when there are none.
+
+    A server's operator has no Details expander, and these facts are what they act on."""
+    if not details.strip():
+        return None
+    lines = [f"{indent}Details:", *(f"{indent}  {line}" for line in details.strip().splitlines())]
+    return "\n".join(lines)
+
+
+def error_details(error: BaseException | None, indent: str = "  ") -> str | None:
+    """:func:`details_block` of a fedgui error's ``details``; None for other errors."""
+    return details_block(error.details, indent) if isinstance(error, FedguiError) else None
+
+
+def print_error(error: BaseException, file: TextIO | None = None) -> None:
+    """The command's own error message (``fedgui: ...``), its details indented below it."""
+    details = error_details(error)
+    print_stamped(f"fedgui: {error}" + (f"\n{details}" if details else ""), file=file)
+
+
 def _state_words(event: StateChanged) -> str:
     words = describe(event.state)
     if event.detail and event.detail != words:
         return f"{words} ({event.detail})"
     return words
+
+
+def _event_details(event: Event) -> str | None:
+    """The details behind a state's error or a line that reports a problem, for stderr."""
+    if isinstance(event, StateChanged):
+        return error_details(event.error, _CONTINUATION)
+    if isinstance(event, LogLine):
+        return details_block(event.details, _CONTINUATION)
+    return None
 
 
 def human_size(n: float) -> str:
@@ -69,8 +129,11 @@ def _fmt_value(value: object) -> str:
 class ConsoleRenderer:
     """An event observer that prints to a text stream. Thread-safe (one lock per line)."""
 
-    def __init__(self, out: TextIO | None = None, show_progress: bool = True) -> None:
+    def __init__(
+        self, out: TextIO | None = None, show_progress: bool = True, err: TextIO | None = None
+    ) -> None:
         self.out = out or sys.stdout
+        self.err = err or sys.stderr  # an error's details go where the command's errors go
         self.show_progress = show_progress
         self._lock = threading.Lock()
         self._last_progress: dict[str, float] = {}
@@ -84,6 +147,9 @@ class ConsoleRenderer:
             if self._is_repeat(event, line):
                 return
             print(stamped(line, event.timestamp), file=self.out, flush=True)
+            details = _event_details(event)
+            if details:
+                print(stamped(details, event.timestamp), file=self.err, flush=True)
 
     def _is_repeat(self, event: Event, line: str) -> bool:
         if isinstance(event, TaskStarted) or (
@@ -106,7 +172,7 @@ class ConsoleRenderer:
         if isinstance(event, StateChanged):
             text = f"state   {_state_words(event)}"
             if event.error is not None and str(event.error) not in text:
-                text += f"\n         {event.error}"
+                text += f"\n{_CONTINUATION}{event.error}"
             return text
         if isinstance(event, LogLine):
             prefix = "fedgui" if event.source == "client" else f"{event.source}:{event.stream}"

@@ -34,6 +34,9 @@ def launch_gui(args: argparse.Namespace) -> int:
         from fedgui.gui.self_check import self_check
 
         return self_check(args.python)
+    from fedgui.core.memory_tuning import tune_allocator
+
+    tune_allocator()  # first, before Qt or gRPC start threads: keeps memory flat while models move
     from fedgui.gui.app import LaunchOptions, run_gui
 
     return run_gui(LaunchOptions(start=args.start, minimized=args.minimized))

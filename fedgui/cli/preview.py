@@ -211,7 +211,10 @@ def run_preview_command(args: argparse.Namespace) -> int:
                 "Install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap) and try again; or, if "
                 "you trust this package, run again with --allow-unisolated.",
             )
-        print(f"\nPreview failed: {error}", file=sys.stderr)
+        from fedgui.cli.console import error_details
+
+        details = error_details(error)  # what the desktop app keeps behind "Details"
+        print(f"\nPreview failed: {error}" + (f"\n{details}" if details else ""), file=sys.stderr)
         return exit_code_for(error)
     except KeyboardInterrupt:
         print("\nPreview interrupted; the package's processes were stopped.", file=sys.stderr)

@@ -54,7 +54,9 @@ exit codes:
   4  another fedgui already runs with this profile (the message names its process)
 
 Problems that can pass by themselves (the controller or the combiner is down, the token
-expired) do not end the command: fedgui waits, reconnects and says so.
+expired) do not end the command: fedgui waits, reconnects and says so. The technical details
+behind a problem (the address it tried, the server's answer) follow it on stderr, indented
+under "Details:".
 """
 
 
@@ -102,13 +104,17 @@ def _checksum_argument(text: str) -> str:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from fedgui.cli.console import print_stamped
+    from fedgui.core.memory_tuning import tune_allocator
+
+    tune_allocator()  # first, before any thread allocates: keeps memory flat while models move
+    from fedgui.cli.console import print_error, send_internal_warnings_to_stderr
     from fedgui.core.errors import FedguiError
 
+    send_internal_warnings_to_stderr()
     try:
         profile, token_source, store = _load(args)
     except FedguiError as exc:
-        print_stamped(f"fedgui: {exc}")
+        print_error(exc)
         return EXIT_USAGE
     return _run_session(profile, token_source, store, args)
 
@@ -175,7 +181,7 @@ def unisolated_message(support) -> str:
 
 
 def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
-    from fedgui.cli.console import ConsoleRenderer, print_stamped
+    from fedgui.cli.console import ConsoleRenderer, print_error, print_stamped
     from fedgui.core.events import ReviewNeeded, StateChanged
     from fedgui.core.profile_lock import ProfileInUse
     from fedgui.core.session.engine import Session
@@ -197,7 +203,7 @@ def _run_session(profile, token_source, store, args: argparse.Namespace) -> int:
             outcome["code"] = EXIT_NEEDS_APPROVAL
             finished.set()
         if isinstance(event, StateChanged) and isinstance(event.error, ProfileInUse):
-            print_stamped(f"fedgui: {event.error}")
+            print_error(event.error)
             outcome["code"] = EXIT_PROFILE_IN_USE
             finished.set()
         if isinstance(event, StateChanged) and event.state is SessionState.STOPPED:

@@ -24,7 +24,10 @@ class FedguiError(Exception):
     def user_text(self) -> str:
         """The message and the next step as one paragraph."""
         if self.next_step:
-            return f"{self.message} {self.next_step}"
+            # After a multi-line message (a quoted stderr tail) the advice starts a line of its own,
+            # so it is not read as the last line the program wrote.
+            separator = "\n" if "\n" in self.message else " "
+            return f"{self.message}{separator}{self.next_step}"
         return self.message
 
     def __str__(self) -> str:

@@ -41,11 +41,14 @@ class LogLine(Event):
     stream: str
     text: str
     level: str = "info"  # "debug" | "info" | "warning" | "error"
+    #: Technical facts behind a line that reports a problem (an address, a status code), for
+    #: whoever shows Details: ``FedguiError.details`` of the error the line tells about.
+    details: str = ""
 
 
-def client_line(text: str, level: str = "info") -> LogLine:
+def client_line(text: str, level: str = "info", details: str = "") -> LogLine:
     """A line fedgui itself says (as opposed to the package's code or pip)."""
-    return LogLine(source="client", stream="client", text=text, level=level)
+    return LogLine(source="client", stream="client", text=text, level=level, details=details)
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import socket
+import tempfile
 import threading
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import pytest
 
+from fedgui.core.execution.sandbox import detect_isolation
 from tests.fednet.packages import FEDN_YAML, VALIDATE_PY, write_package_archive
 
 HOSTILE_TRAIN_PY = r"""
@@ -232,6 +238,31 @@ def make_hostile_setup(root: Path, marker: str) -> HostileSetup:
     setup.secret.write_text(SECRET_TEXT, encoding="utf-8")
     (setup.data / "patients.csv").write_text(DATA_TEXT, encoding="utf-8")
     return setup
+
+
+@contextlib.contextmanager
+def hostile_setup() -> Iterator[HostileSetup]:
+    """A person's folders and a listener for one test; afterwards the listener is closed, what
+    the package left running is killed and the folders are gone."""
+    # Under /var/tmp, not pytest's /tmp: inside the sandbox /tmp is a private, writable tmpfs, so
+    # folders that appear in it (the parents of a data folder kept in /tmp) take writes that
+    # vanish with the step; a person's data folder is not in /tmp.
+    marker = f"fedgui-hostile-child-{uuid.uuid4().hex}"
+    root = Path(tempfile.mkdtemp(prefix="fedgui-hostile-", dir="/var/tmp"))
+    setup = make_hostile_setup(root / "person", marker)
+    try:
+        yield setup
+    finally:
+        setup.listener.close()
+        kill_leftovers(marker)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+#: The hostile package's tests need the sandbox; without it they have nothing to prove.
+needs_isolation = pytest.mark.skipif(
+    not detect_isolation().available,
+    reason="bubblewrap with user namespaces is needed (apt install bubblewrap)",
+)
 
 
 def leftover_children(marker: str) -> list[psutil.Process]:

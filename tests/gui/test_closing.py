@@ -35,6 +35,21 @@ def taking_part(qtbot, window) -> None:
     qtbot.waitUntil(lambda: window.status_panel.state is SessionState.READY)
 
 
+def restart(qtbot, profiles, profile_store, history, secrets, tmp_path) -> AppController:
+    """fedgui started again: a new AppController on the same preferences file opens its window."""
+    restarted = AppController(
+        QApplication.instance(),
+        profile_store,
+        history,
+        secrets,
+        PreferencesStore(tmp_path / "gui.ini"),
+        LaunchOptions(),
+    )
+    restarted.open_main_window(profiles)
+    qtbot.addWidget(restarted.window)
+    return restarted
+
+
 def test_closing_without_tray_asks_and_keep_keeps_taking_part(qtbot, window, sessions):
     window.tray.available = False
     taking_part(qtbot, window)
@@ -59,16 +74,7 @@ def test_quit_after_the_question_resumes_after_a_restart(
     # Records the start instead of dialling a network that is not there (see test_first_run.py).
     monkeypatch.setattr(MainWindow, "start_or_resume", lambda w: started.append(w.controller.profile.id))
     monkeypatch.setattr(QApplication.instance(), "quit", lambda: None)
-    restarted = AppController(
-        QApplication.instance(),
-        profile_store,
-        history,
-        secrets,
-        PreferencesStore(tmp_path / "gui.ini"),
-        LaunchOptions(),
-    )
-    restarted.open_main_window(profiles)
-    qtbot.addWidget(restarted.window)
+    restarted = restart(qtbot, profiles, profile_store, history, secrets, tmp_path)
     qtbot.waitUntil(lambda: started == [profiles[0].id])
     restarted.window.really_quit = True
 
@@ -81,16 +87,7 @@ def test_stop_is_remembered_across_a_restart(
     window.preferences_store.sync()
     started: list[str] = []
     monkeypatch.setattr(MainWindow, "start_or_resume", lambda w: started.append(w.controller.profile.id))
-    restarted = AppController(
-        QApplication.instance(),
-        profile_store,
-        history,
-        secrets,
-        PreferencesStore(tmp_path / "gui.ini"),
-        LaunchOptions(),
-    )
-    restarted.open_main_window(profiles)
-    qtbot.addWidget(restarted.window)
+    restarted = restart(qtbot, profiles, profile_store, history, secrets, tmp_path)
     qtbot.wait(100)
     assert started == []
     restarted.window.really_quit = True

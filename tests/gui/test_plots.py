@@ -11,13 +11,19 @@ from fedgui.gui.window.metric_plots import MetricPlots
 from fedgui.gui.window.plot_data import load_plot_data, round_positions
 
 
-@pytest.fixture
-def plots(qtbot, history, profiles):
+def shown_plots(qtbot, store, profile_id: str) -> MetricPlots:
+    """The plots of ``profile_id``'s history, in a window of a usual size."""
     widget = MetricPlots()
     widget.resize(1000, 700)
     qtbot.addWidget(widget)
     widget.show()
-    widget.set_source(history, profiles[0].id)
+    widget.set_source(store, profile_id)
+    return widget
+
+
+@pytest.fixture
+def plots(qtbot, history, profiles):
+    widget = shown_plots(qtbot, history, profiles[0].id)
     qtbot.waitUntil(lambda: bool(widget.data.validation))
     return widget
 
@@ -101,11 +107,7 @@ def test_each_metric_has_its_own_axis_and_counts_are_one_click_away(qtbot, tmp_p
             values = {"test_loss": loss, "num_examples_test": 90, "test_accuracy": 0.5 + number / 10}
             store.add_metrics(task, "validation", {**values, "fold": 3})
             store.finish_task(task, "ok")
-        widget = MetricPlots()
-        widget.resize(1000, 700)
-        qtbot.addWidget(widget)
-        widget.show()
-        widget.set_source(store, "p")
+        widget = shown_plots(qtbot, store, "p")
         qtbot.waitUntil(lambda: bool(widget.data.validation))
         assert set(widget.offered_keys("validation")) == {
             "test_loss",
@@ -144,11 +146,7 @@ def test_the_training_curve_stays_until_the_next_training_and_past_ones_are_kept
                 store.add_metrics(task, "live", {"loss": 1.0 / (number * 10 + step + 1)}, step=step)
             store.add_metrics(task, "training_metadata", {"num_examples": 210})
             store.finish_task(task, "ok")
-        widget = MetricPlots()
-        widget.resize(1000, 700)
-        qtbot.addWidget(widget)
-        widget.show()
-        widget.set_source(store, "p")
+        widget = shown_plots(qtbot, store, "p")
         qtbot.waitUntil(lambda: bool(widget.data.curves))
         # The last training's curve is shown at once, past rounds are one choice away.
         assert widget.shown_keys("live") == ["loss"]

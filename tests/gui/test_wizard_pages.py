@@ -5,6 +5,7 @@ failures. The pages that need a real FEDn network are in test_wizard_network.py.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QWizard
@@ -342,18 +343,24 @@ sys.exit(3)
 """
 
 
-def test_crashing_validate_shows_the_stderr_tail(qtbot, tmp_path, package_cache):
-    package = tmp_path / "crashing"
+def preview_panel_for(qtbot, package: Path, validate_py: str, package_cache) -> PreviewPanel:
+    """A preview panel whose check runs a package (in ``package``) with this ``validate.py`` on
+    the bundled example's seed model."""
     package.mkdir()
     (package / "fedn.yaml").write_text(MANIFEST, encoding="utf-8")
-    (package / "validate.py").write_text(CRASHING_VALIDATE, encoding="utf-8")
+    (package / "validate.py").write_text(validate_py, encoding="utf-8")
     example = find_example_folder()
     assert example is not None
     panel = PreviewPanel("&Run the check")
     qtbot.addWidget(panel)
     panel.job_factory = lambda sink, train: Preview(
-        package, example / "seed.npz", tmp_path, approve=True, sink=sink, package_cache=package_cache
+        package, example / "seed.npz", package.parent, approve=True, sink=sink, package_cache=package_cache
     )
+    return panel
+
+
+def test_crashing_validate_shows_the_stderr_tail(qtbot, tmp_path, package_cache):
+    panel = preview_panel_for(qtbot, tmp_path / "crashing", CRASHING_VALIDATE, package_cache)
     with qtbot.waitSignal(panel.finished, timeout=LONG) as finished:
         panel.start()
     assert finished.args == [False]
@@ -368,17 +375,8 @@ def test_crashing_validate_shows_the_stderr_tail(qtbot, tmp_path, package_cache)
 
 
 def test_preview_can_be_stopped(qtbot, tmp_path, package_cache):
-    package = tmp_path / "slow"
-    package.mkdir()
-    (package / "fedn.yaml").write_text(MANIFEST, encoding="utf-8")
-    (package / "validate.py").write_text("import time\nprint('working', flush=True)\ntime.sleep(60)\n")
-    example = find_example_folder()
-    assert example is not None
-    panel = PreviewPanel("&Run the check")
-    qtbot.addWidget(panel)
-    panel.job_factory = lambda sink, train: Preview(
-        package, example / "seed.npz", tmp_path, approve=True, sink=sink, package_cache=package_cache
-    )
+    slow = "import time\nprint('working', flush=True)\ntime.sleep(60)\n"
+    panel = preview_panel_for(qtbot, tmp_path / "slow", slow, package_cache)
     panel.start()
     qtbot.waitUntil(lambda: "working" in panel.log.text(), timeout=LONG)
     with qtbot.waitSignal(panel.finished, timeout=LONG) as finished:

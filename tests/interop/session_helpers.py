@@ -3,70 +3,17 @@
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-from fedgui.core.events import Event, LogLine, StateChanged, TaskFinished
 from fedgui.core.history.store import HistoryStore
 from fedgui.core.profile import Profile
 from fedgui.core.session.backoff import Backoff
 from fedgui.core.session.engine import Session, SessionTiming
+from tests.event_recorder import Recorder
 from tests.fednet.packages import write_package_archive as build_package  # noqa: F401 - re-exported
-
-
-@dataclass
-class Recorder:
-    """Collects every event a session emits, thread-safe, with waits for tests."""
-
-    events: list[Event] = field(default_factory=list)
-    _cond: threading.Condition = field(default_factory=threading.Condition)
-
-    def __call__(self, event: Event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def states(self) -> list[str]:
-        with self._cond:
-            return [e.state for e in self.events if isinstance(e, StateChanged)]
-
-    def finished_tasks(self, kind: str | None = None, status: str | None = None) -> list[TaskFinished]:
-        with self._cond:
-            return [
-                e
-                for e in self.events
-                if isinstance(e, TaskFinished)
-                and (kind is None or e.kind == kind)
-                and (status is None or e.status == status)
-            ]
-
-    def log_text(self) -> str:
-        with self._cond:
-            return "\n".join(
-                f"[{e.source}:{e.stream}] {e.text}" for e in self.events if isinstance(e, LogLine)
-            )
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        f"timed out after {timeout:.0f} s waiting for {what}; states: {self.states()[-15:]}\n"
-                        f"log:\n{self.log_text()[-3000:]}"
-                    )
-                self._cond.wait(min(remaining, 0.5))
-
-    def wait_for_state(self, state: str, timeout: float = 60.0) -> None:
-        self.wait_for(
-            lambda: state in [e.state for e in self.events if isinstance(e, StateChanged)], timeout, state
-        )
 
 
 @dataclass

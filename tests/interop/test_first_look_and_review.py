@@ -10,8 +10,9 @@ from fedgui.core.history.store import HistoryStore
 from fedgui.core.package.checksum import sha256_file
 from fedgui.core.profile import Profile
 from fedgui.core.session.engine import Session
+from tests.event_recorder import Recorder
 from tests.fednet.packages import PACKAGE_FILES, write_package_archive
-from tests.interop.session_helpers import Recorder, fast_timing, start_client
+from tests.interop.session_helpers import fast_timing, start_client
 
 
 def test_the_first_model_is_checked_on_your_data_before_the_first_update(fresh_prepared_network, tmp_path):
@@ -23,7 +24,7 @@ def test_the_first_model_is_checked_on_your_data_before_the_first_update(fresh_p
         session_id = network.start_session(rounds=2, round_timeout=60, min_clients=1)
         network.wait_session_finished(session_id, timeout=120)
         client.recorder.wait_for(
-            lambda: len(client.recorder.finished_tasks("validate", "ok")) >= 2, 60, "2 validations"
+            lambda: len(client.recorder.finished("validate", "ok")) >= 2, "2 validations", timeout=60
         )
         tasks = client.history.tasks(client.profile.id)
         previews = [t for t in tasks if t.kind == "preview"]
@@ -34,7 +35,7 @@ def test_the_first_model_is_checked_on_your_data_before_the_first_update(fresh_p
         assert first_look.finished_at <= first_train.finished_at  # before the update went back
         metrics = {m.key for m in client.history.metrics_for(first_look.id, "validation")}
         assert {"test_loss", "test_accuracy"} <= metrics
-        log = client.recorder.log_text()
+        log = client.recorder.log()
         assert "How the network's model does on your data:" in log
         assert "Checked the network's model on your data: " in log  # each validation, with results
     finally:
@@ -66,7 +67,9 @@ def test_after_a_restart_the_review_of_a_new_version_shows_the_previous_one(
     session.bus.subscribe(recorder)
     session.start()
     try:
-        recorder.wait_for(lambda: any(isinstance(e, ReviewNeeded) for e in recorder.events), 60, "a review")
+        recorder.wait_for(
+            lambda: any(isinstance(e, ReviewNeeded) for e in recorder.events), "a review", timeout=60
+        )
         review = next(e for e in recorder.events if isinstance(e, ReviewNeeded))
         assert review.package.checksum == sha256_file(version_2)
         assert review.previous_checksum == sha256_file(numpy_package)

@@ -6,6 +6,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -146,6 +147,31 @@ def test_run_with_an_unknown_profile_says_so_and_exits_2(tmp_path):
     run = ConsoleProcess(["run", "--profile", "does-not-exist"], {**os.environ})
     assert run.finish() == 2
     assert "does-not-exist" in run.output
+
+
+def test_a_wrong_controller_address_is_said_plainly_with_the_address_under_details(tmp_path):
+    # No network is needed: nothing listens on the port the file names.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "wrong.yaml"
+    config.write_text(f"api_url: http://127.0.0.1\napi_port: {port}\nname: wrong\n", encoding="utf-8")
+    data = tmp_path / "data"
+    data.mkdir()
+    run = ConsoleProcess(["run", "--config", str(config), "--data", str(data)], {**os.environ})
+    try:
+        run.wait_for_line(f"Controller address: http://127.0.0.1:{port}", timeout=60)
+    finally:
+        run.proc.send_signal(signal.SIGTERM)
+        assert run.finish() == 0, run.output[-3000:]
+    lines = run.output.splitlines()
+    said = "[fedgui] warning: Nothing answers at this address and port"
+    plain = next(i for i, line in enumerate(lines) if said in line)
+    assert "127.0.0.1" not in lines[plain]  # the plain sentence names no address
+    assert lines[plain + 1].endswith("         Details:"), lines[plain : plain + 3]
+    assert lines[plain + 2].endswith(f"  Controller address: http://127.0.0.1:{port} (ConnectionError)")
+    # Said once, by the session: not again as a bare internal log line ("POST /api/v1/... failed").
+    assert "/api/v1/" not in run.output, run.output[-3000:]
 
 
 def test_a_client_yaml_keeps_its_identity_and_runs_once_at_a_time(network, tmp_path, numpy_package):

@@ -73,15 +73,15 @@ def test_a_package_uploaded_during_training_is_noticed_within_one_interval(quirk
         client.recorder.wait_for_state("ready", timeout=60)
         network.wait_clients_online(1, timeout=30)
         network.start_session(rounds=1, round_timeout=120, min_clients=1)
-        client.recorder.wait_for(lambda: "training slowly" in client.recorder.log_text(), 60, "training")
+        client.recorder.wait_for(lambda: "training slowly" in client.recorder.log(), "training", timeout=60)
 
         second = _second_package(tmp_path)
         network.upload_package(second, name="version-2")
         uploaded = time.monotonic()
         client.recorder.wait_for(
-            lambda: "published a new compute package" in client.recorder.log_text(),
-            DEFAULT_INTERVAL + 10,
+            lambda: "published a new compute package" in client.recorder.log(),
             "the upload to be noticed",
+            timeout=DEFAULT_INTERVAL + 10,
         )
         noticed = time.monotonic() - uploaded
         client.recorder.wait_for_state("review_needed", timeout=TRAIN_SECONDS + 60)
@@ -90,7 +90,7 @@ def test_a_package_uploaded_during_training_is_noticed_within_one_interval(quirk
         assert noticed <= DEFAULT_INTERVAL + 5
 
         # The running task finished (and was sent) before the review; nothing started after it.
-        assert len(client.recorder.finished_tasks("train", "ok")) == 1
+        assert len(client.recorder.finished("train", "ok")) == 1
         # The train task's local look at the first global model (kind "preview", run inside the
         # train task before the entry point trains) is part of that task, not a later one.
         started = [e for e in client.recorder.events if isinstance(e, TaskStarted)]
@@ -116,7 +116,7 @@ def test_the_same_package_uploaded_again_interrupts_nothing(fresh_prepared_netwo
         client.recorder.wait_for_state("ready", timeout=60)
         network.upload_package(numpy_package, name="same-again")
         time.sleep(4 * timing.package_check_interval)
-        assert "published a new compute package" not in client.recorder.log_text()
+        assert "published a new compute package" not in client.recorder.log()
         assert client.recorder.states()[-1] == "ready"
         assert client.recorder.states().count("ready") == 1
     finally:

@@ -10,13 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import tempfile
-import uuid
 from pathlib import Path
 
-import pytest
-
-from fedgui.core.execution.sandbox import detect_isolation
 from fedgui.core.package.checksum import sha256_file
 from fedgui.core.resources import example_dir
 from tests.fednet.hostile import (
@@ -24,17 +19,14 @@ from tests.fednet.hostile import (
     DATA_TEXT,
     SECRET_TEXT,
     attempt_results,
-    kill_leftovers,
+    hostile_setup,
     leftover_children,
-    make_hostile_setup,
+    needs_isolation,
 )
 from tests.fednet.packages import PACKAGE_FILES, build_seed_model, write_package_archive
 from tests.interop.test_headless_run import ConsoleProcess, _client_yaml
 
-pytestmark = pytest.mark.skipif(
-    not detect_isolation().available,
-    reason="bubblewrap with user namespaces is needed (apt install bubblewrap)",
-)
+pytestmark = needs_isolation
 
 
 def run_args(config: Path, data: Path, package: Path) -> list[str]:
@@ -64,10 +56,7 @@ def take_part(
 def test_a_hostile_package_leaks_nothing_in_a_real_session(
     fresh_fedn_network, tmp_path, isolated_fedgui_home
 ):
-    marker = f"fedgui-hostile-child-{uuid.uuid4().hex}"
-    root = Path(tempfile.mkdtemp(prefix="fedgui-hostile-", dir="/var/tmp"))  # not in /tmp: see the unit test
-    setup = make_hostile_setup(root / "person", marker)
-    try:
+    with hostile_setup() as setup:
         network = fresh_fedn_network()
         package = setup.write_package(tmp_path / "hostile.tgz")
         network.upload_package(package)
@@ -83,16 +72,12 @@ def test_a_hostile_package_leaks_nothing_in_a_real_session(
         for name in ATTACKS:
             assert results[name].startswith("failed"), (name, output[-3000:])
         assert setup.listener.connections == 0 and not setup.listener.received
-        assert leftover_children(marker) == []
+        assert leftover_children(setup.marker) == []
         assert SECRET_TEXT not in output
         needle = SECRET_TEXT.encode()
         assert [p for p in isolated_fedgui_home.rglob("*") if p.is_file() and needle in p.read_bytes()] == []
         assert setup.files_outside() == []
         assert (setup.data / "patients.csv").read_text() == DATA_TEXT
-    finally:
-        setup.listener.close()
-        kill_leftovers(marker)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _folder_files(folder: Path) -> dict[str, str]:

@@ -25,8 +25,8 @@ def test_client_token_works_for_rest_and_grpc_through_a_round(auth_network, tmp_
         auth_network.wait_clients_online(1, timeout=30)
         session_id = auth_network.start_session(rounds=1, round_timeout=60, min_clients=1)
         auth_network.wait_session_finished(session_id, timeout=60)
-        client.recorder.wait_for(lambda: client.recorder.finished_tasks("validate", "ok"), 30, "validation")
-        assert client.recorder.finished_tasks("train", "ok")
+        client.recorder.wait_for(lambda: client.recorder.finished("validate", "ok"), "validation", timeout=30)
+        assert client.recorder.finished("train", "ok")
     finally:
         client.stop()
 
@@ -59,9 +59,7 @@ def test_token_that_expires_mid_session_moves_to_token_expired_and_recovers(auth
         assert "expired" in str(client.session.last_error).lower()
         ready_before = client.recorder.states().count("ready")  # before the request: it may be quick
         client.session.update_token(auth_network.make_token("client"))
-        client.recorder.wait_for(
-            lambda: client.recorder.states().count("ready") > ready_before, 60, "ready with the new token"
-        )
+        client.recorder.wait_for_state("ready", count=ready_before + 1, timeout=60)  # with the new token
     finally:
         client.stop()
 
@@ -85,9 +83,7 @@ def test_pause_disconnects_after_the_task_and_resume_reconnects(auth_network, tm
         assert statuses.get("pausable") == "offline"
         ready_before = client.recorder.states().count("ready")  # before the request: it may be quick
         client.session.resume()
-        client.recorder.wait_for(
-            lambda: client.recorder.states().count("ready") > ready_before, 60, "resumed"
-        )
+        client.recorder.wait_for_state("ready", count=ready_before + 1, timeout=60)  # resumed
     finally:
         client.stop()
     assert client.session.state.value == "stopped"

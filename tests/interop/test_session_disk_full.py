@@ -28,12 +28,12 @@ def test_full_disk_is_said_in_words_and_the_client_goes_on_when_there_is_room(
             filler = fill(disk)
             first = network.start_session(rounds=1, round_timeout=20, min_clients=1)
             client.recorder.wait_for(
-                lambda: "no space left on the disk" in client.recorder.log_text().lower(),
-                60,
+                lambda: "no space left on the disk" in client.recorder.log().lower(),
                 "the disk-full message",
+                timeout=60,
             )
             network.wait_session_finished(first, timeout=90)
-            text = client.recorder.log_text()
+            text = client.recorder.log()
             assert str(disk) in text  # where
             assert "Traceback" not in text and "press Retry" not in text
             states = [e.state.value for e in client.recorder.events if isinstance(e, StateChanged)]
@@ -42,7 +42,7 @@ def test_full_disk_is_said_in_words_and_the_client_goes_on_when_there_is_room(
             second = network.start_session(rounds=1, round_timeout=60, min_clients=1)
             network.wait_session_finished(second, timeout=90)
             client.recorder.wait_for(
-                lambda: client.recorder.finished_tasks("train", "ok"), 30, "a train that works"
+                lambda: client.recorder.finished("train", "ok"), "a train that works", timeout=30
             )
         finally:
             client.stop()

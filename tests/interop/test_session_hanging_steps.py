@@ -73,12 +73,12 @@ def test_leftovers_are_ended_a_hung_step_stops_at_the_round_limit_and_the_client
             session_id = network.start_session(rounds=1, round_timeout=timeout, min_clients=2)
             network.wait_session_finished(session_id, timeout=120)
             hangy.recorder.wait_for(
-                lambda n=step: len(hangy.recorder.finished_tasks("train")) == n, 60, f"train task {step}"
+                lambda n=step: len(hangy.recorder.finished("train")) == n, f"train task {step}", timeout=60
             )
             assert not marked_processes(mark), f"a process left by the '{behaviour}' step outlived it"
-        statuses = [t.status for t in hangy.recorder.finished_tasks("train")]
-        assert statuses == ["ok", "failed", "ok"], hangy.recorder.log_text()[-3000:]
-        failed = hangy.recorder.finished_tasks("train", "failed")[0]
+        statuses = [t.status for t in hangy.recorder.finished("train")]
+        assert statuses == ["ok", "failed", "ok"], hangy.recorder.log()[-3000:]
+        failed = hangy.recorder.finished("train", "failed")[0]
         assert "time limit of 20 seconds" in failed.error and "round" in failed.error
         assert "stuck in an endless loop" in failed.error
         reported = [

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from fedgui.core.events import TaskStarted
+from fedgui.core.events import TaskFinished, TaskStarted
 from fedgui.core.package.checksum import sha256_file
 from tests.interop.session_helpers import start_client
 from tests.interop.tamper_proxy import TamperingProxy
@@ -39,9 +39,9 @@ def test_two_fedgui_clients_finish_a_three_round_session(network, tmp_path):
         # Validations arrive asynchronously, the last round's possibly after "Finished".
         for client in clients:
             client.recorder.wait_for(
-                lambda c=client: len(c.recorder.finished_tasks("validate", "ok")) >= 3, 60, "3 validations"
+                lambda c=client: len(c.recorder.finished("validate", "ok")) >= 3, "3 validations", timeout=60
             )
-            assert len(client.recorder.finished_tasks("train", "ok")) == 3
+            assert len(client.recorder.finished("train", "ok")) == 3
         validations = _wait_validations(network, session_id, expected=6)
         by_client: dict[str, list[dict]] = {}
         for validation in validations:
@@ -89,8 +89,8 @@ def test_package_not_matching_the_pinned_checksum_is_refused(network, tmp_path, 
     try:
         client.recorder.wait_for_state("error", timeout=60)
         assert "pinned" in str(client.session.last_error)
-        client.recorder.wait_for(lambda: client.recorder.states().count("error") >= 2, 30, "a second try")
-        assert not client.recorder.finished_tasks()
+        client.recorder.wait_for_state("error", count=2, timeout=30)  # a second try
+        assert not client.recorder.of(TaskFinished)
         assert "ready" not in client.recorder.states()
     finally:
         client.stop()
@@ -106,7 +106,7 @@ def test_package_tampered_in_transit_is_refused_and_nothing_runs(network, tmp_pa
             assert proxy.tampered >= 1
             error = str(client.session.last_error)
             assert "checksum" in error.lower() or "sha-256" in error.lower(), error
-            assert not client.recorder.finished_tasks()
+            assert not client.recorder.of(TaskFinished)
             assert "ready" not in client.recorder.states()
             assert not list((tmp_path / "tampered-work").rglob("fedn.yaml"))
         finally:
@@ -132,11 +132,11 @@ def test_a_new_package_on_the_network_waits_for_review_before_anything_of_it_run
         client.recorder.wait_for_state("review_needed", timeout=60)
         pending = client.session.pending_review
         assert pending is not None and pending.checksum == sha256_file(new_package)
-        assert "new compute package" in client.recorder.log_text()
+        assert "new compute package" in client.recorder.log()
 
         ready_before = client.recorder.states().count("ready")  # before the request: it may be quick
         client.session.approve_package(pending.checksum)
-        client.recorder.wait_for(lambda: client.recorder.states().count("ready") > ready_before, 60, "ready")
+        client.recorder.wait_for_state("ready", count=ready_before + 1, timeout=60)
         assert client.session.package.checksum == pending.checksum
         assert pending.checksum in client.session.profile.approved_checksums  # its own copy
     finally:

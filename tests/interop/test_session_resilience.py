@@ -49,18 +49,18 @@ def test_a_crashing_train_is_reported_and_the_client_takes_part_in_the_next_roun
             network.wait_session_finished(session_id, timeout=90)
             assert len(network.rounds(session_id)) == 1
             crashy.recorder.wait_for(
-                lambda n=number: len(crashy.recorder.finished_tasks("train")) == n, 30, f"train {number}"
+                lambda n=number: len(crashy.recorder.finished("train")) == n, f"train {number}", timeout=30
             )
             crash.unlink(missing_ok=True)
 
-        failed = crashy.recorder.finished_tasks("train", "failed")
+        failed = crashy.recorder.finished("train", "failed")
         assert len(failed) == 1
         assert "GPU fell off the bus" in failed[0].error  # the stderr tail reaches the person
         assert "3" in failed[0].error  # and the exit code
         crashy.recorder.wait_for(
-            lambda: len(crashy.recorder.finished_tasks("train", "ok")) == 2, 30, "round 3"
+            lambda: len(crashy.recorder.finished("train", "ok")) == 2, "round 3", timeout=30
         )
-        assert len(steady.recorder.finished_tasks("train", "ok")) == 3
+        assert len(steady.recorder.finished("train", "ok")) == 3
         history = crashy.history.tasks(crashy.profile.id, kind="train")
         assert sorted(r.status for r in history) == ["failed", "ok", "ok"]
         assert crashy.session.state.value in ("ready", "working")
@@ -82,15 +82,13 @@ def test_client_reconnects_after_the_combiner_restarts(fresh_prepared_network, t
         ready_count = client.recorder.states().count("ready")
         network.restart_combiner()
         client.recorder.wait_for_state("reconnecting", timeout=60)
-        client.recorder.wait_for(
-            lambda: client.recorder.states().count("ready") > ready_count, 90, "ready again after the restart"
-        )
+        client.recorder.wait_for_state("ready", count=ready_count + 1, timeout=90)  # again after the restart
         network.wait_clients_online(1, timeout=30)
         second = network.start_session(rounds=2, round_timeout=60, min_clients=1)
         network.wait_session_finished(second, timeout=90)
         assert len(network.rounds(second)) == 2
         client.recorder.wait_for(
-            lambda: len(client.recorder.finished_tasks("train", "ok")) == 3, 30, "3 trains"
+            lambda: len(client.recorder.finished("train", "ok")) == 3, "3 trains", timeout=30
         )
     finally:
         client.stop()
@@ -105,7 +103,7 @@ def test_fedgui_and_the_stock_fedn_client_both_contribute(fresh_prepared_network
         network.wait_clients_online(2, timeout=90)
         session_id = network.start_session(rounds=2, round_timeout=60, min_clients=2)
         network.wait_session_finished(session_id, timeout=120)
-        assert len(ours.recorder.finished_tasks("train", "ok")) == 2
+        assert len(ours.recorder.finished("train", "ok")) == 2
         deadline = time.monotonic() + 30
         senders: set[str] = set()
         while time.monotonic() < deadline and senders != {"fedgui-site", "stock-site"}:
@@ -146,7 +144,9 @@ def test_stop_during_training_kills_the_entry_point_tree_and_records_cancelled(
         client.recorder.wait_for_state("ready", timeout=60)
         network.wait_clients_online(1, timeout=30)
         network.start_session(rounds=1, round_timeout=60, min_clients=1)
-        client.recorder.wait_for(lambda: bool(marked_processes(mark)), 60, "the train entry point to start")
+        client.recorder.wait_for(
+            lambda: bool(marked_processes(mark)), "the train entry point to start", timeout=60
+        )
         (child,) = marked_processes(mark)
         entry_point = child.parent()
         assert entry_point is not None and any("train.py" in a for a in entry_point.cmdline())

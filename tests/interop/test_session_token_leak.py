@@ -54,7 +54,7 @@ def test_token_never_leaves_memory_during_a_real_session(
         network.wait_clients_online(1, timeout=30)
         session_id = network.start_session(rounds=1, round_timeout=60, min_clients=1)
         network.wait_session_finished(session_id, timeout=60)
-        client.recorder.wait_for(lambda: client.recorder.finished_tasks("validate"), 30, "validation")
+        client.recorder.wait_for(lambda: client.recorder.finished("validate"), "validation", timeout=30)
         client.stop()
     finally:
         root.removeHandler(handler)
@@ -65,7 +65,7 @@ def test_token_never_leaves_memory_during_a_real_session(
     assert any("ENV FEDN_DATA_PATH=" in p.read_text(errors="replace") for p in task_logs), (
         "telltale did not run"
     )
-    texts = [client.recorder.log_text(), rejected.recorder.log_text()]
+    texts = [client.recorder.log(), rejected.recorder.log()]
     texts += [
         str(e.error) for r in (client, rejected) for e in r.recorder.events if getattr(e, "error", None)
     ]

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from tests.screenshots.xvfb import rerun_inside_xvfb  # noqa: E402
+from tests.screenshots.xvfb import screenshots_main  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "screenshots"
 
@@ -79,15 +78,7 @@ def child(out: Path) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        return child(args.out)
-    return rerun_inside_xvfb(Path(__file__), ["--out", str(args.out)])
+    return screenshots_main(__doc__, __file__, child, DEFAULT_OUT)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ session. No network is needed. Saves one PNG per tab and state, plus dialogs.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import random
@@ -25,12 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "tests" / "_artifacts" / "screenshots"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from tests.screenshots.xvfb import rerun_inside_xvfb  # noqa: E402
-
-
-def run_xvfb(out: Path) -> int:
-    return rerun_inside_xvfb(Path(__file__), ["--out", str(out)])
-
+from tests.screenshots.xvfb import screenshots_main  # noqa: E402
 
 # ---- inside Xvfb ---------------------------------------------------------------------------------
 
@@ -238,13 +232,7 @@ def take(out: Path) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    return take(args.out) if args.child else run_xvfb(args.out)
+    return screenshots_main(__doc__, __file__, take, DEFAULT_OUT)
 
 
 if __name__ == "__main__":

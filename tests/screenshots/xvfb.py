@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -26,3 +28,15 @@ def rerun_inside_xvfb(script: Path, arguments: list[str], screen: str = "1280x80
     finally:
         xvfb.terminate()
         xvfb.wait()
+
+
+def screenshots_main(doc: str | None, script: str, take: Callable[[Path], int], default_out: Path) -> int:
+    """The command line of a screenshot script: ``[--out DIR]``. Run by hand it starts itself
+    again in its own Xvfb (with ``--child``), where ``take(out)`` saves the PNGs."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return take(args.out)
+    return rerun_inside_xvfb(Path(script), ["--out", str(args.out)])

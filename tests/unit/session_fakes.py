@@ -1,5 +1,5 @@
-"""What the session unit tests stand on: a fake controller, a tiny compute package, and a
-recorder of events.
+"""What the session unit tests stand on: a fake controller and a tiny compute package (the
+recorder of events is tests/event_recorder.py, shared with the interop tests).
 
 The controller is faked because a real one needs a whole FEDn network (the interop tests in
 tests/interop/test_session_*.py start one, and they are the proof that fedgui speaks FEDn). The
@@ -13,26 +13,13 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import tarfile
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedgui.core.controller.client import Assignment, PublishedPackage
-from fedgui.core.events import Event, LogLine, StateChanged, TaskFinished
 from fedgui.core.package.checksum import sha256_file
 from fedgui.core.protocol.generated import fedn_pb2 as pb
-from fedgui.core.session.states import SessionState
-
-FEDN_YAML = """\
-entry_points:
-  train:
-    command: python train.py
-  validate:
-    command: python validate.py
-"""
+from tests.fednet.packages import FEDN_YAML, write_package_archive
 
 # Train "learns" by appending a byte; it (and validate) sleeps when the data folder says so, to
 # leave time for a pause or a stop while it runs.
@@ -62,13 +49,7 @@ PACKAGE_FILES = {"fedn.yaml": FEDN_YAML, "train.py": TRAIN_PY, "validate.py": VA
 
 def write_package(dest: Path, files: dict[str, str] | None = None) -> Path:
     """A compute package archive as ``fedn package create`` makes it (files at the root)."""
-    with tarfile.open(dest, "w:gz") as archive:
-        for name, text in (files or PACKAGE_FILES).items():
-            source = dest.parent / f".{dest.name}-{name}"
-            source.write_text(text, encoding="utf-8")
-            archive.add(source, arcname=name)
-            source.unlink()
-    return dest
+    return write_package_archive(dest, files or PACKAGE_FILES)
 
 
 def task(
@@ -123,57 +104,6 @@ class FakeController:
 
     def close(self) -> None:
         self.closed += 1
-
-
-@dataclass
-class Recorder:
-    """Every event the session emits, with waits."""
-
-    events: list[Event] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)  # time.monotonic() of each event
-    _cond: threading.Condition = field(default_factory=threading.Condition)
-
-    def __call__(self, event: Event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self.times.append(time.monotonic())
-            self._cond.notify_all()
-
-    def of(self, kind: type) -> list:
-        with self._cond:
-            return [e for e in self.events if isinstance(e, kind)]
-
-    def finished(self) -> list[TaskFinished]:
-        """The network's tasks that finished; the local preview of the first global model (kind
-        "preview", run before the first training) is left out."""
-        return [e for e in self.of(TaskFinished) if e.kind != "preview"]
-
-    def states(self) -> list[SessionState]:
-        return [e.state for e in self.of(StateChanged)]
-
-    def stamps(self, state: SessionState) -> list[float]:
-        """When the session entered ``state``, each time."""
-        with self._cond:
-            pairs = zip(self.events, self.times, strict=True)
-            return [t for e, t in pairs if isinstance(e, StateChanged) and e.state is state]
-
-    def log(self) -> str:
-        return "\n".join(e.text for e in self.of(LogLine))
-
-    def wait_for(self, predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        f"timed out waiting for {what}; states: {[s.value for s in self.states()][-12:]}\n"
-                        f"log:\n{self.log()[-2000:]}"
-                    )
-                self._cond.wait(min(remaining, 0.2))
-
-    def wait_for_state(self, state: SessionState, count: int = 1, timeout: float = 20.0) -> None:
-        self.wait_for(lambda: self.states().count(state) >= count, f"{state.value} x{count}", timeout)
 
 
 PYTHON = sys.executable

@@ -196,3 +196,12 @@ def test_cancel_before_running_runs_nothing(package_copy):
     with pytest.raises(EntryPointCancelled):
         preview.run()
     assert not (package_copy / "startup-ran").exists()
+
+
+def test_the_advice_after_a_crash_is_not_glued_to_the_programs_last_line(package_copy):
+    (package_copy / "validate.py").write_text("raise SystemExit('cannot read column x7')\n")
+    done = fedgui(*example_args(package_copy), "--approve")
+    assert done.returncode == EXIT_ENTRY_POINT
+    lines = done.stderr.splitlines()
+    assert "    cannot read column x7" in lines  # the quoted line alone, the advice below it
+    assert any(line.startswith("If it does not tell you what to fix") for line in lines)

@@ -215,3 +215,15 @@ def test_unreachable_combiner(tmp_path):
 def test_error_from_a_non_call_rpc_error():
     error = errors.error_from_rpc(grpc.RpcError("odd"), "doing something")
     assert isinstance(error, errors.CombinerFailed) and error.code == ""
+
+
+def test_the_receive_window_is_bounded_but_fills_a_far_away_link():
+    """Bounded: gRPC holds at most this much of a download fedgui has not read (with gRPC's
+    bandwidth probing it held 120 MB). Big enough: one window per 100 ms round trip is
+    ≥ 100 MB/s; one frame's worth (probing off, default lookahead) gave 15 MB/s at 50 ms."""
+    from fedgui.core.protocol.channel import RECEIVE_WINDOW_BYTES, RECEIVE_WINDOW_OPTIONS
+
+    options = dict(RECEIVE_WINDOW_OPTIONS)
+    assert options["grpc.http2.bdp_probe"] == 0
+    assert options["grpc.http2.lookahead_bytes"] == RECEIVE_WINDOW_BYTES
+    assert 10 * 1024 * 1024 <= RECEIVE_WINDOW_BYTES <= 32 * 1024 * 1024

@@ -11,43 +11,28 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-from fedgui.core.execution.sandbox import detect_isolation
 from tests.fednet.hostile import (
     ATTACKS,
     DATA_TEXT,
     SECRET_TEXT,
     attempt_results,
+    hostile_setup,
     kill_leftovers,
     leftover_children,
-    make_hostile_setup,
+    needs_isolation,
 )
 from tests.fednet.packages import build_seed_model
-
-needs_bwrap = pytest.mark.skipif(
-    not detect_isolation().available,
-    reason="bubblewrap with user namespaces is needed (apt install bubblewrap)",
-)
 
 
 @pytest.fixture
 def hostile(isolated_fedgui_home):
-    # Under /var/tmp, not pytest's /tmp: inside the sandbox /tmp is a private, writable tmpfs, so
-    # folders that appear in it (the parents of a data folder kept in /tmp) take writes that
-    # vanish with the step; a person's data folder is not in /tmp.
-    marker = f"fedgui-hostile-child-{uuid.uuid4().hex}"
-    root = Path(tempfile.mkdtemp(prefix="fedgui-hostile-", dir="/var/tmp"))
-    setup = make_hostile_setup(root / "person", marker)
-    yield setup
-    setup.listener.close()
-    kill_leftovers(marker)
-    shutil.rmtree(root, ignore_errors=True)
+    with hostile_setup() as setup:
+        yield setup
 
 
 def preview(setup, package: Path, *extra: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -80,7 +65,7 @@ def path_without_bwrap(tmp_path: Path) -> str:
     return str(folder)
 
 
-@needs_bwrap
+@needs_isolation
 def test_every_attempt_of_a_hostile_train_fails_and_nothing_leaks(hostile, isolated_fedgui_home):
     package = hostile.write_package(hostile.root.parent / "hostile.tgz")
     done = preview(hostile, package, "--approve")
@@ -126,7 +111,7 @@ def test_without_isolation_nothing_runs_until_the_person_agrees(hostile, tmp_pat
     assert remembered.returncode == 0, remembered.stderr[-3000:]
 
 
-@needs_bwrap
+@needs_isolation
 def test_network_allowed_for_one_version_is_that_version_only(hostile):
     version_a = hostile.write_package(hostile.root.parent / "a.tgz", variant="a")
     version_b = hostile.write_package(hostile.root.parent / "b.tgz", variant="b")

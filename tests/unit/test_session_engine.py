@@ -26,7 +26,8 @@ from fedgui.core.protocol.testing import FakeCombiner
 from fedgui.core.session.backoff import Backoff
 from fedgui.core.session.engine import PackageRejected, Session, SessionTiming, connect_combiner
 from fedgui.core.session.states import SessionState as S
-from tests.unit.session_fakes import PACKAGE_FILES, PYTHON, FakeController, Recorder, task, write_package
+from tests.event_recorder import Recorder
+from tests.unit.session_fakes import PACKAGE_FILES, PYTHON, FakeController, task, write_package
 
 
 def fast_timing() -> SessionTiming:

@@ -18,8 +18,9 @@ from fedgui.core.protocol import errors as proto
 from fedgui.core.protocol.channel import CombinerConnection, CombinerEndpoint
 from fedgui.core.protocol.generated import fedn_pb2 as pb
 from fedgui.core.protocol.testing import FakeCombiner
-from fedgui.core.session.engine import PackagePinMismatch, PackageRejected
+from fedgui.core.session.engine import PackageRejected
 from fedgui.core.session.failures import Disposition, TokenExpiredError, classify
+from fedgui.core.session.package_fetch import PackagePinMismatch
 
 RETRY, REJECTED, EXPIRED, PERSON = (
     Disposition.RETRY,

@@ -360,7 +360,8 @@ class ControllerClient:
             )
         except requests.RequestException as exc:
             error = describe_request_failure(exc, self.base_url, self.timeout)
-            log.warning("%s %s failed: %s", method, path, error.message)
+            # Raised to the caller, who tells the person (with these details); not a second warning.
+            log.debug("%s %s failed: %s", method, path, error.message)
             raise error from None
 
     def _error_for(

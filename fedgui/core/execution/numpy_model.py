@@ -17,8 +17,11 @@ from typing import IO
 import numpy as np
 from numpy.lib import format as npy_format
 
-#: Bytes read per chunk when scanning an array for NaN and infinity.
-CHUNK_BYTES = 16 * 1024 * 1024
+#: Bytes read per chunk when scanning an array for NaN and infinity. 1 MiB, not more: glibc
+#: hands a freed chunk of many MiB back to the system and page-faults it in again for the next
+#: one (3x slower for a 1 GB model with one malloc arena, see core/memory_tuning.py), and each
+#: thread's arena kept ~33 MB after a check with 16 MiB chunks.
+CHUNK_BYTES = 1024 * 1024
 
 NUMPY_HELPERS = frozenset({"numpyhelper", "numpyarrayhelper"})
 

@@ -31,15 +31,19 @@ def normalize_checksum(value: str) -> str | None:
 def sha256_file(path: Path | str, chunk_size: int = CHUNK_SIZE) -> str:
     """Lowercase hex SHA-256 of the raw bytes of ``path``, read in big chunks (as FEDn computes it)."""
     digest = hashlib.sha256()
-    buffer = bytearray(chunk_size)
-    view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
-        while True:
-            count = handle.readinto(buffer)
-            if not count:
-                break
-            digest.update(view[:count])
+    _hash_file_into(digest, path, memoryview(bytearray(chunk_size)))
     return digest.hexdigest()
+
+
+def _hash_file_into(digest: hashlib._Hash, path: Path | str, buffer: memoryview) -> int:
+    """Feed the bytes of ``path`` into ``digest``, read through ``buffer`` (reused between
+    files, so big files cost no more memory than small ones); returns how many bytes."""
+    total = 0
+    with open(path, "rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            digest.update(buffer[:count])
+            total += count
+    return total
 
 
 def _is_virtualenv(directory: Path) -> bool:
@@ -84,8 +88,7 @@ def sha256_folder(folder: Path | str) -> str:
     """
     folder = Path(folder)
     digest = hashlib.sha256(FOLDER_SCHEME)
-    buffer = bytearray(CHUNK_SIZE)
-    view = memoryview(buffer)
+    buffer = memoryview(bytearray(CHUNK_SIZE))
     for relative, path in folder_files(folder):
         name = relative.encode("utf-8", "surrogateescape")
         if path.is_symlink():
@@ -94,15 +97,7 @@ def sha256_folder(folder: Path | str) -> str:
             continue
         size = path.stat().st_size
         digest.update(b"%s\0F\0%d\0" % (name, size))
-        written = 0
-        with open(path, "rb", buffering=0) as handle:
-            while True:
-                count = handle.readinto(buffer)
-                if not count:
-                    break
-                digest.update(view[:count])
-                written += count
-        if written != size:
+        if _hash_file_into(digest, path, buffer) != size:
             # The file changed while we read it; hashing a moving target would approve nothing real.
             raise OSError(f"{path} changed while it was being read")
     return digest.hexdigest()

@@ -14,6 +14,9 @@ While connected, helper threads report through the same inbox: the task stream r
 arrived, the stream ended), the task runner (a task is done) and the package watcher. So the
 session thread is free to answer a pause or a stop while it waits for work or a task runs.
 
+Each connection goes controller → assignment → package (``package_fetch``, then the prepare
+pipeline: approval, environment) → combiner; the tasks themselves run in ``tasks``.
+
 Pause finishes the running task and then disconnects cleanly from the combiner (stream closed,
 heartbeats stopped): a paused client that still heartbeats would be handed tasks it will not do,
 and the network's round would wait for it until its timeout.
@@ -22,7 +25,6 @@ and the network's round would wait for it until its timeout.
 from __future__ import annotations
 
 import collections
-import contextlib
 import copy
 import logging
 import threading
@@ -36,7 +38,6 @@ from typing import Any
 from fedgui.core import paths
 from fedgui.core.controller.errors import ControllerUnreachable
 from fedgui.core.controller.transport_security import require_secure_controller, token_exposure_notice
-from fedgui.core.disk_space import DiskFull, full_file, is_disk_full
 from fedgui.core.download_limit import limit_bytes
 from fedgui.core.errors import FedguiError
 from fedgui.core.events import (
@@ -78,9 +79,10 @@ from fedgui.core.session.control import (
 )
 from fedgui.core.session.failures import Disposition, classify
 from fedgui.core.session.model_cache import ModelCache
+from fedgui.core.session.package_fetch import PackageFetcher
 from fedgui.core.session.package_watch import DEFAULT_INTERVAL, PackageChangeDetector, PackageWatcher
 from fedgui.core.session.states import SessionState, describe
-from fedgui.core.session.tasks import TaskContext, TaskExecutor, progress_emitter
+from fedgui.core.session.tasks import TaskContext, TaskExecutor
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +116,6 @@ LINK_REPORTS = (TaskArrived, TaskWorking, TaskDone, StreamEnded)
 
 class SessionStopped(Exception):
     """Raised inside the session thread to unwind when the person stops the session."""
-
-
-class PackagePinMismatch(FedguiError):
-    default_next_step = "Ask your project admin which package is current."
 
 
 class PackageRejected(FedguiError):
@@ -173,7 +171,6 @@ class Session:
         self._token_override: str | None = None
         self._packages = package_cache or PackageCache()
         # Approvals live in this session's copy of the profile and are saved to its file.
-        self._profile_store = profile_store
         self._approvals = ProfileApprovals(
             self.profile, profile_store, on_saved=lambda saved: self.bus.emit(ProfileSaved(saved))
         )
@@ -191,12 +188,13 @@ class Session:
         self._connect_combiner = combiner_factory
         self._work_dir = Path(work_dir or paths.cache_dir() / "work" / profile.id)
         self._models = ModelCache(self._work_dir / "models")
+        self._fetcher = PackageFetcher(
+            self.profile, self._packages, profile_store, self._work_dir, self.bus, self._check_stop
+        )
         self._inbox = SessionInbox()
         self._pause_requested = False  # these three are read and written on the session thread only
         self._retry_now = False
         self._package_changed = False
-        self._published_package = None  # how the controller named the package we run (watching)
-        self._said_no_checksum = False
         self._stream_opened_at: float | None = None
         self._combiner_address: tuple[str, int] | None = None
         # One running session per profile, across processes (the desktop app, `fedgui run`).
@@ -301,8 +299,8 @@ class Session:
             self._state = state
         self.bus.emit(StateChanged(state=state, detail=detail or describe(state), error=error))
 
-    def _say(self, text: str, level: str = "info") -> None:
-        self.bus.emit(client_line(text, level))
+    def _say(self, text: str, level: str = "info", details: str = "") -> None:
+        self.bus.emit(client_line(text, level, details))
 
     def _check_stop(self) -> None:
         """Between steps: carry out the requests that came meanwhile; unwind on a stop."""
@@ -406,7 +404,7 @@ class Session:
         self.last_error = error
         log.info("session failure (%s): %s", disposition.value, error)
         if disposition is Disposition.RETRY:
-            self._wait_before_reconnect(backoff, str(error), self._return_watch(error))
+            self._wait_before_reconnect(backoff, str(error), self._return_watch(error), error.details)
         elif disposition in (Disposition.TOKEN_REJECTED, Disposition.TOKEN_EXPIRED):
             state = (
                 SessionState.TOKEN_EXPIRED
@@ -427,9 +425,11 @@ class Session:
             )
             backoff.reset()
 
-    def _wait_before_reconnect(self, backoff: Backoff, reason: str, watch: ReturnWatch | None = None) -> None:
+    def _wait_before_reconnect(
+        self, backoff: Backoff, reason: str, watch: ReturnWatch | None = None, details: str = ""
+    ) -> None:
         delay = backoff.next_delay()
-        self._say(f"{reason} — reconnecting in {delay:.0f} s", "warning")
+        self._say(f"{reason} — reconnecting in {delay:.0f} s", "warning", details)
         self._set_state(SessionState.RECONNECTING, f"reconnecting in {delay:.0f} s")
         deadline = time.monotonic() + delay
         while (remaining := deadline - time.monotonic()) > 0:
@@ -495,7 +495,7 @@ class Session:
         self._set_state(SessionState.ASSIGNED, f"assigned to combiner {self.assignment.host}")
 
         prepared = self._pipeline.run(
-            lambda: self._fetch_package(controller),
+            lambda: self._fetcher.fetch(controller),
             self._ask_for_approval,
             RunSettings.from_profile(self.profile),
             self._agree_unisolated,
@@ -555,7 +555,7 @@ class Session:
             controller.published_package,
             controller.package_checksum,
             package.checksum,
-            self._published_package,
+            self._fetcher.published,
         )
         watcher = PackageWatcher(
             detector, self.timing.package_check_interval, lambda: self._inbox.put(PackageChanged())
@@ -682,70 +682,6 @@ class Session:
             self._set_state(SessionState.PREPARING_PACKAGE)
         elif step is PrepareStep.ENVIRONMENT:
             self._set_state(SessionState.BUILDING_ENVIRONMENT)
-
-    def _fetch_package(self, controller: Any) -> PreparedPackage:
-        """Checksum → (download) → verify → unpack. A package is downloaded only when its
-        checksum is not already unpacked in the cache."""
-        # Read how the package is named before fetching it: an upload in between then shows as a
-        # change at the first check, never as no change.
-        try:
-            self._published_package = controller.published_package()
-        except FedguiError as exc:
-            log.info("the controller did not say how it names the package: %s", exc)
-            self._published_package = None
-        checksum = controller.package_checksum()
-        pin = self.profile.package_checksum_pin
-        if pin and checksum and checksum.lower() != pin.lower():
-            raise PackagePinMismatch(
-                f"The network offers the compute package {checksum[:12]}…, but this connection is "
-                f"pinned to {pin[:12]}…; nothing was downloaded or run.",
-                "Ask your project admin whether the package changed, then update the pin in the settings.",
-            )
-        package = self._packages.get(checksum) if checksum else None
-        if package is None:
-            folder = self._work_dir / "downloads"
-            folder.mkdir(parents=True, exist_ok=True)
-
-            try:
-                archive = controller.download_package(folder, progress=progress_emitter(self.bus, "package"))
-                try:
-                    package = self._packages.prepare(archive, expected_checksum=checksum)
-                finally:
-                    archive.unlink(missing_ok=True)
-            except Exception as exc:
-                if is_disk_full(exc) and not isinstance(exc, DiskFull):
-                    raise DiskFull("the compute package", full_file(exc) or folder) from exc
-                raise
-        if checksum is None and not self._said_no_checksum:
-            self._said_no_checksum = True
-            self._say(
-                "The controller does not publish a fingerprint (SHA-256) of its compute package, as "
-                "FEDn 0.33 often does not, so the download could not be compared with it. fedgui "
-                "still runs only a version you approved, byte for byte."
-            )
-        if pin and package.checksum.lower() != pin.lower():
-            raise PackagePinMismatch(
-                f"The downloaded compute package {package.checksum[:12]}… is not the pinned "
-                f"{pin[:12]}…; nothing from it ran."
-            )
-        self._check_stop()
-        self._prune_packages(package.checksum)
-        return package
-
-    def _prune_packages(self, current: str) -> None:
-        """Drop unapproved and superseded packages from the shared cache: keep the one in use
-        and every profile's last approved one (the review compares a new version with it)."""
-        keep = {current, self.profile.last_approved_checksum or ""}
-        if self._profile_store is not None:
-            with contextlib.suppress(Exception):  # a broken profile file must not stop the session
-                keep.update(p.last_approved_checksum or "" for p in self._profile_store.scan().profiles)
-        try:
-            removed = self._packages.prune(keep)
-        except OSError as exc:
-            log.warning("could not prune the package cache: %s", exc)
-            return
-        if removed:
-            log.info("removed %d unused compute package(s) from the cache", len(removed))
 
     def _ask_for_approval(self, package: PreparedPackage) -> bool:
         """The package is not approved yet: approve it (``--approve``) or ask the person and wait

@@ -19,6 +19,21 @@ def mark_as_details(widget: QWidget) -> QWidget:
     return widget
 
 
+def expander_toggle(title: str, parent: QWidget) -> QToolButton:
+    """The ``title ▸`` button that opens and closes an expander (this one and ExpandableLog's)."""
+    toggle = QToolButton(parent)
+    toggle.setText(title)
+    toggle.setCheckable(True)
+    toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    toggle.setArrowType(expander_arrow(False))
+    toggle.setAccessibleName(title)
+    return toggle
+
+
+def expander_arrow(expanded: bool) -> Qt.ArrowType:
+    return Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow
+
+
 class DetailsExpander(QWidget):
     """``Details ▸`` toggle and selectable lines under it; ``set_lines([...])`` fills it."""
 
@@ -26,13 +41,8 @@ class DetailsExpander(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.toggle = QToolButton(self)
-        self.toggle.setText(title)
-        self.toggle.setCheckable(True)
+        self.toggle = expander_toggle(title, self)
         self.toggle.setAutoRaise(True)
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.toggle.setAccessibleName(title)
         self.body = QLabel(self)
         self.body.setWordWrap(True)
         self.body.setTextFormat(Qt.TextFormat.PlainText)
@@ -46,7 +56,7 @@ class DetailsExpander(QWidget):
 
     def set_expanded(self, expanded: bool) -> None:
         self.toggle.setChecked(expanded)
-        self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        self.toggle.setArrowType(expander_arrow(expanded))
         self.body.setVisible(expanded)
 
     def set_lines(self, lines: list[str]) -> None:

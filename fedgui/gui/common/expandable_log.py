@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import collections
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
+
+from fedgui.gui.common.details import expander_arrow, expander_toggle
 
 MAX_LINES = 5000
 FLUSH_MS = 100
@@ -24,12 +26,7 @@ class ExpandableLog(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.toggle = QToolButton(self)
-        self.toggle.setText(title)
-        self.toggle.setCheckable(True)
-        self.toggle.setArrowType(_arrow(False))
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toggle.setAccessibleName(title)
+        self.toggle = expander_toggle(title, self)
         self.view = QPlainTextEdit(self)
         self.view.setReadOnly(True)
         self.view.setMaximumBlockCount(MAX_LINES)
@@ -47,7 +44,7 @@ class ExpandableLog(QWidget):
 
     def set_expanded(self, expanded: bool) -> None:
         self.toggle.setChecked(expanded)
-        self.toggle.setArrowType(_arrow(expanded))
+        self.toggle.setArrowType(expander_arrow(expanded))
         if self.view.isVisibleTo(self) != expanded:
             self.view.setVisible(expanded)
             self.expanded_changed.emit(expanded)
@@ -75,7 +72,3 @@ class ExpandableLog(QWidget):
         self.view.verticalScrollBar().setValue(self.view.verticalScrollBar().maximum())
         # Appending moves the view to the end of the last (maybe very long) line; show line starts.
         self.view.horizontalScrollBar().setValue(0)
-
-
-def _arrow(expanded: bool) -> Qt.ArrowType:
-    return Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow

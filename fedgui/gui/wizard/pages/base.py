@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QWizardPage
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QWidget, QWizardPage
 
 from fedgui.gui.threads import run_in_background
 from fedgui.gui.wizard.context import WizardContext
@@ -30,3 +30,17 @@ class WizardPageBase(QWizardPage):
         label = QLabel(text, self)
         label.setWordWrap(True)
         return label
+
+    def add_field(self, form: QFormLayout, label: str, field: QWidget, *beside: QWidget) -> None:
+        """A form row: ``label`` (its mnemonic moves to ``field``), the field, and the widgets
+        ``beside`` it (a button) on its right."""
+        caption = QLabel(label, self)
+        caption.setBuddy(field)
+        if not beside:
+            form.addRow(caption, field)
+            return
+        row = QHBoxLayout()
+        row.addWidget(field, 1)
+        for widget in beside:
+            row.addWidget(widget)
+        form.addRow(caption, row)

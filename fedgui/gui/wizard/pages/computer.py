@@ -9,8 +9,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -41,19 +39,12 @@ class ComputerPage(WizardPageBase):
         self.name_edit = QLineEdit(self)
         self.name_edit.setAccessibleName("Client name")
         self.name_edit.setToolTip("The network's admin sees this name in the list of clients.")
-        name_label = QLabel("Client na&me:", self)
-        name_label.setBuddy(self.name_edit)
-        form.addRow(name_label, self.name_edit)
+        self.add_field(form, "Client na&me:", self.name_edit)
         self.folder_edit = QLineEdit(self)
         self.folder_edit.setAccessibleName("Data folder")
         self.folder_edit.setPlaceholderText("the folder that holds your data")
         self.choose_button = QPushButton("&Choose…", self)
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.folder_edit, 1)
-        folder_row.addWidget(self.choose_button)
-        folder_label = QLabel("&Data folder:", self)
-        folder_label.setBuddy(self.folder_edit)
-        form.addRow(folder_label, folder_row)
+        self.add_field(form, "&Data folder:", self.folder_edit, self.choose_button)
         layout.addLayout(form)
         self.summary = FolderSummary(self)
         layout.addWidget(self.summary)

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -100,21 +99,14 @@ class ControllerPage(WizardPageBase):
         )
         self.url_edit.setAccessibleName("Network address")
         self.url_edit.setToolTip("The FEDn controller's address, with its port if it has one (host:port).")
-        url_label = QLabel("Network &address:", self)
-        url_label.setBuddy(self.url_edit)
-        form.addRow(url_label, self.url_edit)
+        self.add_field(form, "Network &address:", self.url_edit)
         self.token_edit = QLineEdit(self)
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.token_edit.setPlaceholderText("leave empty if your network needs no token")
         self.token_edit.setAccessibleName("Access token")
         self.show_token = QCheckBox("S&how", self)
         self.show_token.setAccessibleName("Show the token")
-        token_row = QHBoxLayout()
-        token_row.addWidget(self.token_edit, 1)
-        token_row.addWidget(self.show_token)
-        token_label = QLabel("&Token:", self)
-        token_label.setBuddy(self.token_edit)
-        form.addRow(token_label, token_row)
+        self.add_field(form, "&Token:", self.token_edit, self.show_token)
         layout.addLayout(form)
 
         self.keyring_message = MessageBox(self)
