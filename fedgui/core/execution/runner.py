@@ -371,35 +371,42 @@ class EntryPointRunner:
             self._sink(ResourceUsage(cpu_percent=cpu, rss_bytes=rss))
 
     def _stop_step(self, proc: subprocess.Popen[bytes], exited: threading.Event) -> None:
-        """Cancel or time limit: the supervisor stops the whole step (SIGTERM, then SIGKILL after
-        the grace time). If it does not exit in time, fedgui kills what it can reach itself."""
-        if not self._supervised:
-            self._stop_sandboxed_step(proc, exited)
-            return
-        if not IS_WINDOWS:
-            with contextlib.suppress(OSError):
-                proc.send_signal(signal.SIGTERM)
-            if exited.wait(KILL_GRACE_SECONDS + SUPERVISOR_MARGIN_SECONDS):
-                return
-        terminate_tree(proc.pid, FALLBACK_GRACE_SECONDS)
-        exited.wait(FALLBACK_GRACE_SECONDS)
+        """Cancel or time limit: the whole step is stopped (SIGTERM, then SIGKILL after the grace
+        time) by the supervisor, or in bwrap by fedgui in its place. If it does not exit in time,
+        fedgui kills what it can reach itself."""
+        if self._supervised:
+            stopped = self._ask_supervisor_to_stop(proc, exited)
+        else:
+            stopped = self._stop_sandboxed_step(proc, exited)
+        if not stopped:
+            terminate_tree(proc.pid, FALLBACK_GRACE_SECONDS)
+            exited.wait(FALLBACK_GRACE_SECONDS)
 
-    def _stop_sandboxed_step(self, proc: subprocess.Popen[bytes], exited: threading.Event) -> None:
+    @staticmethod
+    def _ask_supervisor_to_stop(proc: subprocess.Popen[bytes], exited: threading.Event) -> bool:
+        """SIGTERM to the supervisor, which passes it on and kills after the grace time; True
+        once the step exited. Windows has no supervisor signal: False at once."""
+        if IS_WINDOWS:
+            return False
+        with contextlib.suppress(OSError):
+            proc.send_signal(signal.SIGTERM)
+        return exited.wait(KILL_GRACE_SECONDS + SUPERVISOR_MARGIN_SECONDS)
+
+    @staticmethod
+    def _stop_sandboxed_step(proc: subprocess.Popen[bytes], exited: threading.Event) -> bool:
         """The supervisor's job for a step in bwrap: SIGTERM to the step's processes (not to
         bwrap, which would end the namespace at once), SIGKILL to bwrap after the grace time,
-        which ends every process in its PID namespace (``--die-with-parent``)."""
+        which ends every process in its PID namespace (``--die-with-parent``). True once the
+        step exited."""
         for member in process_tree(proc.pid)[1:]:
             with contextlib.suppress(psutil.Error):
                 if member.name() != "bwrap":
                     member.terminate()
         if exited.wait(KILL_GRACE_SECONDS):
-            return
+            return True
         with contextlib.suppress(OSError):
             proc.kill()
-        if exited.wait(SUPERVISOR_MARGIN_SECONDS):
-            return
-        terminate_tree(proc.pid, FALLBACK_GRACE_SECONDS)
-        exited.wait(FALLBACK_GRACE_SECONDS)
+        return exited.wait(SUPERVISOR_MARGIN_SECONDS)
 
     def _drain(
         self, proc: subprocess.Popen[bytes], readers: list[PipeLineReader], name: str, sampler: TreeSampler
