@@ -179,8 +179,12 @@ def test_a_failing_entry_point_is_reported_and_the_session_stays_up(world):
     world.recorder.wait_for(lambda: world.recorder.finished(), "the failed task")
     assert world.recorder.finished()[0].status == "failed"
     world.wait_for(S.READY, count=2)
-    statuses = [call.requests[0].status for call in world.combiner.calls_to("SendStatus")]
-    assert any("failed to complete the train task" in text for text in statuses)
+
+    def reported() -> bool:  # statuses leave on a thread of their own (status_sender.py)
+        statuses = [call.requests[0].status for call in world.combiner.calls_to("SendStatus")]
+        return any("failed to complete the train task" in text for text in statuses)
+
+    world.recorder.wait_for(reported, "the failure's status")
 
 
 # ---- failures: each answer of the failure policy, as the session carries it out ----------------

@@ -32,10 +32,16 @@ class EntryPointMissing(EntryPointError):
         )
 
 
-def _tail_text(stderr_tail: Sequence[str]) -> str:
+def quoted_error_output(stderr_tail: Sequence[str]) -> str:
+    """The step's last lines of error output (stderr, where Python writes its tracebacks),
+    quoted for a message; "" when it wrote none."""
     if not stderr_tail:
-        return "It wrote nothing to stderr."
-    return "Last lines it wrote to stderr:\n" + "\n".join(f"    {line}" for line in stderr_tail)
+        return ""
+    return "Last lines of its error output:\n" + "\n".join(f"    {line}" for line in stderr_tail)
+
+
+def _tail_text(stderr_tail: Sequence[str]) -> str:
+    return quoted_error_output(stderr_tail) or "It wrote no error output."
 
 
 class EntryPointCrashed(EntryPointError):

@@ -565,6 +565,7 @@ class Session:
             return self._serve(link, executor, f"{endpoint.host}:{endpoint.port}")
         finally:
             watcher.stop()
+            executor.close()
             self._close_link()
 
     def _serve(self, link: CombinerLink, executor: TaskExecutor, where: str) -> float:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedgui.core.errors import FedguiError
+from fedgui.core.execution.errors import quoted_error_output
 
 #: When neither the profile nor the network says anything: long enough for real training on a
 #: desktop, short enough that a hung step does not keep the computer busy all day.
@@ -63,9 +64,7 @@ class StepTimeLimitReached(FedguiError):
 
     def __init__(self, kind: str, limit: StepLimit, stderr_tail: list[str]) -> None:
         self.limit = limit
-        tail = ""
-        if stderr_tail:
-            tail = " Last lines it wrote to stderr:\n" + "\n".join(f"    {line}" for line in stderr_tail)
+        tail = quoted_error_output(stderr_tail)
         if limit.source == "your setting":
             next_step = "If your data needs more time, raise the time limit in the settings."
         else:
@@ -75,6 +74,7 @@ class StepTimeLimitReached(FedguiError):
             )
         super().__init__(
             f"The {kind} step ran longer than its time limit of {describe_seconds(limit.seconds)} "
-            f"({limit.source}) and was stopped; fedgui told the network that this task failed.{tail}",
+            f"({limit.source}) and was stopped; fedgui told the network that this task failed."
+            + (f" {tail}" if tail else ""),
             next_step,
         )

@@ -49,6 +49,7 @@ from fedgui.core.protocol.generated import fedn_pb2 as pb
 from fedgui.core.protocol.messages import ClientIdentity, Task, parse_task
 from fedgui.core.protocol.transfer import download_model, upload_model
 from fedgui.core.session.model_cache import ModelCache
+from fedgui.core.session.status_sender import StatusSender
 from fedgui.core.session.step_limit import (
     StepLimit,
     StepTimeLimitReached,
@@ -96,18 +97,24 @@ class TaskExecutor:
         self._history_problem_said = False
         #: What the task is writing now and where, for a plain message when the disk is full.
         self._writing: tuple[str, Path] = ("the task's files", context.work_dir)
+        self._statuses = StatusSender(self._deliver_status)
 
     def cancel(self) -> None:
         """Stop the running entry point (its whole process tree)."""
         self._cancelled.set()
         self.ctx.runner.cancel()
 
+    def close(self) -> None:
+        """Before the connection closes: let the statuses still queued go (briefly)."""
+        self._statuses.close()
+
     # ---- one task --------------------------------------------------------------------------
 
     def execute(self, request: pb.TaskRequest) -> None:
         ctx = self.ctx
         task = self._with_round(parse_task(request))
-        self._send_status(
+        # Waited for: sent during the model download, it would slow the download (status_sender.py).
+        self._statuses.send_and_wait(
             msg.status(self.me, "Received request from combiner.", pb.AUDIT, type=request.type, about=request)
         )
         if task.kind not in TASK_VERBS:
@@ -420,13 +427,13 @@ class TaskExecutor:
 
     def _report(self, task: Task, text: str, level: int, about: Message | None = None) -> None:
         """A status line about ``task`` for the network's event log, as FEDn's client sends it."""
-        self._send_status(
+        self._statuses.send(
             msg.status(
                 self.me, text, level, type=STATUS_TYPES[task.kind], session_id=task.session_id, about=about
             )
         )
 
-    def _send_status(self, status: pb.Status) -> None:
+    def _deliver_status(self, status: pb.Status) -> None:
         try:
             self.ctx.connection.connector.SendStatus(status, timeout=10)
         except grpc.RpcError as exc:  # statuses are cosmetic: never fail a task for one
