@@ -223,6 +223,14 @@ def _ratio(ours: list[float], theirs: list[float]) -> str:
     return f"{statistics.median(ours) / statistics.median(theirs):.2f}×"
 
 
+def _transfer_share(run: Run) -> float | None:
+    """Seconds per round the client spent moving models (all of a session's transfers fall
+    inside its rounds' tasks): what is left of the overhead is the client's own doing."""
+    if not run.overheads or not run.transfers:
+        return None
+    return sum(t.seconds for t in run.transfers) / len(run.overheads)
+
+
 def table(runs: list[Run]) -> str:
     columns = [c for c in COLUMNS if any(r.client == c for r in runs)]
     names = {"bare": "bare gRPC loop", "stock": "stock client", "fedgui": "fedgui", "before": "fedgui before"}
@@ -263,6 +271,26 @@ def table(runs: list[Run]) -> str:
             (
                 "overhead/round (s)",
                 {c: [o for r in by_client[c] for o in r.overheads] for c in ("stock", "fedgui", "before")},
+                ".2f",
+            ),
+            (
+                "  of which transfers (s)",
+                {
+                    c: [t for r in by_client[c] if (t := _transfer_share(r)) is not None]
+                    for c in ("stock", "fedgui", "before")
+                },
+                ".2f",
+            ),
+            (
+                "  of which the rest (s)",
+                {
+                    c: [
+                        sum(r.overheads) / len(r.overheads) - t
+                        for r in by_client[c]
+                        if (t := _transfer_share(r)) is not None
+                    ]
+                    for c in ("stock", "fedgui", "before")
+                },
                 ".2f",
             ),
             (
