@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "tests" / "_artifacts" / "screenshots"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+from fedgui.core.execution.errors import EntryPointCrashed  # noqa: E402
 from tests.screenshots.xvfb import screenshots_main  # noqa: E402
 
 # ---- inside Xvfb ---------------------------------------------------------------------------------
@@ -39,6 +40,19 @@ class DemoClock:
         return time.time() if self.now is None else self.now
 
 
+# The text a real crash leaves in the history (what the person reads there).
+CRASH = EntryPointCrashed(
+    "train",
+    1,
+    [
+        "Traceback (most recent call last):",
+        '  File "train.py", line 41, in <module>',
+        "    weights = np.zeros((200000, 200000))",
+        "MemoryError: Unable to allocate 298. GiB for an array with shape (200000, 200000)",
+    ],
+)
+
+
 def fill_demo_history(history, clock: DemoClock, profile_id: str, rounds: int = 12) -> None:
     rng = random.Random(7)
     start = time.time() - rounds * 600
@@ -50,9 +64,7 @@ def fill_demo_history(history, clock: DemoClock, profile_id: str, rounds: int = 
                 log.write_line(f"epoch {epoch}/3  loss={1.2 / (number + epoch):.4f}")
         if number == 8:
             clock.now += 42
-            history.finish_task(
-                train, "failed", error="The training code stopped with an error: MemoryError (exit code 1)."
-            )
+            history.finish_task(train, "failed", error=str(CRASH))
             continue
         history.add_metrics(train, "training_metadata", {"num_examples": 400, "epochs": 3, "batch_size": 32})
         clock.now += 75 + rng.random() * 20
