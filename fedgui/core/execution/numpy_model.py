@@ -12,7 +12,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol, cast
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -47,13 +47,23 @@ def check_numpy_model(path: Path) -> None:
                 if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & _ENCRYPTED:
                     _check_array(name, _StoredMember(raw, info), buffer)  # np.savez: no copies
                 else:
-                    with archive.open(info) as stream:
-                        _check_array(name, stream, buffer)
+                    with archive.open(info) as stream:  # a ZipExtFile: typeshed says IO, it has readinto
+                        _check_array(name, cast(_Member, stream), buffer)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise NotANumpyModel(f"the .npz file is damaged ({exc})") from None
 
 
 _ENCRYPTED = 0x1
+
+
+class _Member(Protocol):
+    """What a member is read through: zipfile's stream, or :class:`_StoredMember`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readinto(self, buffer: memoryview, /) -> int: ...
+
+
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, (fields not needed), name and extra lengths
 
 
@@ -94,15 +104,7 @@ class _StoredMember:
             raise zipfile.BadZipFile(f"Bad CRC-32 for file {self._info.filename!r}")
 
 
-def _read_into(stream: IO[bytes] | _StoredMember, view: memoryview) -> int:
-    if isinstance(stream, _StoredMember):
-        return stream.readinto(view)
-    data = stream.read(len(view))
-    view[: len(data)] = data
-    return len(data)
-
-
-def _check_array(name: str, stream: IO[bytes] | _StoredMember, buffer: bytearray) -> None:
+def _check_array(name: str, stream: _Member, buffer: bytearray) -> None:
     try:
         version = npy_format.read_magic(stream)
         if version == (1, 0):
@@ -128,7 +130,7 @@ def _check_array(name: str, stream: IO[bytes] | _StoredMember, buffer: bytearray
     view = memoryview(buffer)
     read = bad = 0
     while read < expected:
-        got = _read_into(stream, view[: min(step, expected - read)])
+        got = stream.readinto(view[: min(step, expected - read)])
         if not got:
             break
         usable = got - got % dtype.itemsize
@@ -143,11 +145,11 @@ def _check_array(name: str, stream: IO[bytes] | _StoredMember, buffer: bytearray
         )
 
 
-def _check_length(name: str, stream: IO[bytes] | _StoredMember, expected: int, buffer: bytearray) -> None:
+def _check_length(name: str, stream: _Member, expected: int, buffer: bytearray) -> None:
     view = memoryview(buffer)
     read = 0
     while read < expected:
-        got = _read_into(stream, view[: min(len(view), expected - read)])
+        got = stream.readinto(view[: min(len(view), expected - read)])
         if not got:
             raise NotANumpyModel(f"array '{name}' is cut short ({read} of {expected} bytes)")
         read += got
