@@ -2,8 +2,8 @@
 
 A status is cosmetic: nothing waits on it and a lost one fails nothing. Yet the combiner (one
 Python process) answers it late while it is busy: measured in a `fedgui run` session with 1 GB
-models, the status sent right after a model download took 0.5-0.7 s, and the one after a model
-update 0.5-1.5 s, while the step waited to start. Here one thread sends them one after another
+models, the status sent right after a model download took 0.05-0.8 s while the step waited to
+start, and the one after a model update 0.2-2.6 s. Here one thread sends them one after another
 in the order they were given, so the event log reads as before and the task goes on.
 
 The exception is a task's first status ("Received request"): sent while a model download
