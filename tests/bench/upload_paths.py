@@ -2,9 +2,9 @@
 
 Run: .venv/bin/python tests/bench/upload_paths.py [--size 1000] [--reps 5]
 
-One process, one fresh FEDn network; five ways to upload the same model alternate (each
-repetition starts one later), each sending a fresh copy written just before it, as a trained
-model is:
+One process, one fresh FEDn network; after one warm-up upload, five ways to upload the same
+model alternate (each repetition starts one later), each sending a fresh copy written just
+before it, as a trained model is:
 * the bare loop's protobuf frames on a plain channel (the reference),
 * the same frames on a channel with fedgui's options (keepalive, receive window),
 * the same frames on fedgui's own connection (its metadata interceptor too),
@@ -91,7 +91,7 @@ def main() -> int:
             names = list(ways)
             seconds: dict[str, list[float]] = {name: [] for name in names}
             shutil.copyfile(seed, fresh)
-            ways[names[0]]()  # the combiner's first upload is often the slow one: not counted
+            ways[names[0]]()  # a warm-up upload into the fresh combiner, not counted
             for rep in range(args.reps):
                 shift = rep % len(names)
                 for name in names[shift:] + names[:shift]:
