@@ -16,6 +16,7 @@ import contextlib
 import json
 import shutil
 import sqlite3
+import statistics
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -153,6 +154,25 @@ def seed_models(sizes: Iterable[int], work: Path) -> Iterator[tuple[int, Path]]:
             yield size, seed
         finally:
             seed.unlink(missing_ok=True)
+
+
+# ---- alternating transfers in one process ----------------------------------------------------------
+
+
+def rotated(names: list[str], rep: int) -> list[str]:
+    """``names`` starting one later each repetition, so that what the previous transfer left
+    behind (the combiner flushing an upload, a file being deleted) hits each alike."""
+    shift = rep % len(names)
+    return names[shift:] + names[:shift]
+
+
+def print_rates(size_bytes: int, seconds: dict[str, list[float]]) -> None:
+    """One line per name: median MB/s and [min–max] over its transfers of ``size_bytes``."""
+    width = max(len(name) for name in seconds)
+    for name, values in seconds.items():
+        rates = sorted(size_bytes / MB / value for value in values)
+        spread = f"[{rates[0]:.0f}–{rates[-1]:.0f}]"
+        print(f"  {name:{width}s}  median {statistics.median(rates):5.0f} MB/s  {spread}")
 
 
 def build_package(dest: Path) -> Path:

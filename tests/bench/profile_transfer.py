@@ -22,7 +22,6 @@ import importlib.util
 import os
 import pstats
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ from fedgui.core.protocol.transfer import download_model, upload_model  # noqa: 
 from fedgui.core.session.tasks import progress_emitter  # noqa: E402
 from tests.bench._bare_transfer import download as bare_download  # noqa: E402
 from tests.bench._bare_transfer import upload as bare_upload  # noqa: E402
-from tests.bench._bench_support import MB, build_seed_model  # noqa: E402
+from tests.bench._bench_support import MB, build_seed_model, print_rates, rotated  # noqa: E402
 from tests.bench.round_overhead import BenchNetwork  # noqa: E402
 
 
@@ -102,22 +101,15 @@ def main() -> int:
         downs = [name for name in steps if name.endswith("down")]
         ups = [name for name in steps if name.endswith("up")]
         for rep in range(args.reps):
-            # Rotate who goes first, so that what the previous step left behind (the combiner
-            # flushing an upload, a file being deleted) hits each alike.
             for group in (downs, ups):
-                shift = rep % len(group)
-                for name in group[shift:] + group[:shift]:
+                for name in rotated(group, rep):
                     if name.endswith("up"):
                         shutil.copyfile(seed, fresh)  # just written, as a trained model is
                     started = time.perf_counter()
                     steps[name]()
                     times[name].append(time.perf_counter() - started)
         print(f"{size / MB:.0f} MB, load {os.getloadavg()[0]:.2f}")
-        for name, values in times.items():
-            rates = sorted(size / MB / v for v in values)
-            print(
-                f"  {name:12s} median {statistics.median(rates):6.0f} MB/s  [{rates[0]:.0f}–{rates[-1]:.0f}]"
-            )
+        print_rates(size, times)
         if args.cprofile:
             profiler = cProfile.Profile()
             profiler.enable()

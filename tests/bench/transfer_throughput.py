@@ -223,12 +223,14 @@ def _ratio(ours: list[float], theirs: list[float]) -> str:
     return f"{statistics.median(ours) / statistics.median(theirs):.2f}×"
 
 
-def _transfer_share(run: Run) -> float | None:
-    """Seconds per round the client spent moving models (all of a session's transfers fall
-    inside its rounds' tasks): what is left of the overhead is the client's own doing."""
+def _overhead_split(run: Run) -> tuple[float, float] | None:
+    """(seconds moving models, seconds of the rest) per round of ``run``. All of a session's
+    transfers fall inside its rounds' tasks; the rest is the client's own doing."""
     if not run.overheads or not run.transfers:
         return None
-    return sum(t.seconds for t in run.transfers) / len(run.overheads)
+    rounds = len(run.overheads)
+    transfers = sum(t.seconds for t in run.transfers) / rounds
+    return transfers, sum(run.overheads) / rounds - transfers
 
 
 def table(runs: list[Run]) -> str:
@@ -243,6 +245,9 @@ def table(runs: list[Run]) -> str:
 
         def rates(client: str, op: str, kinds: tuple[str, ...], by_client=by_client) -> list[float]:
             return [t.rate for r in by_client[client] for t in r.transfers if t.op == op and t.kind in kinds]
+
+        def splits(client: str, by_client=by_client) -> list[tuple[float, float]]:
+            return [split for r in by_client[client] if (split := _overhead_split(r)) is not None]
 
         rows = [
             ("download MB/s, first", {c: rates(c, "download", ("first",)) for c in COLUMNS}, ".0f"),
@@ -275,22 +280,12 @@ def table(runs: list[Run]) -> str:
             ),
             (
                 "  of which transfers (s)",
-                {
-                    c: [t for r in by_client[c] if (t := _transfer_share(r)) is not None]
-                    for c in ("stock", "fedgui", "before")
-                },
+                {c: [split[0] for split in splits(c)] for c in ("stock", "fedgui", "before")},
                 ".2f",
             ),
             (
                 "  of which the rest (s)",
-                {
-                    c: [
-                        sum(r.overheads) / len(r.overheads) - t
-                        for r in by_client[c]
-                        if (t := _transfer_share(r)) is not None
-                    ]
-                    for c in ("stock", "fedgui", "before")
-                },
+                {c: [split[1] for split in splits(c)] for c in ("stock", "fedgui", "before")},
                 ".2f",
             ),
             (

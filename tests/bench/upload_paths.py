@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ from fedgui.core.protocol.generated import fedn_pb2 as pb  # noqa: E402
 from fedgui.core.protocol.generated import fedn_pb2_grpc  # noqa: E402
 from fedgui.core.protocol.transfer import CHUNK_SIZE, _UploadFrames, upload_model  # noqa: E402
 from tests.bench._bare_transfer import upload as bare_upload  # noqa: E402
-from tests.bench._bench_support import MB, build_seed_model  # noqa: E402
+from tests.bench._bench_support import MB, build_seed_model, print_rates, rotated  # noqa: E402
 from tests.bench.round_overhead import BenchNetwork  # noqa: E402
 
 
@@ -93,18 +92,14 @@ def main() -> int:
             shutil.copyfile(seed, fresh)
             ways[names[0]]()  # a warm-up upload into the fresh combiner, not counted
             for rep in range(args.reps):
-                shift = rep % len(names)
-                for name in names[shift:] + names[:shift]:
+                for name in rotated(names, rep):
                     shutil.copyfile(seed, fresh)  # just written, as a trained model is
                     started = time.perf_counter()
                     ways[name]()
                     seconds[name].append(time.perf_counter() - started)
             size = seed.stat().st_size
             print(f"{size / MB:.0f} MB, {args.reps} repetitions, load {os.getloadavg()[0]:.2f}")
-            for name in names:
-                rates = sorted(size / MB / s for s in seconds[name])
-                spread = f"[{rates[0]:.0f}–{rates[-1]:.0f}]"
-                print(f"  {name:34s} median {statistics.median(rates):5.0f} MB/s {spread}")
+            print_rates(size, seconds)
             conn.close()
         finally:
             network.stop()
