@@ -54,6 +54,7 @@ def check_numpy_model(path: Path) -> None:
 
 
 _ENCRYPTED = 0x1
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, (fields not needed), name and extra lengths
 
 
 class _Member(Protocol):
@@ -62,9 +63,6 @@ class _Member(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
     def readinto(self, buffer: memoryview, /) -> int: ...
-
-
-_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, (fields not needed), name and extra lengths
 
 
 class _StoredMember:
